@@ -3,6 +3,9 @@ import { formatProblems, type Problem } from '../problem';
 import { B2MML_NAMESPACES } from './release';
 import { element, renderXml, type XmlBody } from './xml-build';
 import type { ApplicationArea } from './read';
+import { B2mmlError } from './errors';
+import { compact, XmlCursor } from './xml-cursor';
+import { parseXml } from './xml-parse';
 
 export interface ConfirmOptions {
   sender?: string;
@@ -38,4 +41,41 @@ export function writeConfirmBod(original: ApplicationArea, options: ConfirmOptio
     }),
   });
   return renderXml('ConfirmBOD', { $: { xmlns: B2MML_NAMESPACES.V0700 }, ...body } as XmlBody);
+}
+
+/** A received ConfirmBOD: which document it answers and what it says. */
+export interface ConfirmBod {
+  type: 'ConfirmBOD';
+  sender?: string;
+  creationDateTime: string;
+  original: ApplicationArea;
+  descriptions: string[];
+}
+
+/** Reads a V0700 ConfirmBOD acknowledgement. */
+export function readConfirmBod(xml: string | Buffer): ConfirmBod {
+  const root = XmlCursor.root(parseXml(xml));
+  if (root.element.name !== 'ConfirmBOD') {
+    throw new B2mmlError('B2MML_UNKNOWN_ROOT', [{ path: root.path, reason: 'expected ConfirmBOD' }]);
+  }
+  if (root.element.uri !== B2MML_NAMESPACES.V0700) {
+    throw new B2mmlError('B2MML_WRONG_NAMESPACE', [{ path: root.path, reason: `namespace "${root.element.uri}" is not ${B2MML_NAMESPACES.V0700}` }]);
+  }
+  const area = root.required('ApplicationArea');
+  const bod = root.required('DataArea')?.required('BOD');
+  const original = bod?.one('OriginalApplicationArea');
+  const result: ConfirmBod = {
+    type: 'ConfirmBOD',
+    creationDateTime: area?.requiredText('CreationDateTime') ?? '',
+    original: compact({
+      sender: original?.one('Sender')?.text('LogicalID'),
+      creationDateTime: original?.text('CreationDateTime') ?? '',
+      bodId: original?.text('BODID'),
+    }),
+    descriptions: bod?.texts('Description') ?? [],
+  };
+  const sender = area?.one('Sender')?.text('LogicalID');
+  if (sender !== undefined) result.sender = sender;
+  if (root.problems.length > 0) throw new B2mmlError('B2MML_INVALID', root.problems);
+  return result;
 }

@@ -1,0 +1,12 @@
+/** What a CLI command writes to and reads from, so commands run the same in tests and in a shell. */
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+  readFile(path: string): Buffer;
+}
+
+/** Exit codes every command shares. */
+export const EXIT = { ok: 0, invalid: 1, usage: 2 } as const;
+
+/** Thrown for a command line that cannot be run; main prints it with the usage and exits 2. */
+export class UsageError extends Error {}
