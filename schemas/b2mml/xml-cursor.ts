@@ -21,11 +21,13 @@ export class XmlCursor {
     return new XmlCursor(element, `/${element.name}`, []);
   }
 
-  /** Every child element called `name`, each with its indexed path. */
+  /** Every child element called `name`; paths carry a 0-based index when there are several. */
   all(name: string): XmlCursor[] {
-    return this.element.children
-      .filter((child) => child.name === name)
-      .map((child, index) => new XmlCursor(child, `${this.path}/${name}[${index}]`, this.problems));
+    const children = this.element.children.filter((child) => child.name === name);
+    return children.map((child, index) => {
+      const step = children.length === 1 ? name : `${name}[${index}]`;
+      return new XmlCursor(child, `${this.path}/${step}`, this.problems);
+    });
   }
 
   /** The first child called `name`, if there is one. */
