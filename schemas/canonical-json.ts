@@ -13,7 +13,10 @@ export type JsonReadResult = { envelopes: CanonicalEnvelope[]; problems: Problem
  * Parses and validates canonical JSON text.
  * @example readCanonicalJson('{"id":"PO-1",…}', { type: 'ProductionOrder', sourceSystem: 'erp' })
  */
-export function readCanonicalJson(text: string, options: { type?: string; sourceSystem?: string } = {}): JsonReadResult {
+export function readCanonicalJson(
+  text: string,
+  options: { type?: string; sourceSystem?: string } = {},
+): JsonReadResult {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -39,7 +42,10 @@ export function readCanonicalJson(text: string, options: { type?: string; source
       problems.push(...found);
       if (found.length === 0) envelopes.push(wrap(type, item as { id: string }, options.sourceSystem));
     } else {
-      problems.push({ path: path || '/', reason: 'a bare document needs --type (or wrap it in an envelope with "type")' });
+      problems.push({
+        path: path || '/',
+        reason: 'a bare document needs --type (or wrap it in an envelope with "type")',
+      });
     }
   });
   return { envelopes, problems };

@@ -44,7 +44,12 @@ export const Quantity = Type.Object(
       examples: ['12.375'],
     }),
     unit: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 40, description: 'Unit of measure (UN/CEFACT or the sender’s code)', examples: ['KG'] }),
+      Type.String({
+        minLength: 1,
+        maxLength: 40,
+        description: 'Unit of measure (UN/CEFACT or the sender’s code)',
+        examples: ['KG'],
+      }),
     ),
   },
   { additionalProperties: false, description: 'An exact decimal quantity with its unit of measure' },
@@ -143,7 +148,10 @@ export const Property = Type.Object(
 export type Property = Static<typeof Property>;
 
 /** A JSON Schema string enum built from a readonly list, so the list and the type agree. */
-export function literalUnion<T extends readonly string[]>(values: T, description: string): TSchema & { static: T[number] } {
+export function literalUnion<T extends readonly string[]>(
+  values: T,
+  description: string,
+): TSchema & { static: T[number] } {
   return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], description });
 }
 

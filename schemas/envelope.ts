@@ -4,7 +4,17 @@ import { DateTime, Identifier, SCHEMA_BASE } from './common';
 import { CANONICAL_TYPES } from './types';
 
 /** OAGIS/B2MML verbs: what the sender asks the receiver to do with the document. */
-export const VERBS = ['Process', 'Sync', 'Change', 'Cancel', 'Show', 'Notify', 'Acknowledge', 'Respond', 'Get'] as const;
+export const VERBS = [
+  'Process',
+  'Sync',
+  'Change',
+  'Cancel',
+  'Show',
+  'Notify',
+  'Acknowledge',
+  'Respond',
+  'Get',
+] as const;
 export type Verb = (typeof VERBS)[number];
 
 export const Envelope = Type.Object(

@@ -7,9 +7,7 @@ export const Equipment = Type.Object(
     id: Identifier,
     description: Type.Optional(Type.String()),
     equipmentLevel: EquipmentLevel,
-    parent: Type.Optional(
-      HierarchyScope,
-    ),
+    parent: Type.Optional(HierarchyScope),
     equipmentClassIds: Type.Array(Identifier),
     properties: Type.Array(Property),
   },

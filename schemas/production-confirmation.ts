@@ -1,6 +1,15 @@
 /** ProductionConfirmation: what an order segment actually produced, consumed and used. */
 import { Type, type Static } from '@sinclair/typebox';
-import { DateTime, HierarchyScope, Identifier, MaterialUse, Quantity, ResponseState, documentOptions, literalUnion } from './common';
+import {
+  DateTime,
+  HierarchyScope,
+  Identifier,
+  MaterialUse,
+  Quantity,
+  ResponseState,
+  documentOptions,
+  literalUnion,
+} from './common';
 
 /** Whether produced material is good, scrap or rework (B2MML has no element; carried as a property). */
 export const QUANTITY_DISPOSITIONS = ['Good', 'Scrap', 'Rework'] as const;

@@ -1,6 +1,15 @@
 /** ProductionOrder: what to make, how much, when, where and with which materials. */
 import { Type, type Static } from '@sinclair/typebox';
-import { DateTime, HierarchyScope, Identifier, MaterialUse, Property, Quantity, RequestState, documentOptions } from './common';
+import {
+  DateTime,
+  HierarchyScope,
+  Identifier,
+  MaterialUse,
+  Property,
+  Quantity,
+  RequestState,
+  documentOptions,
+} from './common';
 
 export const EquipmentRequirement = Type.Object(
   {

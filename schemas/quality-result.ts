@@ -25,14 +25,12 @@ export const QualityResult = Type.Object(
     materialLotId: Type.Optional(Identifier),
     orderId: Type.Optional(Identifier),
     evaluatedAt: Type.Optional(DateTime),
-    disposition: Type.Optional(Type.String({ minLength: 1, description: 'Evaluated result, e.g. Pass, Fail, Conditional' })),
+    disposition: Type.Optional(
+      Type.String({ minLength: 1, description: 'Evaluated result, e.g. Pass, Fail, Conditional' }),
+    ),
     hierarchyScope: Type.Optional(HierarchyScope),
     measurements: Type.Array(Measurement),
   },
-  documentOptions(
-    'QualityResult',
-    'Test, sample, result, limits, disposition',
-    'OperationsTestInformation/TestResult',
-  ),
+  documentOptions('QualityResult', 'Test, sample, result, limits, disposition', 'OperationsTestInformation/TestResult'),
 );
 export type QualityResult = Static<typeof QualityResult>;

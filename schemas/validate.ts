@@ -44,7 +44,8 @@ function toProblems(errors: ErrorObject[], basePath: string): Problem[] {
 
 function locate(error: ErrorObject): string {
   if (error.keyword === 'required') return `${error.instancePath}/${String(error.params.missingProperty)}`;
-  if (error.keyword === 'additionalProperties') return `${error.instancePath}/${String(error.params.additionalProperty)}`;
+  if (error.keyword === 'additionalProperties')
+    return `${error.instancePath}/${String(error.params.additionalProperty)}`;
   return error.instancePath;
 }
 
@@ -57,7 +58,9 @@ function describe(error: ErrorObject): string {
     case 'enum':
       return `must be one of ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
     case 'pattern':
-      return error.instancePath.endsWith('/value') ? 'must be an exact decimal such as "12.375"' : `must match ${String(error.params.pattern)}`;
+      return error.instancePath.endsWith('/value')
+        ? 'must be an exact decimal such as "12.375"'
+        : `must match ${String(error.params.pattern)}`;
     case 'format':
       return `must be a ${String(error.params.format)} (RFC 3339, with time zone)`;
     default:

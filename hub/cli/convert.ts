@@ -15,7 +15,8 @@ export interface ConvertOptions {
 }
 
 export function convertCommand(io: CliIo, file: string, options: ConvertOptions): number {
-  if (options.to !== 'json' && options.to !== 'b2mml') throw new UsageError(`--to must be json or b2mml, not "${options.to}"`);
+  if (options.to !== 'json' && options.to !== 'b2mml')
+    throw new UsageError(`--to must be json or b2mml, not "${options.to}"`);
   if (options.verb !== undefined && !(B2MML_VERBS as readonly string[]).includes(options.verb)) {
     throw new UsageError(`--verb must be one of ${B2MML_VERBS.join(', ')}`);
   }

@@ -6,7 +6,14 @@ import { B2mmlError, readB2mml, readConfirmBod, type ConfirmBod } from '../../sc
 import { UsageError, type CliIo } from './io';
 
 export type Input =
-  | { format: 'xml'; summary: string; envelopes: CanonicalEnvelope[]; confirmBod?: ConfirmBod; problems: Problem[]; code?: string }
+  | {
+      format: 'xml';
+      summary: string;
+      envelopes: CanonicalEnvelope[];
+      confirmBod?: ConfirmBod;
+      problems: Problem[];
+      code?: string;
+    }
   | { format: 'json'; summary: string; envelopes: CanonicalEnvelope[]; problems: Problem[]; code?: string };
 
 /** Reads `file`; problems are returned, not thrown, so callers can print them all. */
@@ -20,14 +27,26 @@ export function readInput(io: CliIo, file: string, type?: string): Input {
   const text = content.toString('utf8').replace(/^\uFEFF/, '');
   if (text.trimStart().startsWith('<')) return readXml(text);
   const { envelopes, problems } = readCanonicalJson(text, type === undefined ? {} : { type });
-  return { format: 'json', summary: `canonical JSON, ${describe(envelopes)}`, envelopes, problems, code: problems.length ? 'CANONICAL_INVALID' : undefined };
+  return {
+    format: 'json',
+    summary: `canonical JSON, ${describe(envelopes)}`,
+    envelopes,
+    problems,
+    code: problems.length ? 'CANONICAL_INVALID' : undefined,
+  };
 }
 
 function readXml(text: string): Input {
   try {
     if (/^\s*(<\?xml[^>]*\?>\s*)?(<!--[\s\S]*?-->\s*)*<([\w-]+:)?ConfirmBOD[\s>]/.test(text)) {
       const confirmBod = readConfirmBod(text);
-      return { format: 'xml', summary: `ConfirmBOD for BODID ${confirmBod.original.bodId ?? '(none)'}`, envelopes: [], confirmBod, problems: [] };
+      return {
+        format: 'xml',
+        summary: `ConfirmBOD for BODID ${confirmBod.original.bodId ?? '(none)'}`,
+        envelopes: [],
+        confirmBod,
+        problems: [],
+      };
     }
     const result = readB2mml(text);
     const summary = `${result.verb}${result.noun} (${result.release}), ${describe(result.envelopes)}`;

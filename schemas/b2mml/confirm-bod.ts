@@ -22,7 +22,8 @@ export interface ConfirmOptions {
  */
 export function writeConfirmBod(original: ApplicationArea, options: ConfirmOptions = {}): string {
   const problems = options.problems ?? [];
-  const description = options.description ?? (problems.length === 0 ? 'Accepted' : `Rejected:\n${formatProblems(problems)}`);
+  const description =
+    options.description ?? (problems.length === 0 ? 'Accepted' : `Rejected:\n${formatProblems(problems)}`);
   const body = element({
     ApplicationArea: element({
       Sender: element({ LogicalID: options.sender ?? 'HANDOVER' }),
@@ -59,7 +60,9 @@ export function readConfirmBod(xml: string | Buffer): ConfirmBod {
     throw new B2mmlError('B2MML_UNKNOWN_ROOT', [{ path: root.path, reason: 'expected ConfirmBOD' }]);
   }
   if (root.element.uri !== B2MML_NAMESPACES.V0700) {
-    throw new B2mmlError('B2MML_WRONG_NAMESPACE', [{ path: root.path, reason: `namespace "${root.element.uri}" is not ${B2MML_NAMESPACES.V0700}` }]);
+    throw new B2mmlError('B2MML_WRONG_NAMESPACE', [
+      { path: root.path, reason: `namespace "${root.element.uri}" is not ${B2MML_NAMESPACES.V0700}` },
+    ]);
   }
   const area = root.required('ApplicationArea');
   const bod = root.required('DataArea')?.required('BOD');

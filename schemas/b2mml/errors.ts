@@ -6,7 +6,10 @@ export const B2MML_ERRORS = {
   XML_TOO_LARGE: { status: 413, message: 'The document is larger than the size limit' },
   XML_TOO_DEEP: { status: 400, message: 'The document nests elements deeper than the depth limit' },
   XML_TOO_MANY_ELEMENTS: { status: 400, message: 'The document has more elements than the limit' },
-  XML_DOCTYPE_FORBIDDEN: { status: 400, message: 'DOCTYPE and entity declarations are refused (XXE and entity expansion)' },
+  XML_DOCTYPE_FORBIDDEN: {
+    status: 400,
+    message: 'DOCTYPE and entity declarations are refused (XXE and entity expansion)',
+  },
   XML_NOT_WELL_FORMED: { status: 400, message: 'The document is not well-formed XML' },
   B2MML_UNKNOWN_ROOT: { status: 422, message: 'The root element is not a B2MML document Handover reads' },
   B2MML_WRONG_NAMESPACE: { status: 422, message: 'The root element is not in a B2MML namespace' },

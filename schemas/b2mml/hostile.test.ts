@@ -46,11 +46,13 @@ describe('hostile documents are refused before anything is expanded', () => {
   });
 
   it('refuses documents over the size, depth or element limits', () => {
-    expect(failure(schedule, { limits: { maxBytes: 1000, maxDepth: 64, maxElements: 1e5 } }).code).toBe('XML_TOO_LARGE');
-    expect(failure(`${'<a>'.repeat(100)}${'</a>'.repeat(100)}`).code).toBe('XML_TOO_DEEP');
-    expect(failure(`<a>${'<b/>'.repeat(50)}</a>`, { limits: { maxBytes: 1e6, maxDepth: 64, maxElements: 20 } }).code).toBe(
-      'XML_TOO_MANY_ELEMENTS',
+    expect(failure(schedule, { limits: { maxBytes: 1000, maxDepth: 64, maxElements: 1e5 } }).code).toBe(
+      'XML_TOO_LARGE',
     );
+    expect(failure(`${'<a>'.repeat(100)}${'</a>'.repeat(100)}`).code).toBe('XML_TOO_DEEP');
+    expect(
+      failure(`<a>${'<b/>'.repeat(50)}</a>`, { limits: { maxBytes: 1e6, maxDepth: 64, maxElements: 20 } }).code,
+    ).toBe('XML_TOO_MANY_ELEMENTS');
     expect(failure('   ').code).toBe('XML_EMPTY');
   });
 });
@@ -66,7 +68,10 @@ describe('broken documents get a stable code and the exact place', () => {
     expect(failure('<Invoice xmlns="http://www.mesa.org/xml/B2MML"/>').code).toBe('B2MML_UNKNOWN_ROOT');
     const verb = failure(schedule.replace(/ProcessOperationsSchedule/g, 'FrobnicateOperationsSchedule'));
     expect(verb.code).toBe('B2MML_UNKNOWN_VERB');
-    expect(verb.problems[0]).toEqual({ path: '/FrobnicateOperationsSchedule', reason: expect.stringContaining('"Frobnicate" is not one of') });
+    expect(verb.problems[0]).toEqual({
+      path: '/FrobnicateOperationsSchedule',
+      reason: expect.stringContaining('"Frobnicate" is not one of'),
+    });
     const namespace = failure(schedule.replace('http://www.mesa.org/xml/B2MML', 'urn:not-b2mml'));
     expect(namespace.code).toBe('B2MML_WRONG_NAMESPACE');
     expect(failure(schedule.replace(' xmlns="http://www.mesa.org/xml/B2MML"', '')).code).toBe('B2MML_WRONG_NAMESPACE');
@@ -89,7 +94,10 @@ describe('broken documents get a stable code and the exact place', () => {
         { path: `${request}/ID`, reason: 'required' },
         { path: `${request}/RequestState`, reason: expect.stringContaining('"Sleeping" is not one of Forecast') },
         { path: `${request}/StartTime`, reason: expect.stringContaining('"tomorrow" is not a date-time') },
-        { path: `${request}/SegmentRequirement/MaterialRequirement/Quantity/QuantityString`, reason: '"12,5" is not a decimal number' },
+        {
+          path: `${request}/SegmentRequirement/MaterialRequirement/Quantity/QuantityString`,
+          reason: '"12,5" is not a decimal number',
+        },
       ]),
     );
   });

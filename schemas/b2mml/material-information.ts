@@ -24,10 +24,12 @@ const DEFINITION_FIELDS = ['BaseUnitOfMeasure'] as const;
 
 /** Reads every MaterialInformation in a DataArea. */
 export function readMaterialInformation(dataArea: XmlCursor): ReadDocument[] {
-  return dataArea.all('MaterialInformation').flatMap((information) => [
-    ...information.all('MaterialDefinition').map(readMaterialDefinition),
-    ...information.all('MaterialLot').map(readLotOrMovement),
-  ]);
+  return dataArea
+    .all('MaterialInformation')
+    .flatMap((information) => [
+      ...information.all('MaterialDefinition').map(readMaterialDefinition),
+      ...information.all('MaterialLot').map(readLotOrMovement),
+    ]);
 }
 
 function readMaterialDefinition(definition: XmlCursor): ReadDocument<'MaterialDefinition'> {
@@ -73,12 +75,20 @@ function readLot(lot: XmlCursor): ReadDocument<'MaterialLot'> {
   return readDocument('MaterialLot', document, lot.path, { version: lot.integer('Version') });
 }
 
-function readMovement(lot: XmlCursor, fields: Record<string, string>, extraProperties: number): ReadDocument<'InventoryMovement'> {
+function readMovement(
+  lot: XmlCursor,
+  fields: Record<string, string>,
+  extraProperties: number,
+): ReadDocument<'InventoryMovement'> {
   const movementType = fields.MovementType as InventoryMovement['movementType'];
   if (!(MOVEMENT_TYPES as readonly string[]).includes(movementType)) {
-    lot.report(`${lot.path}/MaterialLotProperty`, `MovementType "${movementType}" is not one of ${MOVEMENT_TYPES.join(', ')}`);
+    lot.report(
+      `${lot.path}/MaterialLotProperty`,
+      `MovementType "${movementType}" is not one of ${MOVEMENT_TYPES.join(', ')}`,
+    );
   }
-  if (extraProperties > 0) lot.report(`${lot.path}/MaterialLotProperty`, `only ${MOVEMENT_FIELDS.join(', ')} are read on a movement`);
+  if (extraProperties > 0)
+    lot.report(`${lot.path}/MaterialLotProperty`, `only ${MOVEMENT_FIELDS.join(', ')} are read on a movement`);
   const lotId = lot.requiredText('ID');
   const quantity = lot.quantity();
   if (!quantity) lot.report(`${lot.path}/Quantity`, 'required (the quantity moved)');

@@ -12,7 +12,12 @@ import { element, type XmlBody } from './xml-build';
 
 const DOWNTIME = 'Downtime';
 const END_CATEGORY = 'Downtime.End';
-const CONTEXT_CATEGORIES = { Reason: 'reasonCode', Order: 'orderId', Material: 'materialDefinitionId', Shift: 'shift' } as const;
+const CONTEXT_CATEGORIES = {
+  Reason: 'reasonCode',
+  Order: 'orderId',
+  Material: 'materialDefinitionId',
+  Shift: 'shift',
+} as const;
 
 /** Reads every OperationsEvent whose category marks it as downtime; other events carry no canonical document. */
 export function readOperationsEvents(dataArea: XmlCursor): ReadDocument[] {
@@ -39,7 +44,8 @@ function readDowntime(event: XmlCursor): ReadDocument<'DowntimeEvent'> {
   const equipmentId = scope?.equipmentId ?? event.text('Source');
   if (!equipmentId) event.report(`${event.path}/HierarchyScope`, 'required (the equipment that stopped)');
   const startTime = event.dateTime('EffectiveTimeStamp');
-  if (!event.text('EffectiveTimeStamp')) event.report(`${event.path}/EffectiveTimeStamp`, 'required (when the stop began)');
+  if (!event.text('EffectiveTimeStamp'))
+    event.report(`${event.path}/EffectiveTimeStamp`, 'required (when the stop began)');
   const end = event.all('OperationsEventChild').find((child) => child.texts('Category').includes(END_CATEGORY));
   const document: DowntimeEvent = compact({
     id: event.requiredText('ID'),
@@ -78,6 +84,11 @@ export function downtimeEventXml(event: DowntimeEvent, version: number | undefin
     OperationsEventChild:
       event.endTime === undefined
         ? undefined
-        : element({ ID: `${event.id}.End`, EffectiveTimeStamp: event.endTime, OperationsEventType: 'Event', Category: END_CATEGORY }),
+        : element({
+            ID: `${event.id}.End`,
+            EffectiveTimeStamp: event.endTime,
+            OperationsEventType: 'Event',
+            Category: END_CATEGORY,
+          }),
   });
 }

@@ -37,7 +37,8 @@ function readResponse(response: XmlCursor, performanceId: string, scheduleId: st
   const segments = response.all('SegmentResponse');
   if (segments.length === 0) response.report(`${response.path}/SegmentResponse`, 'required (at least one)');
   const orderId =
-    response.text('OperationsRequestID') ?? segments.map((segment) => segment.text('OperationsRequestID')).find(Boolean);
+    response.text('OperationsRequestID') ??
+    segments.map((segment) => segment.text('OperationsRequestID')).find(Boolean);
   if (!orderId) response.report(`${response.path}/OperationsRequestID`, 'required (the order this confirms)');
   const hierarchyScope = response.hierarchyScope(EQUIPMENT_LEVELS);
   const confirmation: ProductionConfirmation = compact({
@@ -71,9 +72,12 @@ function readResponse(response: XmlCursor, performanceId: string, scheduleId: st
         quantity: material.quantity,
         storageLocation: material.storageLocation,
         consumedAt: segment.actualEndTime,
-        hierarchyScope: actual.hierarchyScope(EQUIPMENT_LEVELS) ?? segmentCursor.hierarchyScope(EQUIPMENT_LEVELS) ?? hierarchyScope,
+        hierarchyScope:
+          actual.hierarchyScope(EQUIPMENT_LEVELS) ?? segmentCursor.hierarchyScope(EQUIPMENT_LEVELS) ?? hierarchyScope,
       });
-      documents.push(readDocument('MaterialConsumption', consumption, actual.path, { occurredAt: consumption.consumedAt }));
+      documents.push(
+        readDocument('MaterialConsumption', consumption, actual.path, { occurredAt: consumption.consumedAt }),
+      );
     }
   });
   return documents;
@@ -87,12 +91,24 @@ function readSegmentResponse(segment: XmlCursor): SegmentResponse {
     state: segment.code('SegmentState', RESPONSE_STATES),
     actualStartTime: segment.dateTime('ActualStartTime'),
     actualEndTime: segment.dateTime('ActualEndTime'),
-    equipment: segment.all('EquipmentActual').map((actual) =>
-      compact({ id: actual.requiredText('ID'), equipmentId: actual.requiredText('EquipmentID'), quantity: actual.quantity() }),
-    ),
-    personnel: segment.all('PersonnelActual').map((actual) =>
-      compact({ id: actual.requiredText('ID'), personId: actual.requiredText('PersonID'), quantity: actual.quantity() }),
-    ),
+    equipment: segment
+      .all('EquipmentActual')
+      .map((actual) =>
+        compact({
+          id: actual.requiredText('ID'),
+          equipmentId: actual.requiredText('EquipmentID'),
+          quantity: actual.quantity(),
+        }),
+      ),
+    personnel: segment
+      .all('PersonnelActual')
+      .map((actual) =>
+        compact({
+          id: actual.requiredText('ID'),
+          personId: actual.requiredText('PersonID'),
+          quantity: actual.quantity(),
+        }),
+      ),
     materials: segment.all('MaterialActual').map(readMaterialActual),
   });
 }
@@ -101,7 +117,10 @@ function readMaterialActual(actual: XmlCursor): MaterialActual {
   const [fields] = takeProperties(actual.all('MaterialActualProperty').map(readProperty), ACTUAL_FIELDS);
   const disposition = fields.Disposition;
   if (disposition !== undefined && !(QUANTITY_DISPOSITIONS as readonly string[]).includes(disposition)) {
-    actual.report(`${actual.path}/MaterialActualProperty`, `Disposition "${disposition}" is not one of ${QUANTITY_DISPOSITIONS.join(', ')}`);
+    actual.report(
+      `${actual.path}/MaterialActualProperty`,
+      `Disposition "${disposition}" is not one of ${QUANTITY_DISPOSITIONS.join(', ')}`,
+    );
   }
   const use = actual.code('MaterialUse', MATERIAL_USES);
   if (!actual.text('MaterialUse')) actual.report(`${actual.path}/MaterialUse`, 'required (Consumed or Produced)');
@@ -176,7 +195,11 @@ export function consumptionResponseXml(consumption: MaterialConsumption): XmlBod
     SegmentResponse: element({
       ID: consumption.segmentResponseId,
       ActualEndTime: consumption.consumedAt,
-      MaterialActual: materialActualXml(material, fieldProperties({ ConsumptionID: consumption.id }), consumption.hierarchyScope),
+      MaterialActual: materialActualXml(
+        material,
+        fieldProperties({ ConsumptionID: consumption.id }),
+        consumption.hierarchyScope,
+      ),
     }),
   });
 }

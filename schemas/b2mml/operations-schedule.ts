@@ -2,12 +2,7 @@
  * OperationsSchedule ⇄ ProductionOrder, MaintenanceRequest and MaintenanceWorkOrder: one
  * canonical document per OperationsRequest, chosen by its OperationsType.
  */
-import {
-  EQUIPMENT_LEVELS,
-  MATERIAL_USES,
-  REQUEST_STATES,
-  type Property,
-} from '../common';
+import { EQUIPMENT_LEVELS, MATERIAL_USES, REQUEST_STATES, type Property } from '../common';
 import type { MaintenanceRequest, MaintenanceWorkOrder, ProductionOrder } from '../index';
 import type { SegmentRequirement } from '../production-order';
 import {
@@ -88,7 +83,8 @@ function readSegmentRequirement(segment: XmlCursor): SegmentRequirement {
     ),
     materials: segment.all('MaterialRequirement').map((material) => {
       const use = material.code('MaterialUse', MATERIAL_USES);
-      if (!material.text('MaterialUse')) material.report(`${material.path}/MaterialUse`, 'required (Consumed or Produced)');
+      if (!material.text('MaterialUse'))
+        material.report(`${material.path}/MaterialUse`, 'required (Consumed or Produced)');
       return compact({
         id: material.requiredText('ID'),
         materialDefinitionId: material.requiredText('MaterialDefinitionID'),
@@ -146,7 +142,10 @@ function maintenanceParameters(request: XmlCursor): Property[] {
 }
 
 /** The equipment to maintain: the request's HierarchyScope, else the first equipment requirement. */
-function maintenanceEquipment(request: XmlCursor): { equipmentId: string; equipmentLevel: (typeof EQUIPMENT_LEVELS)[number] } {
+function maintenanceEquipment(request: XmlCursor): {
+  equipmentId: string;
+  equipmentLevel: (typeof EQUIPMENT_LEVELS)[number];
+} {
   const scope = request.hierarchyScope(EQUIPMENT_LEVELS);
   if (scope) return scope;
   const equipmentId = request.one('SegmentRequirement')?.one('EquipmentRequirement')?.text('EquipmentID');

@@ -24,7 +24,8 @@ export function readOperationsTestInformation(dataArea: XmlCursor): ReadDocument
 function readTestResult(result: XmlCursor): ReadDocument<'QualityResult'> {
   const measurements = new Map<string, Measurement>();
   const context: Partial<Record<(typeof CONTEXT)[keyof typeof CONTEXT], string>> = {};
-  const limits: Array<{ property: string; field: (typeof LIMITS)[keyof typeof LIMITS]; value: string; path: string }> = [];
+  const limits: Array<{ property: string; field: (typeof LIMITS)[keyof typeof LIMITS]; value: string; path: string }> =
+    [];
   for (const measurement of result.all('PropertyMeasurement')) {
     const id = measurement.requiredText('ID');
     const value = measurement.one('Value');
@@ -43,9 +44,17 @@ function readTestResult(result: XmlCursor): ReadDocument<'QualityResult'> {
     } else if (property === '' && qualifier in CONTEXT) {
       context[CONTEXT[qualifier as keyof typeof CONTEXT]] = valueString;
     } else if (qualifier in LIMITS) {
-      limits.push({ property, field: LIMITS[qualifier as keyof typeof LIMITS], value: valueString, path: measurement.path });
+      limits.push({
+        property,
+        field: LIMITS[qualifier as keyof typeof LIMITS],
+        value: valueString,
+        path: measurement.path,
+      });
     } else {
-      measurement.report(`${measurement.path}/ID`, `"${id}": after # only ${[...Object.keys(LIMITS), ...Object.keys(CONTEXT)].join(', ')} are known`);
+      measurement.report(
+        `${measurement.path}/ID`,
+        `"${id}": after # only ${[...Object.keys(LIMITS), ...Object.keys(CONTEXT)].join(', ')} are known`,
+      );
     }
   }
   for (const limit of limits) {
@@ -75,7 +84,13 @@ export function operationsTestInformationXml(id: string, results: QualityResult[
 
 function testResultXml(result: QualityResult): XmlBody {
   const measured = result.measurements.flatMap((measurement) => [
-    measurementXml(measurement.property, measurement.property, measurement.value, measurement.unit, measurement.measuredAt),
+    measurementXml(
+      measurement.property,
+      measurement.property,
+      measurement.value,
+      measurement.unit,
+      measurement.measuredAt,
+    ),
     ...Object.entries(LIMITS).flatMap(([qualifier, field]) => {
       const value = measurement[field];
       return value === undefined

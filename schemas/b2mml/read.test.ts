@@ -25,10 +25,17 @@ describe('reading MESA skeleton documents', () => {
   });
 
   it('ProcessOperationsSchedule becomes a ProductionOrder with segments, equipment and materials', () => {
-    const { envelopes, verb, applicationArea } = readB2mml(skeleton('V0700', 'ProcessOperationsSchedule.xml'), { sourceSystem: 'erp' });
+    const { envelopes, verb, applicationArea } = readB2mml(skeleton('V0700', 'ProcessOperationsSchedule.xml'), {
+      sourceSystem: 'erp',
+    });
     expect(verb).toBe('Process');
     expect(applicationArea).toEqual({ sender: 'ERP', creationDateTime: '2024-05-01T08:00:00Z', bodId: 'bod-0001' });
-    expect(envelopes[0]).toMatchObject({ type: 'ProductionOrder', objectKey: 'PO-1000123', sourceSystem: 'erp', correlationId: 'bod-0001' });
+    expect(envelopes[0]).toMatchObject({
+      type: 'ProductionOrder',
+      objectKey: 'PO-1000123',
+      sourceSystem: 'erp',
+      correlationId: 'bod-0001',
+    });
     const order = envelopes[0]!.document as DocumentOf['ProductionOrder'];
     expect(order).toMatchObject({ id: 'PO-1000123', scheduleId: 'SCHED-2024-05-01', state: 'Released' });
     expect(order.segments[0]).toEqual({
@@ -165,7 +172,10 @@ describe('reading documents written by other systems', () => {
     expect(xsdErrors(xml)).toBe('');
     const { envelopes } = readB2mml(xml);
     expect(envelopes.map((envelope) => envelope.type)).toEqual(['MaterialLot', 'InventoryMovement']);
-    expect(envelopes[0]!.document).toMatchObject({ assembledFromLotIds: ['RM-LOT-1', 'RM-LOT-2'], quantity: { value: '480.25', unit: 'KG' } });
+    expect(envelopes[0]!.document).toMatchObject({
+      assembledFromLotIds: ['RM-LOT-1', 'RM-LOT-2'],
+      quantity: { value: '480.25', unit: 'KG' },
+    });
     expect(envelopes[1]!.document).toEqual({
       id: 'MV-1',
       movementType: 'Issue',

@@ -77,7 +77,8 @@ export function readB2mml(xml: string | Buffer, options: ReadOptions = {}): B2mm
   if (dataArea && documents.length === 0 && root.problems.length === 0 && noun !== 'OperationsEvent') {
     root.report(`${dataArea.path}/${noun}`, 'required (at least one)');
   }
-  documents.forEach((read) => root.problems.push(...canonicalProblems(read)));
+  // The reader's own problems point at XML elements; the canonical check is the safety net behind them.
+  if (root.problems.length === 0) documents.forEach((read) => root.problems.push(...canonicalProblems(read)));
   if (root.problems.length > 0) throw new B2mmlError('B2MML_INVALID', root.problems);
 
   const receivedAt = options.receivedAt ?? new Date().toISOString();
@@ -104,15 +105,23 @@ function identify(root: XmlCursor): { release: Release; verb: B2mmlVerb; noun: s
   const { name, uri } = root.element;
   const release = (Object.keys(B2MML_NAMESPACES) as Release[]).find((key) => B2MML_NAMESPACES[key] === uri);
   const { verb, noun } = splitRootName(name);
-  const known = (READABLE_NOUNS.V0700 as readonly string[]).includes(noun) || (READABLE_NOUNS.V0600 as readonly string[]).includes(noun);
+  const known =
+    (READABLE_NOUNS.V0700 as readonly string[]).includes(noun) ||
+    (READABLE_NOUNS.V0600 as readonly string[]).includes(noun);
   if (!known) {
     throw new B2mmlError('B2MML_UNKNOWN_ROOT', [
-      { path: `/${name}`, reason: `expected a verb (${B2MML_VERBS.join(', ')}) followed by one of ${[...READABLE_NOUNS.V0700, ...READABLE_NOUNS.V0600].join(', ')}` },
+      {
+        path: `/${name}`,
+        reason: `expected a verb (${B2MML_VERBS.join(', ')}) followed by one of ${[...READABLE_NOUNS.V0700, ...READABLE_NOUNS.V0600].join(', ')}`,
+      },
     ]);
   }
   if (!verb) {
     throw new B2mmlError('B2MML_UNKNOWN_VERB', [
-      { path: `/${name}`, reason: `"${name.slice(0, name.length - noun.length)}" is not one of ${B2MML_VERBS.join(', ')}` },
+      {
+        path: `/${name}`,
+        reason: `"${name.slice(0, name.length - noun.length)}" is not one of ${B2MML_VERBS.join(', ')}`,
+      },
     ]);
   }
   if (!release) {
@@ -123,7 +132,10 @@ function identify(root: XmlCursor): { release: Release; verb: B2mmlVerb; noun: s
   }
   if (!(READABLE_NOUNS[release] as readonly string[]).includes(noun)) {
     throw new B2mmlError('B2MML_UNKNOWN_ROOT', [
-      { path: `/${name}`, reason: `${noun} is not read in ${release} (it reads ${READABLE_NOUNS[release].join(', ')})` },
+      {
+        path: `/${name}`,
+        reason: `${noun} is not read in ${release} (it reads ${READABLE_NOUNS[release].join(', ')})`,
+      },
     ]);
   }
   return { release, verb, noun };

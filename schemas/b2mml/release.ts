@@ -7,7 +7,17 @@ export const B2MML_NAMESPACES = {
 export type Release = keyof typeof B2MML_NAMESPACES;
 
 /** OAGIS verbs that prefix a B2MML root element (ProcessOperationsSchedule = Process + OperationsSchedule). */
-export const B2MML_VERBS = ['Process', 'Sync', 'Change', 'Cancel', 'Show', 'Notify', 'Acknowledge', 'Respond', 'Get'] as const;
+export const B2MML_VERBS = [
+  'Process',
+  'Sync',
+  'Change',
+  'Cancel',
+  'Show',
+  'Notify',
+  'Acknowledge',
+  'Respond',
+  'Get',
+] as const;
 export type B2mmlVerb = (typeof B2MML_VERBS)[number];
 
 /** Nouns Handover reads, per release. */

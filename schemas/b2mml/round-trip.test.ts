@@ -32,11 +32,19 @@ describe('canonical → B2MML V0700 → canonical', () => {
     const xml = writeB2mml([wrap('ProductionOrder', order)]);
     expect(xml).toContain('<QuantityString>0.1000000000000000055511151231257827</QuantityString>');
     const back = readB2mml(xml).envelopes[0]!.document as typeof order;
-    expect(back.segments[0]!.materials[0]!.quantity).toEqual({ value: '0.1000000000000000055511151231257827', unit: 'KG' });
+    expect(back.segments[0]!.materials[0]!.quantity).toEqual({
+      value: '0.1000000000000000055511151231257827',
+      unit: 'KG',
+    });
   });
 
   it('carries the object version where B2MML has a Version element', () => {
-    for (const type of ['ProductionOrder', 'ProductionConfirmation', 'MaintenanceWorkOrder', 'DowntimeEvent'] as const) {
+    for (const type of [
+      'ProductionOrder',
+      'ProductionConfirmation',
+      'MaintenanceWorkOrder',
+      'DowntimeEvent',
+    ] as const) {
       const read = readB2mml(writeB2mml([envelopeOf(type, 7)]));
       expect(read.envelopes.find((envelope) => envelope.type === type)!.version).toBe(7);
     }

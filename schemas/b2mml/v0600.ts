@@ -73,7 +73,9 @@ export function readProductionPerformances(dataArea: XmlCursor): ReadDocument[] 
   return dataArea.all('ProductionPerformance').flatMap((performance) => {
     const performanceId = performance.text('ID');
     const scheduleId = performance.text('ProductionScheduleID');
-    return performance.all('ProductionResponse').flatMap((response) => readResponse(response, performanceId, scheduleId));
+    return performance
+      .all('ProductionResponse')
+      .flatMap((response) => readResponse(response, performanceId, scheduleId));
   });
 }
 
@@ -105,12 +107,24 @@ function readResponse(response: XmlCursor, performanceId?: string, scheduleId?: 
         state: segment.code('SegmentState', RESPONSE_STATES),
         actualStartTime: segment.dateTime('ActualStartTime'),
         actualEndTime: segment.dateTime('ActualEndTime'),
-        equipment: segment.all('EquipmentActual').map((actual, position) =>
-          compact({ id: `EA-${position + 1}`, equipmentId: actual.requiredText('EquipmentID'), quantity: actual.quantity() }),
-        ),
-        personnel: segment.all('PersonnelActual').map((actual, position) =>
-          compact({ id: `PA-${position + 1}`, personId: actual.requiredText('PersonID'), quantity: actual.quantity() }),
-        ),
+        equipment: segment
+          .all('EquipmentActual')
+          .map((actual, position) =>
+            compact({
+              id: `EA-${position + 1}`,
+              equipmentId: actual.requiredText('EquipmentID'),
+              quantity: actual.quantity(),
+            }),
+          ),
+        personnel: segment
+          .all('PersonnelActual')
+          .map((actual, position) =>
+            compact({
+              id: `PA-${position + 1}`,
+              personId: actual.requiredText('PersonID'),
+              quantity: actual.quantity(),
+            }),
+          ),
         materials: [
           ...actuals('MaterialConsumedActual', 'Consumed', 'MCA'),
           ...actuals('MaterialProducedActual', 'Produced', 'MPA'),
@@ -118,7 +132,8 @@ function readResponse(response: XmlCursor, performanceId?: string, scheduleId?: 
       });
     }),
   });
-  if (confirmation.segments.length === 0) response.report(`${response.path}/SegmentResponse`, 'required (at least one)');
+  if (confirmation.segments.length === 0)
+    response.report(`${response.path}/SegmentResponse`, 'required (at least one)');
   const documents: ReadDocument[] = [
     readDocument('ProductionConfirmation', confirmation, response.path, { occurredAt: confirmation.endTime }),
   ];
@@ -135,7 +150,9 @@ function readResponse(response: XmlCursor, performanceId?: string, scheduleId?: 
         quantity: material.quantity,
         consumedAt: segment.actualEndTime,
       });
-      documents.push(readDocument('MaterialConsumption', consumption, response.path, { occurredAt: consumption.consumedAt }));
+      documents.push(
+        readDocument('MaterialConsumption', consumption, response.path, { occurredAt: consumption.consumedAt }),
+      );
     }
   }
   return documents;

@@ -52,7 +52,8 @@ const DEFAULT_VERB: Record<string, B2mmlVerb> = {
  * @example writeB2mml([orderEnvelope], { verb: 'Process' }) // '<?xml …><ProcessOperationsSchedule …>'
  */
 export function writeB2mml(envelopes: readonly CanonicalEnvelope[], options: WriteOptions = {}): string {
-  if (envelopes.length === 0) throw new B2mmlError('B2MML_UNSUPPORTED_TYPE', [{ path: '/', reason: 'nothing to write' }]);
+  if (envelopes.length === 0)
+    throw new B2mmlError('B2MML_UNSUPPORTED_TYPE', [{ path: '/', reason: 'nothing to write' }]);
   const nouns = [...new Set(envelopes.map((envelope) => NOUN_OF[envelope.type]))];
   if (nouns.length > 1) {
     throw new B2mmlError('B2MML_MIXED_NOUNS', [
@@ -108,7 +109,9 @@ function nounBody(noun: string, envelopes: readonly CanonicalEnvelope[], bodId: 
     case 'OperationsTestInformation':
       return operationsTestInformationXml(`TEST-${bodId}`, of('QualityResult'));
     case 'OperationsEvent':
-      return envelopes.map((envelope) => downtimeEventXml(envelope.document as DocumentOf['DowntimeEvent'], envelope.version));
+      return envelopes.map((envelope) =>
+        downtimeEventXml(envelope.document as DocumentOf['DowntimeEvent'], envelope.version),
+      );
     default:
       return equipmentInformationXml(`EQ-${bodId}`, of('Equipment'));
   }

@@ -87,10 +87,14 @@ function guard(parser: { saxParser: SaxHooks }, limits: XmlLimits): void {
     depth += 1;
     elements += 1;
     if (depth > limits.maxDepth) {
-      throw new B2mmlError('XML_TOO_DEEP', [{ path: '/', reason: `depth ${depth} at line ${sax.line + 1}, the limit is ${limits.maxDepth}` }]);
+      throw new B2mmlError('XML_TOO_DEEP', [
+        { path: '/', reason: `depth ${depth} at line ${sax.line + 1}, the limit is ${limits.maxDepth}` },
+      ]);
     }
     if (elements > limits.maxElements) {
-      throw new B2mmlError('XML_TOO_MANY_ELEMENTS', [{ path: '/', reason: `more than ${limits.maxElements} elements` }]);
+      throw new B2mmlError('XML_TOO_MANY_ELEMENTS', [
+        { path: '/', reason: `more than ${limits.maxElements} elements` },
+      ]);
     }
     open(node);
   };

@@ -11,7 +11,11 @@ const SCHEMAS = {
 /** Returns xmllint's complaints; an empty string means the document is valid. */
 export function xsdErrors(xml: string, schema: keyof typeof SCHEMAS = 'V0700'): string {
   // --nonet: never fetch anything; no --noent: never expand entities.
-  const result = spawnSync('xmllint', ['--noout', '--nonet', '--schema', SCHEMAS[schema], '-'], { input: xml, encoding: 'utf8' });
-  if (result.error) throw new Error(`xmllint is needed for XSD checks (apt-get install libxml2-utils): ${result.error.message}`);
+  const result = spawnSync('xmllint', ['--noout', '--nonet', '--schema', SCHEMAS[schema], '-'], {
+    input: xml,
+    encoding: 'utf8',
+  });
+  if (result.error)
+    throw new Error(`xmllint is needed for XSD checks (apt-get install libxml2-utils): ${result.error.message}`);
   return result.status === 0 ? '' : result.stderr;
 }

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite needs when they are missing (xmllint checks written
+# XML against MESA's XSDs). Runs as `npm test`'s pretest step and from .ci/run.
+set -euo pipefail
+missing=()
+command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
+((${#missing[@]} == 0)) && exit 0
+if [[ $(id -u) -ne 0 ]] && ! command -v sudo >/dev/null 2>&1; then
+  echo "handover: the tests need: ${missing[*]} (Debian/Ubuntu: apt-get install ${missing[*]})" >&2
+  exit 1
+fi
+as_root=(); [[ $(id -u) -ne 0 ]] && as_root=(sudo)
+echo "handover: installing ${missing[*]} from Debian's packages" >&2
+"${as_root[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
