@@ -23,11 +23,11 @@ export interface XmlElement {
   children: XmlElement[];
 }
 
+/** xml2js's shape: attributes under `$`, text under `_`, children as arrays keyed by qualified name. */
 interface RawNode {
-  $?: Record<string, { name: string; prefix: string; local: string; value: string }>;
-  $ns: { uri: string; local: string };
+  $?: Record<string, string>;
   _?: string;
-  $$?: RawNode[];
+  [child: string]: RawNode[] | Record<string, string> | string | undefined;
 }
 
 /**
@@ -42,14 +42,9 @@ export function parseXml(xml: string | Buffer, limits: XmlLimits = DEFAULT_XML_L
   const text = typeof xml === 'string' ? xml : xml.toString('utf8');
   if (text.trim() === '') throw new B2mmlError('XML_EMPTY', [{ path: '/', reason: 'no root element' }]);
 
-  const parser = new Parser({
-    xmlns: true,
-    explicitChildren: true,
-    preserveChildrenOrder: true,
-    charsAsChildren: false,
-    explicitArray: true,
-    trim: true,
-  });
+  // Namespace resolution (sax's xmlns mode) halves parsing speed; only the root's namespace
+  // matters to B2MML readers, so it is resolved from the root's own declarations instead.
+  const parser = new Parser({ explicitArray: true, explicitCharkey: true, trim: true });
   guard(parser as unknown as { saxParser: SaxHooks }, limits);
 
   let result: unknown;
@@ -59,9 +54,12 @@ export function parseXml(xml: string | Buffer, limits: XmlLimits = DEFAULT_XML_L
     result = value;
   });
   if (failure) throw failure instanceof B2mmlError ? failure : notWellFormed(failure);
-  const root = result && typeof result === 'object' ? Object.values(result as Record<string, RawNode>)[0] : undefined;
-  if (!root) throw new B2mmlError('XML_EMPTY', [{ path: '/', reason: 'no root element' }]);
-  return toElement(root);
+  const [rootName, root] = Object.entries((result ?? {}) as Record<string, RawNode>)[0] ?? [];
+  if (!rootName || !root) throw new B2mmlError('XML_EMPTY', [{ path: '/', reason: 'no root element' }]);
+  const element = toElement(rootName, root);
+  const prefix = rootName.includes(':') ? rootName.slice(0, rootName.indexOf(':')) : '';
+  element.uri = root.$?.[prefix ? `xmlns:${prefix}` : 'xmlns'] ?? '';
+  return element;
 }
 
 interface SaxHooks {
@@ -116,16 +114,21 @@ function notWellFormed(error: unknown): B2mmlError {
   return new B2mmlError('XML_NOT_WELL_FORMED', [{ path: '/', reason: position ? `${what} (${position})` : what }]);
 }
 
-function toElement(node: RawNode): XmlElement {
+function toElement(qualifiedName: string, node: RawNode): XmlElement {
   const attributes: Record<string, string> = {};
-  for (const attribute of Object.values(node.$ ?? {})) {
-    if (attribute.name !== 'xmlns' && attribute.prefix !== 'xmlns') attributes[attribute.local] = attribute.value;
+  const children: XmlElement[] = [];
+  for (const [key, value] of Object.entries(node)) {
+    if (key === '$') {
+      for (const [name, attribute] of Object.entries(value as Record<string, string>)) {
+        if (name !== 'xmlns' && !name.startsWith('xmlns:')) attributes[localName(name)] = attribute;
+      }
+    } else if (key !== '_') {
+      for (const child of value as RawNode[]) children.push(toElement(key, child));
+    }
   }
-  return {
-    name: node.$ns.local,
-    uri: node.$ns.uri,
-    attributes,
-    text: node._ ?? '',
-    children: (node.$$ ?? []).map(toElement),
-  };
+  return { name: localName(qualifiedName), uri: '', attributes, text: node._ ?? '', children };
+}
+
+function localName(qualifiedName: string): string {
+  return qualifiedName.slice(qualifiedName.indexOf(':') + 1);
 }
