@@ -1,0 +1,88 @@
+import { join } from 'node:path';
+import { repoRoot } from '../../test/support/paths';
+import { ConfigError } from './errors';
+import { loadConfigFile, parseConfig } from './load';
+import { readCredentials, tokenMatches, tokenVariable } from './secrets';
+
+function problemsOf(text: string) {
+  try {
+    parseConfig(text, 'hub.yaml');
+  } catch (error) {
+    if (error instanceof ConfigError) return { code: error.code, problems: error.problems, message: error.message };
+    throw error;
+  }
+  throw new Error('accepted');
+}
+
+const minimal = `
+systems:
+  - { id: erp, name: ERP, processOwner: Planning, technicalOwner: IT }
+ownership:
+  ProductionOrder: { owner: erp }
+`;
+
+describe('hub configuration', () => {
+  it('loads the seed plant with its six systems and applies defaults', () => {
+    const config = loadConfigFile(join(repoRoot, 'seeds', 'packaging-line', 'handover.yaml'));
+    expect(config.systems.map((system) => system.id)).toEqual(['erp', 'mes', 'scada', 'cmms', 'qms', 'wms']);
+    expect(config.ownership.ProductionOrder).toEqual({ owner: 'erp', fields: { state: 'mes' }, scopes: [] });
+    expect(config.ownership.onNonOwnerWrite).toBe('reject');
+    expect(config.routes[0]).toMatchObject({ timeoutMs: 10000, retry: { attempts: 8, backoffMs: 500 } });
+    expect(config.partitions).toBe(8);
+    expect(config.limits.maxBodyBytes).toBe(10485760);
+  });
+
+  it('reports a bad value with file, line, path and reason', () => {
+    const result = problemsOf(`${minimal}routes:\n  - id: r1\n    target: erp\n    types: [ProductionOrder]\n    format: pdf\n    url: http://127.0.0.1:1/x\n`);
+    expect(result.code).toBe('CONFIG_INVALID');
+    expect(result.problems).toContainEqual(expect.objectContaining({ path: '/routes/0/format', line: 10 }));
+    expect(result.message).toContain('hub.yaml:10 /routes/0/format');
+  });
+
+  it('refuses unknown settings, unknown types and owners that are not declared systems', () => {
+    const result = problemsOf(minimal.replace('ProductionOrder: { owner: erp }', 'ProductionOrder: { owner: mes, colour: red }\n  Invoice: { owner: erp }'));
+    expect(result.problems).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ path: '/ownership/ProductionOrder/colour', reason: 'unknown setting' }),
+        expect.objectContaining({ path: '/ownership/Invoice', reason: 'unknown setting' }),
+      ]),
+    );
+    const owner = problemsOf(minimal.replace('owner: erp', 'owner: mes'));
+    expect(owner.problems).toEqual([
+      { path: '/ownership/ProductionOrder/owner', reason: '"mes" is not a system declared under systems', line: 5 },
+    ]);
+  });
+
+  it('reports YAML syntax errors with their line', () => {
+    const result = problemsOf('systems:\n  - id: erp\n   name: x\n');
+    expect(result.code).toBe('CONFIG_SYNTAX');
+    expect(result.problems[0]!.line).toBeGreaterThan(0);
+  });
+
+  it('names a missing file', () => {
+    expect(() => loadConfigFile('/nonexistent/hub.yaml')).toThrow(expect.objectContaining({ code: 'CONFIG_NOT_FOUND' }));
+  });
+});
+
+describe('credentials come from the environment only', () => {
+  it('maps system ids to HANDOVER_TOKEN_* variables', () => {
+    expect(tokenVariable('erp')).toBe('HANDOVER_TOKEN_ERP');
+    expect(tokenVariable('mes-2')).toBe('HANDOVER_TOKEN_MES_2');
+    const credentials = readCredentials(
+      [
+        { id: 'erp', name: 'ERP', processOwner: 'p', technicalOwner: 't' },
+        { id: 'qms', name: 'QMS', processOwner: 'p', technicalOwner: 't' },
+      ],
+      { HANDOVER_TOKEN_ERP: 'erp-secret', HANDOVER_ADMIN_TOKEN: 'admin' },
+    );
+    expect(credentials.systemTokens.get('erp')).toBe('erp-secret');
+    expect(credentials.systemTokens.has('qms')).toBe(false);
+    expect(credentials.adminToken).toBe('admin');
+  });
+
+  it('compares tokens exactly', () => {
+    expect(tokenMatches('erp-secret', 'erp-secret')).toBe(true);
+    expect(tokenMatches('erp-secre', 'erp-secret')).toBe(false);
+    expect(tokenMatches(undefined, 'erp-secret')).toBe(false);
+  });
+});

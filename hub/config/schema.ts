@@ -1,0 +1,135 @@
+/**
+ * The hub configuration file's JSON Schema (one YAML file): systems, ownership rules and routes.
+ * Secrets never appear here: tokens come from the environment (see secrets.ts).
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { CANONICAL_TYPES } from '../../schemas/types';
+
+const systemId = (description: string) =>
+  Type.String({ pattern: '^[a-z][a-z0-9-]{0,39}$', description, examples: ['erp'] });
+const SystemId = systemId('System id: lower case letters, digits and dashes; used in URLs and env variable names');
+
+export const SystemConfig = Type.Object(
+  {
+    id: SystemId,
+    name: Type.String({ minLength: 1, description: 'Display name', examples: ['SAP S/4HANA'] }),
+    processOwner: Type.String({ minLength: 1, description: 'Who owns the business process', examples: ['Production planning'] }),
+    technicalOwner: Type.String({ minLength: 1, description: 'Who runs the system', examples: ['ERP basis team'] }),
+  },
+  { additionalProperties: false, description: 'A system that sends or receives documents' },
+);
+export type SystemConfig = Static<typeof SystemConfig>;
+
+const NonOwnerWrite = Type.Union([Type.Literal('reject'), Type.Literal('propose')], {
+  description: 'What happens when a system writes an object or field it does not own: refuse it, or forward it to the owner',
+  default: 'reject',
+});
+
+const ScopeRule = Type.Object(
+  {
+    equipment: Type.String({ minLength: 1, description: 'Equipment id the rule applies to (site, area, line…)', examples: ['PACK-LINE-2'] }),
+    owner: SystemId,
+  },
+  { additionalProperties: false },
+);
+
+export const TypeOwnership = Type.Object(
+  {
+    owner: systemId('System of record: may create the object and change its fields'),
+    fields: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[a-zA-Z][a-zA-Z0-9]*$' }), SystemId, {
+        description: 'Field groups owned by another system: top-level field → owner',
+        examples: [{ state: 'mes' }],
+      }),
+    ),
+    scopes: Type.Optional(
+      Type.Array(ScopeRule, {
+        description: 'Owner overrides for documents scoped to a piece of equipment (first match wins)',
+        default: [],
+      }),
+    ),
+    onNonOwnerWrite: Type.Optional(
+      Type.Union([Type.Literal('reject'), Type.Literal('propose')], { description: 'Overrides the global setting for this type' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type TypeOwnership = Static<typeof TypeOwnership>;
+
+export const OwnershipConfig = Type.Object(
+  {
+    ...Object.fromEntries(CANONICAL_TYPES.map((type) => [type, Type.Optional(TypeOwnership)])),
+    onNonOwnerWrite: NonOwnerWrite,
+  },
+  { additionalProperties: false, description: 'System of record per canonical type' },
+);
+export type OwnershipConfig = { onNonOwnerWrite: 'reject' | 'propose' } & Partial<
+  Record<(typeof CANONICAL_TYPES)[number], TypeOwnership>
+>;
+
+export const RetryPolicy = Type.Object(
+  {
+    attempts: Type.Integer({ minimum: 1, maximum: 100, default: 8, description: 'Delivery attempts before a dead letter' }),
+    backoffMs: Type.Integer({ minimum: 1, default: 500, description: 'First retry delay; doubles each attempt' }),
+    maxBackoffMs: Type.Integer({ minimum: 1, default: 60000, description: 'Upper bound of the retry delay' }),
+  },
+  { additionalProperties: false },
+);
+
+export const RouteConfig = Type.Object(
+  {
+    id: Type.String({ pattern: '^[a-z][a-z0-9-]{0,63}$', description: 'Route id', examples: ['orders-to-mes'] }),
+    target: SystemId,
+    types: Type.Array(Type.Unsafe<(typeof CANONICAL_TYPES)[number]>({ type: 'string', enum: [...CANONICAL_TYPES] }), {
+      minItems: 1,
+      description: 'Canonical types this route carries',
+    }),
+    filter: Type.Optional(
+      Type.Record(Type.String({ minLength: 1 }), Type.Union([Type.String(), Type.Array(Type.String(), { minItems: 1 })]), {
+        description: 'Deliver only documents whose field (dotted path) equals the value or one of the values',
+        examples: [{ 'hierarchyScope.equipmentId': ['PACK-LINE-1'] }],
+      }),
+    ),
+    format: Type.Union([Type.Literal('json'), Type.Literal('b2mml')], {
+      default: 'json',
+      description: 'Outbound format: canonical JSON envelope or B2MML V0700 XML',
+    }),
+    url: Type.String({ format: 'uri', pattern: '^https?://', description: 'Where documents are POSTed', examples: ['http://mes.plant.local/api/handover'] }),
+    timeoutMs: Type.Integer({ minimum: 1, default: 10000, description: 'Per-attempt HTTP timeout' }),
+    retry: Type.Optional(RetryPolicy),
+  },
+  { additionalProperties: false, description: 'Which documents go to which system, how' },
+);
+export type RouteConfig = Static<typeof RouteConfig>;
+
+export const HubConfigSchema = Type.Object(
+  {
+    systems: Type.Array(SystemConfig, { minItems: 1 }),
+    ownership: OwnershipConfig,
+    routes: Type.Array(RouteConfig, { default: [] }),
+    limits: Type.Optional(
+      Type.Object(
+        {
+          maxBodyBytes: Type.Integer({ minimum: 1024, default: 10485760, description: 'Largest inbound body accepted' }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    partitions: Type.Integer({
+      minimum: 1,
+      maximum: 64,
+      default: 8,
+      description: 'Ordering partitions: updates of one object always go through the same one',
+    }),
+  },
+  { additionalProperties: false, $id: 'https://handover.dev/schemas/v1/HubConfig.json', title: 'HubConfig' },
+);
+
+/** The configuration after validation, defaults applied. */
+export interface HubConfig {
+  systems: SystemConfig[];
+  ownership: OwnershipConfig;
+  routes: Array<RouteConfig & { retry: Static<typeof RetryPolicy> }>;
+  limits: { maxBodyBytes: number };
+  partitions: number;
+}
