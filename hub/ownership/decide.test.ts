@@ -1,0 +1,131 @@
+import { contentHash } from '../../schemas/stable-json';
+import type { OwnershipConfig } from '../config/schema';
+import { decide, type Incoming, type StoredObject } from './decide';
+
+const ownership: OwnershipConfig = {
+  onNonOwnerWrite: 'reject',
+  ProductionOrder: { owner: 'erp', fields: { state: 'mes' } },
+  QualityResult: { owner: 'qms' },
+  DowntimeEvent: { owner: 'mes', scopes: [{ equipment: 'LINE-2', owner: 'scada' }] },
+  MaintenanceRequest: { owner: 'mes', onNonOwnerWrite: 'propose' },
+};
+
+const order = { id: 'PO-1', state: 'Released', startTime: '2024-05-02T06:00:00Z', segments: [] };
+
+function incoming(sourceSystem: string, document: Record<string, unknown>, extra: Partial<Incoming> = {}): Incoming {
+  return {
+    type: 'ProductionOrder',
+    document,
+    sourceSystem,
+    occurredAt: '2024-05-02T05:00:00Z',
+    receivedSeq: 10,
+    contentHash: contentHash(document),
+    ...extra,
+  };
+}
+
+function stored(data: Record<string, unknown>, extra: Partial<StoredObject> = {}): StoredObject {
+  return { data, occurredAt: '2024-05-02T04:00:00Z', receivedSeq: 5, contentHash: contentHash(data), ...extra };
+}
+
+describe('ownership decisions', () => {
+  it('accepts a new object from its system of record, naming the rule', () => {
+    expect(decide(ownership, incoming('erp', order), undefined)).toMatchObject({
+      decision: 'accepted',
+      rule: 'ownership.ProductionOrder.owner = erp',
+      apply: order,
+    });
+  });
+
+  it('rejects a system that owns nothing of the type, naming the rule and the owner', () => {
+    const result = decide(ownership, incoming('qms', { ...order, state: 'Held' }), stored(order));
+    expect(result).toMatchObject({ decision: 'rejected', rule: 'ownership.ProductionOrder.owner = erp' });
+    expect(result.reason).toBe('qms is not the system of record for ProductionOrder (erp is)');
+    expect(result.apply).toBeUndefined();
+  });
+
+  it('lets a field-group owner change only its fields', () => {
+    const running = decide(ownership, incoming('mes', { ...order, state: 'Running' }), stored(order));
+    expect(running).toMatchObject({ decision: 'accepted', rule: 'ownership.ProductionOrder.fields.state = mes' });
+    expect(running.apply).toEqual({ ...order, state: 'Running' });
+
+    const replan = decide(
+      ownership,
+      incoming('mes', { ...order, state: 'Running', startTime: '2024-05-03T06:00:00Z' }),
+      stored(order),
+    );
+    expect(replan).toMatchObject({ decision: 'rejected', rule: 'ownership.ProductionOrder.owner = erp' });
+    expect(replan.reason).toContain('it changed startTime');
+    expect(decide(ownership, incoming('mes', order), undefined).reason).toContain('only erp may create');
+  });
+
+  it('keeps field-group values when the object owner re-sends the object', () => {
+    const current = { ...order, state: 'Running' };
+    const result = decide(ownership, incoming('erp', { ...order, startTime: '2024-05-02T07:00:00Z' }), stored(current));
+    expect(result.decision).toBe('accepted');
+    expect(result.apply).toEqual({ ...order, startTime: '2024-05-02T07:00:00Z', state: 'Running' });
+    expect(result.ignoredFields).toEqual(['state']);
+  });
+
+  it('marks older versions stale and never returns something to apply', () => {
+    const newer = stored({ ...order, state: 'Running' }, { version: 5 });
+    const result = decide(ownership, incoming('erp', order, { version: 4 }), newer);
+    expect(result).toMatchObject({ decision: 'stale', rule: 'ordering.version' });
+    expect(result.apply).toBeUndefined();
+    const earlier = decide(
+      ownership,
+      incoming('erp', order, { occurredAt: '2024-05-02T03:00:00Z' }),
+      stored({ ...order, state: 'X' }),
+    );
+    expect(earlier).toMatchObject({ decision: 'stale', rule: 'ordering.occurredAt' });
+  });
+
+  it('breaks a tie in version and time by arrival order', () => {
+    const same = { occurredAt: '2024-05-02T04:00:00Z' };
+    expect(
+      decide(ownership, incoming('erp', order, { ...same, receivedSeq: 3 }), stored({ ...order, id: 'x' })).decision,
+    ).toBe('stale');
+    expect(
+      decide(ownership, incoming('erp', order, { ...same, receivedSeq: 9 }), stored({ ...order, id: 'x' })).decision,
+    ).toBe('accepted');
+  });
+
+  it('reports duplicates by idempotency key and by identical content', () => {
+    expect(decide(ownership, incoming('erp', order, { duplicateKey: true }), undefined)).toMatchObject({
+      decision: 'duplicate',
+      rule: 'idempotency-key',
+    });
+    expect(decide(ownership, incoming('erp', order), stored(order))).toMatchObject({
+      decision: 'duplicate',
+      rule: 'identical-content',
+    });
+  });
+
+  it('applies scope overrides to documents of that equipment', () => {
+    const event = {
+      id: 'DT-1',
+      equipmentId: 'LINE-2',
+      equipmentLevel: 'ProductionLine',
+      startTime: '2024-05-02T06:00:00Z',
+    };
+    const scada = decide(ownership, { ...incoming('scada', event), type: 'DowntimeEvent' }, undefined);
+    expect(scada).toMatchObject({ decision: 'accepted', rule: 'ownership.DowntimeEvent.scopes[0] (LINE-2) = scada' });
+    const mes = decide(ownership, { ...incoming('mes', event), type: 'DowntimeEvent' }, undefined);
+    expect(mes).toMatchObject({ decision: 'rejected', owner: 'scada' });
+  });
+
+  it('forwards a non-owner write as a change request under the propose policy', () => {
+    const request = { id: 'MR-1', equipmentId: 'MIXER-01', equipmentLevel: 'WorkUnit' };
+    expect(decide(ownership, { ...incoming('cmms', request), type: 'MaintenanceRequest' }, undefined)).toMatchObject({
+      decision: 'proposed',
+      proposeTo: 'mes',
+    });
+  });
+
+  it('rejects types that have no system of record', () => {
+    expect(decide(ownership, { ...incoming('erp', { id: 'X' }), type: 'Equipment' }, undefined)).toMatchObject({
+      decision: 'rejected',
+      rule: 'ownership.Equipment: none',
+    });
+  });
+});
