@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import { parseStringPromise } from 'xml2js';
 import { readB2mml, writeB2mml } from '../schemas/b2mml/index';
 
-const xml = readFileSync(join(__dirname, '..', 'seeds', 'packaging-line', 'b2mml', 'process-operations-schedule.xml'), 'utf8');
+const xml = readFileSync(
+  join(__dirname, '..', 'seeds', 'packaging-line', 'b2mml', 'process-operations-schedule.xml'),
+  'utf8',
+);
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 
 async function rate(name: string, work: () => unknown): Promise<number> {
@@ -36,11 +39,15 @@ function worstMs(work: () => void, runs = 50): number {
 }
 
 async function main(): Promise<void> {
-  console.log(`B2MML codec, ${Buffer.byteLength(xml)} B schedule with 2 orders, ${seconds} s per figure, node ${process.version}`);
+  console.log(
+    `B2MML codec, ${Buffer.byteLength(xml)} B schedule with 2 orders, ${seconds} s per figure, node ${process.version}`,
+  );
   const baseline = await rate('baseline: xml2js.parseStringPromise', () => parseStringPromise(xml));
   const read = await rate('readB2mml (safe parse + map + ajv)', () => readB2mml(xml));
   const envelopes = readB2mml(xml).envelopes;
-  await rate('writeB2mml (2 orders)', () => writeB2mml(envelopes, { bodId: 'b', creationDateTime: '2024-05-01T00:00:00Z' }));
+  await rate('writeB2mml (2 orders)', () =>
+    writeB2mml(envelopes, { bodId: 'b', creationDateTime: '2024-05-01T00:00:00Z' }),
+  );
   console.log(`ratio read / baseline parse: ${(read / baseline).toFixed(2)}`);
 
   const levels = Array.from({ length: 10 }, (_, i) => `<!ENTITY l${i + 1} "${`&l${i};`.repeat(10)}">`).join('');
@@ -55,7 +62,9 @@ async function main(): Promise<void> {
     }
     throw new Error('hostile document accepted');
   };
-  console.log(`hostile refusal, worst of 50: billion laughs ${worstMs(refuse(bomb)).toFixed(2)} ms, XXE ${worstMs(refuse(xxe)).toFixed(2)} ms, 100k-deep ${worstMs(refuse(deep)).toFixed(2)} ms`);
+  console.log(
+    `hostile refusal, worst of 50: billion laughs ${worstMs(refuse(bomb)).toFixed(2)} ms, XXE ${worstMs(refuse(xxe)).toFixed(2)} ms, 100k-deep ${worstMs(refuse(deep)).toFixed(2)} ms`,
+  );
 }
 
 void main();

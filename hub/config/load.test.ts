@@ -33,14 +33,21 @@ describe('hub configuration', () => {
   });
 
   it('reports a bad value with file, line, path and reason', () => {
-    const result = problemsOf(`${minimal}routes:\n  - id: r1\n    target: erp\n    types: [ProductionOrder]\n    format: pdf\n    url: http://127.0.0.1:1/x\n`);
+    const result = problemsOf(
+      `${minimal}routes:\n  - id: r1\n    target: erp\n    types: [ProductionOrder]\n    format: pdf\n    url: http://127.0.0.1:1/x\n`,
+    );
     expect(result.code).toBe('CONFIG_INVALID');
     expect(result.problems).toContainEqual(expect.objectContaining({ path: '/routes/0/format', line: 10 }));
     expect(result.message).toContain('hub.yaml:10 /routes/0/format');
   });
 
   it('refuses unknown settings, unknown types and owners that are not declared systems', () => {
-    const result = problemsOf(minimal.replace('ProductionOrder: { owner: erp }', 'ProductionOrder: { owner: mes, colour: red }\n  Invoice: { owner: erp }'));
+    const result = problemsOf(
+      minimal.replace(
+        'ProductionOrder: { owner: erp }',
+        'ProductionOrder: { owner: mes, colour: red }\n  Invoice: { owner: erp }',
+      ),
+    );
     expect(result.problems).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ path: '/ownership/ProductionOrder/colour', reason: 'unknown setting' }),
@@ -60,7 +67,9 @@ describe('hub configuration', () => {
   });
 
   it('names a missing file', () => {
-    expect(() => loadConfigFile('/nonexistent/hub.yaml')).toThrow(expect.objectContaining({ code: 'CONFIG_NOT_FOUND' }));
+    expect(() => loadConfigFile('/nonexistent/hub.yaml')).toThrow(
+      expect.objectContaining({ code: 'CONFIG_NOT_FOUND' }),
+    );
   });
 });
 

@@ -20,7 +20,9 @@ export function loadConfigFile(file: string): HubConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new ConfigError('CONFIG_NOT_FOUND', file, [{ path: '/', reason: (error as NodeJS.ErrnoException).code ?? String(error) }]);
+    throw new ConfigError('CONFIG_NOT_FOUND', file, [
+      { path: '/', reason: (error as NodeJS.ErrnoException).code ?? String(error) },
+    ]);
   }
   return parseConfig(text, file);
 }
@@ -33,12 +35,20 @@ export function parseConfig(text: string, file = '<config>'): HubConfig {
     throw new ConfigError(
       'CONFIG_SYNTAX',
       file,
-      document.errors.map((error) => ({ path: '/', reason: error.message.split('\n')[0]!, line: error.linePos?.[0]?.line })),
+      document.errors.map((error) => ({
+        path: '/',
+        reason: error.message.split('\n')[0]!,
+        line: error.linePos?.[0]?.line,
+      })),
     );
   }
   const config = document.toJS() as Record<string, unknown>;
   if (!validate(config)) {
-    throw new ConfigError('CONFIG_INVALID', file, (validate.errors ?? []).map((error) => problem(error, document, lines)));
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      file,
+      (validate.errors ?? []).map((error) => problem(error, document, lines)),
+    );
   }
   const hub = config as unknown as HubConfig;
   // ajv fills defaults inside objects that are present; absent optional objects get them here.
@@ -46,7 +56,11 @@ export function parseConfig(text: string, file = '<config>'): HubConfig {
   for (const route of hub.routes) route.retry ??= { attempts: 8, backoffMs: 500, maxBackoffMs: 60000 };
   const problems = crossReferences(hub);
   if (problems.length > 0) {
-    throw new ConfigError('CONFIG_INVALID', file, problems.map((p) => ({ ...p, line: lineOf(p.path, document, lines) })));
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      file,
+      problems.map((p) => ({ ...p, line: lineOf(p.path, document, lines) })),
+    );
   }
   return hub;
 }
@@ -71,7 +85,8 @@ function crossReferences(config: HubConfig): ConfigProblem[] {
   const routeIds = new Set<string>();
   config.routes.forEach((route, index) => {
     known(route.target, `/routes/${index}/target`);
-    if (routeIds.has(route.id)) problems.push({ path: `/routes/${index}/id`, reason: `"${route.id}" is declared twice` });
+    if (routeIds.has(route.id))
+      problems.push({ path: `/routes/${index}/id`, reason: `"${route.id}" is declared twice` });
     routeIds.add(route.id);
   });
   return problems;
@@ -97,7 +112,10 @@ function problem(error: ErrorObject, document: Document, lines: LineCounter): Co
 
 /** The 1-based line of the YAML node at a JSON path (or of its nearest existing parent). */
 function lineOf(path: string, document: Document, lines: LineCounter): number | undefined {
-  const segments = path.split('/').slice(1).map((segment) => (/^\d+$/.test(segment) ? Number(segment) : segment));
+  const segments = path
+    .split('/')
+    .slice(1)
+    .map((segment) => (/^\d+$/.test(segment) ? Number(segment) : segment));
   for (let length = segments.length; length >= 0; length -= 1) {
     const node = document.getIn(segments.slice(0, length), true) as { range?: [number, number, number] } | undefined;
     if (node?.range) return lines.linePos(node.range[0]).line;

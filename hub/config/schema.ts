@@ -13,7 +13,11 @@ export const SystemConfig = Type.Object(
   {
     id: SystemId,
     name: Type.String({ minLength: 1, description: 'Display name', examples: ['SAP S/4HANA'] }),
-    processOwner: Type.String({ minLength: 1, description: 'Who owns the business process', examples: ['Production planning'] }),
+    processOwner: Type.String({
+      minLength: 1,
+      description: 'Who owns the business process',
+      examples: ['Production planning'],
+    }),
     technicalOwner: Type.String({ minLength: 1, description: 'Who runs the system', examples: ['ERP basis team'] }),
   },
   { additionalProperties: false, description: 'A system that sends or receives documents' },
@@ -21,13 +25,18 @@ export const SystemConfig = Type.Object(
 export type SystemConfig = Static<typeof SystemConfig>;
 
 const NonOwnerWrite = Type.Union([Type.Literal('reject'), Type.Literal('propose')], {
-  description: 'What happens when a system writes an object or field it does not own: refuse it, or forward it to the owner',
+  description:
+    'What happens when a system writes an object or field it does not own: refuse it, or forward it to the owner',
   default: 'reject',
 });
 
 const ScopeRule = Type.Object(
   {
-    equipment: Type.String({ minLength: 1, description: 'Equipment id the rule applies to (site, area, line…)', examples: ['PACK-LINE-2'] }),
+    equipment: Type.String({
+      minLength: 1,
+      description: 'Equipment id the rule applies to (site, area, line…)',
+      examples: ['PACK-LINE-2'],
+    }),
     owner: SystemId,
   },
   { additionalProperties: false },
@@ -49,7 +58,9 @@ export const TypeOwnership = Type.Object(
       }),
     ),
     onNonOwnerWrite: Type.Optional(
-      Type.Union([Type.Literal('reject'), Type.Literal('propose')], { description: 'Overrides the global setting for this type' }),
+      Type.Union([Type.Literal('reject'), Type.Literal('propose')], {
+        description: 'Overrides the global setting for this type',
+      }),
     ),
   },
   { additionalProperties: false },
@@ -69,7 +80,12 @@ export type OwnershipConfig = { onNonOwnerWrite: 'reject' | 'propose' } & Partia
 
 export const RetryPolicy = Type.Object(
   {
-    attempts: Type.Integer({ minimum: 1, maximum: 100, default: 8, description: 'Delivery attempts before a dead letter' }),
+    attempts: Type.Integer({
+      minimum: 1,
+      maximum: 100,
+      default: 8,
+      description: 'Delivery attempts before a dead letter',
+    }),
     backoffMs: Type.Integer({ minimum: 1, default: 500, description: 'First retry delay; doubles each attempt' }),
     maxBackoffMs: Type.Integer({ minimum: 1, default: 60000, description: 'Upper bound of the retry delay' }),
   },
@@ -85,16 +101,25 @@ export const RouteConfig = Type.Object(
       description: 'Canonical types this route carries',
     }),
     filter: Type.Optional(
-      Type.Record(Type.String({ minLength: 1 }), Type.Union([Type.String(), Type.Array(Type.String(), { minItems: 1 })]), {
-        description: 'Deliver only documents whose field (dotted path) equals the value or one of the values',
-        examples: [{ 'hierarchyScope.equipmentId': ['PACK-LINE-1'] }],
-      }),
+      Type.Record(
+        Type.String({ minLength: 1 }),
+        Type.Union([Type.String(), Type.Array(Type.String(), { minItems: 1 })]),
+        {
+          description: 'Deliver only documents whose field (dotted path) equals the value or one of the values',
+          examples: [{ 'hierarchyScope.equipmentId': ['PACK-LINE-1'] }],
+        },
+      ),
     ),
     format: Type.Union([Type.Literal('json'), Type.Literal('b2mml')], {
       default: 'json',
       description: 'Outbound format: canonical JSON envelope or B2MML V0700 XML',
     }),
-    url: Type.String({ format: 'uri', pattern: '^https?://', description: 'Where documents are POSTed', examples: ['http://mes.plant.local/api/handover'] }),
+    url: Type.String({
+      format: 'uri',
+      pattern: '^https?://',
+      description: 'Where documents are POSTed',
+      examples: ['http://mes.plant.local/api/handover'],
+    }),
     timeoutMs: Type.Integer({ minimum: 1, default: 10000, description: 'Per-attempt HTTP timeout' }),
     retry: Type.Optional(RetryPolicy),
   },
@@ -110,7 +135,11 @@ export const HubConfigSchema = Type.Object(
     limits: Type.Optional(
       Type.Object(
         {
-          maxBodyBytes: Type.Integer({ minimum: 1024, default: 10485760, description: 'Largest inbound body accepted' }),
+          maxBodyBytes: Type.Integer({
+            minimum: 1024,
+            default: 10485760,
+            description: 'Largest inbound body accepted',
+          }),
         },
         { additionalProperties: false },
       ),

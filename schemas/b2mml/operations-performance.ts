@@ -91,24 +91,20 @@ function readSegmentResponse(segment: XmlCursor): SegmentResponse {
     state: segment.code('SegmentState', RESPONSE_STATES),
     actualStartTime: segment.dateTime('ActualStartTime'),
     actualEndTime: segment.dateTime('ActualEndTime'),
-    equipment: segment
-      .all('EquipmentActual')
-      .map((actual) =>
-        compact({
-          id: actual.requiredText('ID'),
-          equipmentId: actual.requiredText('EquipmentID'),
-          quantity: actual.quantity(),
-        }),
-      ),
-    personnel: segment
-      .all('PersonnelActual')
-      .map((actual) =>
-        compact({
-          id: actual.requiredText('ID'),
-          personId: actual.requiredText('PersonID'),
-          quantity: actual.quantity(),
-        }),
-      ),
+    equipment: segment.all('EquipmentActual').map((actual) =>
+      compact({
+        id: actual.requiredText('ID'),
+        equipmentId: actual.requiredText('EquipmentID'),
+        quantity: actual.quantity(),
+      }),
+    ),
+    personnel: segment.all('PersonnelActual').map((actual) =>
+      compact({
+        id: actual.requiredText('ID'),
+        personId: actual.requiredText('PersonID'),
+        quantity: actual.quantity(),
+      }),
+    ),
     materials: segment.all('MaterialActual').map(readMaterialActual),
   });
 }

@@ -107,24 +107,20 @@ function readResponse(response: XmlCursor, performanceId?: string, scheduleId?: 
         state: segment.code('SegmentState', RESPONSE_STATES),
         actualStartTime: segment.dateTime('ActualStartTime'),
         actualEndTime: segment.dateTime('ActualEndTime'),
-        equipment: segment
-          .all('EquipmentActual')
-          .map((actual, position) =>
-            compact({
-              id: `EA-${position + 1}`,
-              equipmentId: actual.requiredText('EquipmentID'),
-              quantity: actual.quantity(),
-            }),
-          ),
-        personnel: segment
-          .all('PersonnelActual')
-          .map((actual, position) =>
-            compact({
-              id: `PA-${position + 1}`,
-              personId: actual.requiredText('PersonID'),
-              quantity: actual.quantity(),
-            }),
-          ),
+        equipment: segment.all('EquipmentActual').map((actual, position) =>
+          compact({
+            id: `EA-${position + 1}`,
+            equipmentId: actual.requiredText('EquipmentID'),
+            quantity: actual.quantity(),
+          }),
+        ),
+        personnel: segment.all('PersonnelActual').map((actual, position) =>
+          compact({
+            id: `PA-${position + 1}`,
+            personId: actual.requiredText('PersonID'),
+            quantity: actual.quantity(),
+          }),
+        ),
         materials: [
           ...actuals('MaterialConsumedActual', 'Consumed', 'MCA'),
           ...actuals('MaterialProducedActual', 'Produced', 'MPA'),
