@@ -4,7 +4,10 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { convertCommand } from './convert';
 import { EXIT, UsageError, type CliIo } from './io';
+import { auditCommand } from './audit';
+import { startCommand } from './start';
 import { validateCommand } from './validate';
+import { ConfigError } from '../config/errors';
 
 export const USAGE = `Usage: handover <command> [options]
 
@@ -12,7 +15,16 @@ Commands:
   validate FILE [--type T]                  validate B2MML XML or canonical JSON; exit 1 lists "path: reason" lines
   convert FILE --to json|b2mml [--type T] [--verb V] [--sender ID]
                                             B2MML XML -> canonical envelopes (JSON), canonical JSON -> B2MML V0700
+  start [--config FILE] [--port N] [--role all|api|worker]
+                                            run the hub (default config: seeds/packaging-line/handover.yaml)
+  audit verify                              check the audit log's hash chain; exit 1 names each broken record
+  audit export --format csv|jsonl [--from T] [--to T]
+                                            write audit records to stdout
   help                                      this text
+
+Environment: HANDOVER_DATA_DIR (default ./var), DATABASE_URL (PostgreSQL; default SQLite under the
+data directory), REDIS_URL (default: the hub starts its own redis-server), PORT, HANDOVER_ADMIN_TOKEN,
+HANDOVER_TOKEN_<SYSTEM>.
 `;
 
 /**
@@ -29,6 +41,11 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         to: { type: 'string' },
         verb: { type: 'string' },
         sender: { type: 'string' },
+        config: { type: 'string' },
+        port: { type: 'string' },
+        role: { type: 'string' },
+        from: { type: 'string' },
+        format: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -48,10 +65,27 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
           ...(values.verb === undefined ? {} : { verb: values.verb }),
           ...(values.sender === undefined ? {} : { sender: values.sender }),
         });
+      case 'start':
+        if (file !== undefined) throw new UsageError(`unexpected argument "${file}"`);
+        return await startCommand({
+          ...(values.config === undefined ? {} : { config: values.config }),
+          ...(values.port === undefined ? {} : { port: values.port }),
+          ...(values.role === undefined ? {} : { role: values.role }),
+        });
+      case 'audit':
+        return await auditCommand(io, file, {
+          ...(values.from === undefined ? {} : { from: values.from }),
+          ...(values.to === undefined ? {} : { to: values.to }),
+          ...(values.format === undefined ? {} : { format: values.format }),
+        });
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
   } catch (error) {
+    if (error instanceof ConfigError) {
+      io.err(`handover: ${error.message}\n`);
+      return EXIT.invalid;
+    }
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       io.err(`handover: ${(error as Error).message}\n\n${USAGE}`);
       return EXIT.usage;

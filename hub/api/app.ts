@@ -1,0 +1,60 @@
+/** The hub's HTTP API (express 5): inbound, read and operations endpoints, health and metrics. */
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { HubContext } from '../context';
+import { ApiError, sendError } from './errors';
+import { inboundRouter } from './inbound';
+import { readRouter } from './read';
+
+export function createApp(ctx: HubContext): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const checks = await Promise.allSettled([ctx.redis.ping(), ctx.db.query('SELECT 1 AS ok')]);
+    const [redis, db] = checks.map((check) => (check.status === 'fulfilled' ? 'ok' : String(check.reason)));
+    const ready = redis === 'ok' && db === 'ok';
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', redis, database: db });
+  });
+  app.get('/metrics', async (_req, res) => {
+    await Promise.all(
+      ctx.queues.all().map(async (queue) => {
+        const counts = await queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
+        ctx.metrics.queueDepth.set(
+          { queue: queue.name },
+          Object.values(counts).reduce((sum, count) => sum + count, 0),
+        );
+      }),
+    );
+    res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
+  });
+
+  app.use('/api/v1/inbound', inboundRouter(ctx));
+  app.use('/api/v1', readRouter(ctx));
+  app.use((_req, _res, next) => next(ApiError.of('NOT_FOUND')));
+
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    sendError(res, toApiError(error, ctx));
+  });
+  return app;
+}
+
+function toApiError(error: unknown, ctx: HubContext): ApiError {
+  if (error instanceof ApiError) return error;
+  const http = error as { type?: string; status?: number; limit?: number; length?: number };
+  if (http.type === 'entity.too.large') {
+    return ApiError.of(
+      'BODY_TOO_LARGE',
+      { limit: http.limit, length: http.length },
+      `The body is larger than ${http.limit} bytes`,
+    );
+  }
+  if (typeof http.status === 'number' && http.status >= 400 && http.status < 500) {
+    return new ApiError('BAD_REQUEST', http.status, (error as Error).message);
+  }
+  ctx.logger.error({ err: error }, 'request failed');
+  return ApiError.of('UNAVAILABLE');
+}

@@ -1,0 +1,49 @@
+/** Bearer-token checks: a system's token acts only for that system; the admin token reads and operates. */
+import type { NextFunction, Request, Response } from 'express';
+import { tokenMatches, type Credentials } from '../config/secrets';
+import { ApiError } from './errors';
+
+function bearer(req: Request): string | undefined {
+  const header = req.headers.authorization;
+  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  return match?.[1];
+}
+
+/** Who the token belongs to: 'admin', a system id, or nobody. */
+function identify(token: string, credentials: Credentials): string | undefined {
+  if (tokenMatches(token, credentials.adminToken)) return 'admin';
+  for (const [system, expected] of credentials.systemTokens) if (tokenMatches(token, expected)) return system;
+  return undefined;
+}
+
+/** Allows only the token of the system named in the path (`:system`). */
+export function requireSystem(credentials: Credentials) {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    const token = bearer(req);
+    if (!token) throw ApiError.of('AUTH_REQUIRED');
+    const who = identify(token, credentials);
+    if (!who) throw ApiError.of('AUTH_INVALID');
+    const system = String(req.params.system);
+    if (who !== system) {
+      throw ApiError.of(
+        'FORBIDDEN_SYSTEM',
+        { system, tokenOf: who },
+        `This token belongs to ${who === 'admin' ? 'an operator' : `"${who}"`}; only "${system}" may send as ${system}`,
+      );
+    }
+    next();
+  };
+}
+
+/** Allows only the operators' admin token. */
+export function requireAdmin(credentials: Credentials) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const token = bearer(req);
+    if (!token) throw ApiError.of('AUTH_REQUIRED');
+    const who = identify(token, credentials);
+    if (!who) throw ApiError.of('AUTH_INVALID');
+    if (who !== 'admin') throw ApiError.of('FORBIDDEN_ADMIN');
+    res.locals.operator = 'admin';
+    next();
+  };
+}

@@ -1,0 +1,36 @@
+/** `handover start [--config FILE] [--port N] [--role all|api|worker]`: runs the hub until SIGINT/SIGTERM. */
+import { resolve } from 'node:path';
+import { loadConfigFile } from '../config/load';
+import { startHub, type Role } from '../hub';
+import { UsageError } from './io';
+
+export const DEFAULT_CONFIG = 'seeds/packaging-line/handover.yaml';
+
+export async function startCommand(options: { config?: string; port?: string; role?: string }): Promise<number> {
+  const role = (options.role ?? 'all') as Role;
+  if (!['all', 'api', 'worker'].includes(role)) throw new UsageError('--role must be all, api or worker');
+  const port = Number(options.port ?? process.env.PORT ?? 8080);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--port "${options.port}" is not a port`);
+  const config = loadConfigFile(resolve(options.config ?? process.env.HANDOVER_CONFIG ?? DEFAULT_CONFIG));
+  const hub = await startHub({
+    config,
+    dataDir: resolve(process.env.HANDOVER_DATA_DIR ?? 'var'),
+    port,
+    host: process.env.HOST ?? '127.0.0.1',
+    role,
+    ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
+    ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
+  });
+  if (hub.url) process.stdout.write(`handover ${role} listening on ${hub.url}\n`);
+  await new Promise<void>((done) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      hub.stop().then(done, done);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  return 0;
+}

@@ -1,0 +1,26 @@
+/** What every hub part is given: configuration, stores, queues, metrics and a logger. */
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { HubConfig } from './config/schema';
+import type { Credentials } from './config/secrets';
+import type { Metrics } from './metrics';
+import type { Db } from './store/index';
+
+export interface HubQueues {
+  ingest: Queue;
+  apply(partition: number): Queue;
+  deliver(target: string, partition: number): Queue;
+  /** Every queue that exists, for depth metrics and shutdown. */
+  all(): Queue[];
+}
+
+export interface HubContext {
+  config: HubConfig;
+  credentials: Credentials;
+  db: Db;
+  redis: Redis;
+  queues: HubQueues;
+  metrics: Metrics;
+  logger: Logger;
+}

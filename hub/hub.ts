@@ -1,0 +1,142 @@
+/**
+ * Starting and stopping a hub: Redis (given or its own child), the store, the queues, the
+ * workers and the HTTP API. `role` lets the API and the workers scale out separately.
+ */
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import pino, { type Logger } from 'pino';
+import { createApp } from './api/app';
+import type { HubConfig } from './config/schema';
+import { readCredentials } from './config/secrets';
+import type { HubContext } from './context';
+import { createMetrics } from './metrics';
+import { applyProcessor } from './pipeline/apply';
+import { deliverProcessor } from './pipeline/deliver';
+import { ingestProcessor } from './pipeline/ingest';
+import { INGEST_QUEUE, PREFIX, applyQueue, deliverQueue, partitionOf } from './queue/queue-keys';
+import { createQueues } from './queue/queues';
+import { ensureRedis } from './queue/redis-server';
+import { openStore, pendingDeliveries } from './store/index';
+
+export type Role = 'all' | 'api' | 'worker';
+
+export interface HubOptions {
+  config: HubConfig;
+  dataDir: string;
+  databaseUrl?: string;
+  redisUrl?: string;
+  port?: number;
+  host?: string;
+  role?: Role;
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+  /** Jobs the ingest worker runs at once. */
+  ingestConcurrency?: number;
+}
+
+export interface RunningHub {
+  url?: string;
+  context: HubContext;
+  stop(): Promise<void>;
+}
+
+/** Starts a hub and resolves once it listens (API) and its workers run. */
+export async function startHub(options: HubOptions): Promise<RunningHub> {
+  const role = options.role ?? 'all';
+  const logger = options.logger ?? pino({ name: 'handover', level: process.env.LOG_LEVEL ?? 'info' });
+  const redisHandle = await ensureRedis({
+    dataDir: options.dataDir,
+    ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
+    logger: (message) => logger.info(message),
+  });
+  const db = await openStore({
+    dataDir: options.dataDir,
+    ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
+  });
+  const redis = new Redis(redisHandle.url, { maxRetriesPerRequest: null });
+  const connection = { url: redisHandle.url, maxRetriesPerRequest: null } as const;
+  const context: HubContext = {
+    config: options.config,
+    credentials: readCredentials(options.config.systems, options.env ?? process.env),
+    db,
+    redis,
+    queues: createQueues(connection, options.config),
+    metrics: createMetrics(),
+    logger,
+  };
+
+  const shutdown = new AbortController();
+  const workers: Worker[] = [];
+  if (role !== 'api') {
+    const workerOptions = {
+      connection,
+      prefix: PREFIX,
+      lockDuration: 15000,
+      stalledInterval: 5000,
+      maxStalledCount: 1000,
+    };
+    workers.push(
+      new Worker(INGEST_QUEUE, ingestProcessor(context), {
+        ...workerOptions,
+        concurrency: options.ingestConcurrency ?? 16,
+      }),
+    );
+    for (let partition = 0; partition < options.config.partitions; partition += 1) {
+      workers.push(new Worker(applyQueue(partition), applyProcessor(context), { ...workerOptions, concurrency: 1 }));
+      for (const target of new Set(options.config.routes.map((route) => route.target))) {
+        workers.push(
+          new Worker(deliverQueue(target, partition), deliverProcessor(context, shutdown.signal), {
+            ...workerOptions,
+            concurrency: 1,
+          }),
+        );
+      }
+    }
+    for (const worker of workers)
+      worker.on('error', (error) => logger.error({ err: error, queue: worker.name }, 'worker error'));
+    await requeuePending(context);
+  }
+
+  let server: Server | undefined;
+  let url: string | undefined;
+  if (role !== 'worker') {
+    server = createApp(context).listen(options.port ?? 0, options.host ?? '127.0.0.1');
+    await once(server, 'listening');
+    const address = server.address() as AddressInfo;
+    url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
+    logger.info({ url, role }, 'hub listening');
+  }
+
+  return {
+    ...(url ? { url } : {}),
+    context,
+    async stop() {
+      if (server) {
+        server.closeAllConnections();
+        await new Promise((resolve) => server!.close(resolve));
+      }
+      shutdown.abort(new Error('hub stopping'));
+      await Promise.all(workers.map((worker) => worker.close()));
+      await Promise.all(context.queues.all().map((queue) => queue.close()));
+      redis.disconnect();
+      await db.close();
+      await redisHandle.stop();
+    },
+  };
+}
+
+/**
+ * Deliveries committed as pending whose job never reached Redis (a crash between the store's
+ * commit and the enqueue) are queued again; the job id makes this a no-op for the others.
+ */
+async function requeuePending(ctx: HubContext): Promise<void> {
+  for (const delivery of await pendingDeliveries(ctx.db)) {
+    const partition = partitionOf(delivery.type, delivery.objectKey, ctx.config.partitions);
+    const queue = ctx.queues.deliver(delivery.target, partition);
+    if (!(await queue.getJob(delivery.id)))
+      await queue.add('deliver', { deliveryId: delivery.id }, { jobId: delivery.id });
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * Delivery worker (one per target and partition, one job at a time, so one object's updates
+ * reach a target in order): HTTP POST in the route's format with an Idempotency-Key that stays
+ * the same across retries and restarts; exponential backoff; dead letter after the last attempt.
+ */
+import type { Job } from 'bullmq';
+import { writeB2mml } from '../../schemas/b2mml/index';
+import type { RouteConfig } from '../config/schema';
+import type { HubContext } from '../context';
+import {
+  earlierPending,
+  getDelivery,
+  recordAttemptFailed,
+  recordDead,
+  recordDelivered,
+  type DeliveryRow,
+} from '../store/index';
+import type { DeliverJob } from './jobs';
+
+/** The outcome of one HTTP attempt. */
+type Attempt = { ok: true; status: number } | { ok: false; permanent: boolean; status?: number; error: string };
+
+export function deliverProcessor(ctx: HubContext, signal: AbortSignal) {
+  return async (job: Job<DeliverJob>): Promise<void> => {
+    const delivery = await getDelivery(ctx.db, job.data.deliveryId);
+    if (!delivery || delivery.status !== 'pending') return;
+    // A delivery of an older revision that is still pending (its job lost its place after a crash) goes first.
+    for (const earlier of await earlierPending(ctx.db, delivery)) await deliverWithRetries(ctx, earlier, signal);
+    await deliverWithRetries(ctx, delivery, signal);
+  };
+}
+
+async function deliverWithRetries(ctx: HubContext, delivery: DeliveryRow, signal: AbortSignal): Promise<void> {
+  const route = ctx.config.routes.find((candidate) => candidate.id === delivery.routeId);
+  if (!route) {
+    await recordDead(
+      ctx.db,
+      delivery,
+      delivery.attempts,
+      'ROUTE_REMOVED',
+      `route ${delivery.routeId} is no longer configured`,
+    );
+    return;
+  }
+  const policy = route.retry ?? { attempts: 8, backoffMs: 500, maxBackoffMs: 60000 };
+  let attempts = delivery.attempts;
+  for (;;) {
+    signal.throwIfAborted();
+    attempts += 1;
+    const result = await attempt(route, delivery, signal);
+    if (result.ok) {
+      const latencyMs = Date.now() - Date.parse(delivery.envelope.receivedAt);
+      await recordDelivered(ctx.db, delivery, attempts, result.status, latencyMs);
+      ctx.metrics.deliveries.inc({ target: delivery.target, outcome: 'delivered' });
+      ctx.metrics.deliveryLatency.observe({ target: delivery.target }, latencyMs / 1000);
+      return;
+    }
+    if (result.permanent || attempts >= policy.attempts) {
+      const code = result.permanent ? 'TARGET_REFUSED' : 'ATTEMPTS_EXHAUSTED';
+      await recordDead(ctx.db, delivery, attempts, code, result.error);
+      ctx.metrics.deliveries.inc({ target: delivery.target, outcome: 'dead' });
+      ctx.metrics.deadLetters.inc({ stage: 'deliver' });
+      ctx.logger.warn(
+        { deliveryId: delivery.id, target: delivery.target, attempts, error: result.error },
+        'delivery dead-lettered',
+      );
+      return;
+    }
+    await recordAttemptFailed(ctx.db, delivery.id, attempts, result.error, result.status);
+    ctx.metrics.deliveries.inc({ target: delivery.target, outcome: 'retry' });
+    await sleep(Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** (attempts - 1)), signal);
+  }
+}
+
+async function attempt(route: RouteConfig, delivery: DeliveryRow, signal: AbortSignal): Promise<Attempt> {
+  const { envelope } = delivery;
+  const xml = route.format === 'b2mml';
+  const body = xml
+    ? writeB2mml([envelope], {
+        sender: 'HANDOVER',
+        bodId: delivery.id,
+        ...(envelope.verb ? { verb: envelope.verb } : {}),
+      })
+    : JSON.stringify(envelope);
+  try {
+    const response = await fetch(route.url, {
+      method: 'POST',
+      body,
+      headers: {
+        'content-type': xml ? 'application/xml' : 'application/json',
+        'idempotency-key': delivery.id,
+        'x-handover-message-id': delivery.messageId,
+        'x-handover-kind': delivery.kind,
+      },
+      signal: AbortSignal.any([signal, AbortSignal.timeout(route.timeoutMs ?? 10000)]),
+    });
+    await response.arrayBuffer().catch(() => undefined);
+    if (response.ok) return { ok: true, status: response.status };
+    // 4xx other than timeout/conflict/rate limit means the target will never take this document.
+    const permanent =
+      response.status >= 400 && response.status < 500 && ![408, 409, 425, 429].includes(response.status);
+    return { ok: false, permanent, status: response.status, error: `HTTP ${response.status} from ${route.url}` };
+  } catch (error) {
+    signal.throwIfAborted();
+    const cause = (error as { cause?: { code?: string } }).cause?.code;
+    return {
+      ok: false,
+      permanent: false,
+      error: `${(error as Error).name}: ${cause ?? (error as Error).message} (${route.url})`,
+    };
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+}

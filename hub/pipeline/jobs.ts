@@ -1,0 +1,26 @@
+/** The data each queue's jobs carry. */
+import type { CanonicalEnvelope } from '../../schemas/index';
+
+export interface IngestJob {
+  messageId: string;
+  system: string;
+  contentType: 'json' | 'xml';
+  body: string;
+  receivedAt: string;
+  receivedSeq: number;
+  idempotencyKey?: string;
+  /** For JSON bodies holding bare documents: their canonical type. */
+  type?: string;
+}
+
+export interface ApplyJob {
+  messageId: string;
+  docIndex: number;
+  envelope: CanonicalEnvelope;
+  receivedSeq: number;
+  idempotencyKey?: string;
+}
+
+export interface DeliverJob {
+  deliveryId: string;
+}

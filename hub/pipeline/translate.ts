@@ -1,0 +1,51 @@
+/**
+ * The map stage: a raw payload becomes canonical envelopes. B2MML goes through the codec and
+ * canonical JSON is taken as it is; system-specific mappings plug in here.
+ */
+import { readB2mml, B2mmlError } from '../../schemas/b2mml/index';
+import { readCanonicalJson } from '../../schemas/canonical-json';
+import type { CanonicalEnvelope } from '../../schemas/index';
+import type { Problem } from '../../schemas/problem';
+import type { IngestJob } from './jobs';
+
+export type Translation =
+  { ok: true; mapping: string; envelopes: CanonicalEnvelope[] } | { ok: false; code: string; problems: Problem[] };
+
+/** Translates one inbound message; the envelopes carry the hub's message id and the authenticated system. */
+export function translate(job: IngestJob): Translation {
+  if (job.contentType === 'xml') {
+    try {
+      const result = readB2mml(job.body, { sourceSystem: job.system, receivedAt: job.receivedAt });
+      const envelopes = result.envelopes.map((envelope) => ({ ...envelope, messageId: job.messageId }));
+      return { ok: true, mapping: `b2mml-${result.release.toLowerCase()}:${result.verb}${result.noun}`, envelopes };
+    } catch (error) {
+      if (error instanceof B2mmlError) return { ok: false, code: error.code, problems: error.problems };
+      throw error;
+    }
+  }
+  const { envelopes, problems } = readCanonicalJson(job.body, {
+    sourceSystem: job.system,
+    ...(job.type === undefined ? {} : { type: job.type }),
+  });
+  const impersonation = envelopes.flatMap((envelope, index) =>
+    envelope.sourceSystem === job.system
+      ? []
+      : [
+          {
+            path: `/${index}/sourceSystem`,
+            reason: `"${envelope.sourceSystem}" is not the authenticated system "${job.system}"`,
+          },
+        ],
+  );
+  if (problems.length || impersonation.length) {
+    return {
+      ok: false,
+      code: impersonation.length ? 'SOURCE_SYSTEM_MISMATCH' : 'CANONICAL_INVALID',
+      problems: [...problems, ...impersonation],
+    };
+  }
+  if (envelopes.length === 0)
+    return { ok: false, code: 'CANONICAL_INVALID', problems: [{ path: '/', reason: 'no documents' }] };
+  const stamped = envelopes.map((envelope) => ({ ...envelope, messageId: job.messageId, receivedAt: job.receivedAt }));
+  return { ok: true, mapping: 'canonical-json', envelopes: stamped };
+}

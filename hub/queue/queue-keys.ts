@@ -1,0 +1,31 @@
+/** Every queue name and Redis key the hub uses, in one place. */
+import { createHash } from 'node:crypto';
+
+/** BullMQ key prefix: every hub key in Redis starts with it. */
+export const PREFIX = 'handover';
+
+/** Raw inbound payloads, as accepted at the door. */
+export const INGEST_QUEUE = 'ingest';
+
+/** Ownership + store + routing, one queue per ordering partition, each worked by one job at a time. */
+export function applyQueue(partition: number): string {
+  return `apply-${partition}`;
+}
+
+/** Deliveries to one target, partitioned like apply so one object's deliveries stay in order. */
+export function deliverQueue(target: string, partition: number): string {
+  return `deliver-${target}-${partition}`;
+}
+
+/** Monotonic counter giving every accepted message its arrival order. */
+export const RECEIVED_SEQUENCE_KEY = `${PREFIX}:received-seq`;
+
+/** Maps a system's Idempotency-Key to the message id it was first answered with. */
+export function idempotencyKey(system: string, key: string): string {
+  return `${PREFIX}:idempotency:${system}:${createHash('sha256').update(key).digest('hex')}`;
+}
+
+/** The ordering partition of an object: the same type and key always land in the same one. */
+export function partitionOf(type: string, objectKey: string, partitions: number): number {
+  return createHash('sha1').update(`${type}\u0000${objectKey}`).digest().readUInt32BE(0) % partitions;
+}

@@ -1,0 +1,38 @@
+/**
+ * The hub's BullMQ queues on one Redis connection. Completed jobs are removed at once: the
+ * store and the audit log are the record, not Redis.
+ */
+import { Queue, type ConnectionOptions, type DefaultJobOptions } from 'bullmq';
+import type { HubConfig } from '../config/schema';
+import type { HubQueues } from '../context';
+import { INGEST_QUEUE, PREFIX, applyQueue, deliverQueue } from './queue-keys';
+
+/** Ingest and apply retry transient failures (database or Redis down) for about a day, never dropping a job. */
+export const JOB_OPTIONS: DefaultJobOptions = {
+  attempts: 1000,
+  backoff: { type: 'exponential', delay: 200 },
+  removeOnComplete: true,
+  removeOnFail: { count: 10000 },
+};
+
+export function createQueues(connection: ConnectionOptions, config: HubConfig): HubQueues {
+  const queues = new Map<string, Queue>();
+  const get = (name: string) => {
+    let queue = queues.get(name);
+    if (!queue) {
+      queue = new Queue(name, { connection, prefix: PREFIX, defaultJobOptions: JOB_OPTIONS });
+      queues.set(name, queue);
+    }
+    return queue;
+  };
+  const ingest = get(INGEST_QUEUE);
+  for (let partition = 0; partition < config.partitions; partition += 1) get(applyQueue(partition));
+  const targets = new Set(config.routes.map((route) => route.target));
+  for (const target of targets) for (let p = 0; p < config.partitions; p += 1) get(deliverQueue(target, p));
+  return {
+    ingest,
+    apply: (partition) => get(applyQueue(partition)),
+    deliver: (target, partition) => get(deliverQueue(target, partition)),
+    all: () => [...queues.values()],
+  };
+}

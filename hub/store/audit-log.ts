@@ -1,0 +1,217 @@
+/**
+ * The audit log: one append-only, hash-chained record per decision and per delivery outcome.
+ * Each record's hash covers its content and the previous record's hash, so an edited, inserted
+ * or deleted record breaks the chain at a place `verify` names.
+ */
+import { createHash } from 'node:crypto';
+import type { Db } from './db';
+import { GENESIS_HASH } from './migrations';
+import { stableJson } from '../../schemas/stable-json';
+
+export type AuditKind = 'received' | 'decision' | 'invalid' | 'delivery' | 'dead-letter' | 'replay';
+
+/** What a caller appends; seq, hashes and time are added by the log. */
+export interface AuditEntry {
+  kind: AuditKind;
+  messageId?: string;
+  system?: string;
+  type?: string;
+  objectKey?: string;
+  decision?: string;
+  rule?: string;
+  target?: string;
+  details?: Record<string, unknown>;
+}
+
+export interface AuditRecord extends AuditEntry {
+  seq: number;
+  at: string;
+  details: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+export interface AuditProblem {
+  seq: number;
+  problem: 'edited' | 'deleted' | 'inserted' | 'reordered' | 'truncated';
+  detail: string;
+}
+
+export interface AuditVerification {
+  ok: boolean;
+  records: number;
+  headSeq: number;
+  headHash: string;
+  problems: AuditProblem[];
+}
+
+const COLUMNS = 'seq, at, kind, message_id, system, type, object_key, decision, rule, target, details, prev_hash, hash';
+
+/** Appends entries inside `tx`, which must be the transaction that makes the decision itself. */
+export async function appendAudit(
+  tx: Db,
+  entries: AuditEntry[],
+  at = new Date().toISOString(),
+): Promise<AuditRecord[]> {
+  const lock = tx.dialect === 'postgres' ? ' FOR UPDATE' : '';
+  const [head] = await tx.query<{ seq: number; hash: string }>(`SELECT seq, hash FROM audit_head WHERE id = 1${lock}`);
+  let seq = Number(head!.seq);
+  let prevHash = head!.hash;
+  const records: AuditRecord[] = [];
+  for (const entry of entries) {
+    seq += 1;
+    const record: AuditRecord = { ...entry, details: entry.details ?? {}, seq, at, prevHash, hash: '' };
+    record.hash = hashRecord(record);
+    await tx.execute(`INSERT INTO audit_log (${COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)`, [
+      record.seq,
+      record.at,
+      record.kind,
+      record.messageId,
+      record.system,
+      record.type,
+      record.objectKey,
+      record.decision,
+      record.rule,
+      record.target,
+      JSON.stringify(record.details),
+      record.prevHash,
+      record.hash,
+    ]);
+    records.push(record);
+    prevHash = record.hash;
+  }
+  await tx.execute('UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1', [seq, prevHash]);
+  return records;
+}
+
+/** The hash of a record: SHA-256 over the previous hash and the record's fields in a fixed order. */
+export function hashRecord(record: Omit<AuditRecord, 'hash'>): string {
+  const content = [
+    record.seq,
+    record.at,
+    record.kind,
+    record.messageId ?? null,
+    record.system ?? null,
+    record.type ?? null,
+    record.objectKey ?? null,
+    record.decision ?? null,
+    record.rule ?? null,
+    record.target ?? null,
+    stableJson(record.details),
+  ];
+  return createHash('sha256').update(record.prevHash).update('\n').update(JSON.stringify(content)).digest('hex');
+}
+
+/**
+ * Walks the whole chain: recomputes every hash, checks sequence numbers and links, and compares
+ * the last record with the head, so a deleted last record is caught too.
+ */
+export async function verifyAudit(db: Db, pageSize = 5000): Promise<AuditVerification> {
+  const problems: AuditProblem[] = [];
+  let expectedSeq = 1;
+  let prevHash = GENESIS_HASH;
+  let records = 0;
+  let after = 0;
+  for (;;) {
+    const page = await db.query(`SELECT ${COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2`, [
+      after,
+      pageSize,
+    ]);
+    for (const row of page) {
+      const record = toRecord(row);
+      records += 1;
+      if (record.seq !== expectedSeq) {
+        problems.push({
+          seq: record.seq,
+          problem: record.seq > expectedSeq ? 'deleted' : 'reordered',
+          detail:
+            record.seq > expectedSeq
+              ? `records ${expectedSeq}…${record.seq - 1} are missing`
+              : `sequence number ${record.seq} where ${expectedSeq} was expected`,
+        });
+      }
+      if (record.prevHash !== prevHash) {
+        problems.push({
+          seq: record.seq,
+          problem: 'inserted',
+          detail: 'does not link to the record before it (a record was inserted or removed before it)',
+        });
+      }
+      if (hashRecord(record) !== record.hash) {
+        problems.push({ seq: record.seq, problem: 'edited', detail: 'its content does not match its hash' });
+      }
+      expectedSeq = record.seq + 1;
+      prevHash = record.hash;
+      after = record.seq;
+    }
+    if (page.length < pageSize) break;
+  }
+  const [head] = await db.query<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_head WHERE id = 1');
+  const headSeq = Number(head?.seq ?? 0);
+  if (headSeq !== expectedSeq - 1 || (head?.hash ?? GENESIS_HASH) !== prevHash) {
+    problems.push({
+      seq: headSeq,
+      problem: 'truncated',
+      detail: `the log ends at record ${expectedSeq - 1} but ${headSeq} were written`,
+    });
+  }
+  return { ok: problems.length === 0, records, headSeq, headHash: head?.hash ?? GENESIS_HASH, problems };
+}
+
+export interface AuditQuery {
+  from?: string;
+  to?: string;
+  type?: string;
+  system?: string;
+  decision?: string;
+  messageId?: string;
+  limit?: number;
+  afterSeq?: number;
+}
+
+/** Audit records matching the filters, oldest first. */
+export async function queryAudit(db: Db, query: AuditQuery): Promise<AuditRecord[]> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (clause: string, value: unknown) => {
+    params.push(value);
+    where.push(clause.replace('?', `$${params.length}`));
+  };
+  if (query.from) add('at >= ?', query.from);
+  if (query.to) add('at < ?', query.to);
+  if (query.type) add('type = ?', query.type);
+  if (query.system) add('system = ?', query.system);
+  if (query.decision) add('decision = ?', query.decision);
+  if (query.messageId) add('message_id = ?', query.messageId);
+  if (query.afterSeq) add('seq > ?', query.afterSeq);
+  params.push(query.limit ?? 1000);
+  const rows = await db.query(
+    `SELECT ${COLUMNS} FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT $${params.length}`,
+    params,
+  );
+  return rows.map(toRecord);
+}
+
+function toRecord(row: Record<string, unknown>): AuditRecord {
+  const record: AuditRecord = {
+    seq: Number(row.seq),
+    at: String(row.at),
+    kind: row.kind as AuditKind,
+    details: JSON.parse(String(row.details)) as Record<string, unknown>,
+    prevHash: String(row.prev_hash),
+    hash: String(row.hash),
+  };
+  const optional = {
+    messageId: row.message_id,
+    system: row.system,
+    type: row.type,
+    objectKey: row.object_key,
+    decision: row.decision,
+    rule: row.rule,
+    target: row.target,
+  };
+  for (const [key, value] of Object.entries(optional)) {
+    if (value !== null && value !== undefined) (record as unknown as Record<string, unknown>)[key] = String(value);
+  }
+  return record;
+}

@@ -1,0 +1,171 @@
+/**
+ * One small SQL interface over SQLite (better-sqlite3, the zero-configuration default) and
+ * PostgreSQL (pg, when DATABASE_URL is set), so every store is written once in portable SQL
+ * with `$1`-style parameters.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+
+export type Dialect = 'sqlite' | 'postgres';
+export type Row = Record<string, unknown>;
+
+/** A connection (or a transaction on one). */
+export interface Db {
+  readonly dialect: Dialect;
+  query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+  execute(sql: string, params?: unknown[]): Promise<number>;
+  /** Runs `work` in one transaction that takes the write lock at once (serialising writers). */
+  transaction<T>(work: (tx: Db) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Opens PostgreSQL when `databaseUrl` is given, else the SQLite file at `sqliteFile`. */
+export function openDb(options: { databaseUrl?: string; sqliteFile: string }): Db {
+  return options.databaseUrl ? new PostgresDb(options.databaseUrl) : new SqliteDb(options.sqliteFile);
+}
+
+/** Serialises async work on the single SQLite connection so a transaction never interleaves with other queries. */
+class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(work, work);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+class SqliteDb implements Db {
+  readonly dialect = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly lock = new Mutex();
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 10000');
+    this.db.pragma('foreign_keys = ON');
+  }
+
+  query<T extends Row>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return this.lock.run(async () => this.rawQuery<T>(sql, params));
+  }
+
+  execute(sql: string, params: unknown[] = []): Promise<number> {
+    return this.lock.run(async () => this.rawExecute(sql, params));
+  }
+
+  transaction<T>(work: (tx: Db) => Promise<T>): Promise<T> {
+    return this.lock.run(async () => {
+      this.db.exec('BEGIN IMMEDIATE');
+      const tx: Db = {
+        dialect: 'sqlite',
+        query: async <R extends Row>(sql: string, params: unknown[] = []) => this.rawQuery<R>(sql, params),
+        execute: async (sql, params = []) => this.rawExecute(sql, params),
+        transaction: (inner) => inner(tx),
+        close: async () => undefined,
+      };
+      try {
+        const result = await work(tx);
+        this.db.exec('COMMIT');
+        return result;
+      } catch (error) {
+        this.db.exec('ROLLBACK');
+        throw error;
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.lock.run(async () => this.db.close());
+  }
+
+  private statement(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      // `$1` → `@p1`: better-sqlite3 binds named parameters from an object.
+      statement = this.db.prepare(sql.replace(/\$(\d+)/g, '@p$1'));
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  private rawQuery<T>(sql: string, params: unknown[]): T[] {
+    const statement = this.statement(sql);
+    return (params.length ? statement.all(named(params)) : statement.all()) as T[];
+  }
+
+  private rawExecute(sql: string, params: unknown[]): number {
+    if (params.length === 0 && /;\s*\S/.test(sql)) {
+      this.db.exec(sql);
+      return 0;
+    }
+    const statement = this.statement(sql);
+    return (params.length ? statement.run(named(params)) : statement.run()).changes;
+  }
+}
+
+function named(params: unknown[]): Record<string, unknown> {
+  return Object.fromEntries(params.map((value, index) => [`p${index + 1}`, toSqlite(value)]));
+}
+
+function toSqlite(value: unknown): unknown {
+  if (value === undefined) return null;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  return value;
+}
+
+// BIGINT columns come back as JavaScript numbers (sequence numbers stay far below 2^53).
+pg.types.setTypeParser(20, (value) => Number(value));
+
+class PostgresDb implements Db {
+  readonly dialect = 'postgres' as const;
+  private readonly pool: pg.Pool;
+
+  constructor(url: string) {
+    this.pool = new pg.Pool({ connectionString: url, max: 10 });
+  }
+
+  async query<T extends Row>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return (await this.pool.query(sql, params.map(toPostgres))).rows as T[];
+  }
+
+  async execute(sql: string, params: unknown[] = []): Promise<number> {
+    return (await this.pool.query(sql, params.map(toPostgres))).rowCount ?? 0;
+  }
+
+  async transaction<T>(work: (tx: Db) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    const tx: Db = {
+      dialect: 'postgres',
+      query: async <R extends Row>(sql: string, params: unknown[] = []) =>
+        (await client.query(sql, params.map(toPostgres))).rows as R[],
+      execute: async (sql, params = []) => (await client.query(sql, params.map(toPostgres))).rowCount ?? 0,
+      transaction: (inner) => inner(tx),
+      close: async () => undefined,
+    };
+    try {
+      await client.query('BEGIN');
+      const result = await work(tx);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+function toPostgres(value: unknown): unknown {
+  return value === undefined ? null : value;
+}

@@ -1,0 +1,140 @@
+/** The stores' tables, created on start in the same portable SQL for SQLite and PostgreSQL. */
+import type { Db } from './db';
+
+const SCHEMA_VERSION = 1;
+
+const TABLES = `
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (
+  id TEXT PRIMARY KEY,
+  system TEXT NOT NULL,
+  received_at TEXT NOT NULL,
+  received_seq BIGINT NOT NULL,
+  content_type TEXT NOT NULL,
+  idempotency_key TEXT,
+  status TEXT NOT NULL,
+  mapping TEXT,
+  error TEXT,
+  processed_at TEXT
+);
+CREATE INDEX IF NOT EXISTS messages_idempotency ON messages (system, idempotency_key);
+CREATE TABLE IF NOT EXISTS decisions (
+  message_id TEXT NOT NULL,
+  doc_index INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  object_key TEXT NOT NULL,
+  version BIGINT,
+  occurred_at TEXT NOT NULL,
+  decision TEXT NOT NULL,
+  rule TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  decided_at TEXT NOT NULL,
+  PRIMARY KEY (message_id, doc_index)
+);
+CREATE INDEX IF NOT EXISTS decisions_object ON decisions (type, object_key);
+CREATE TABLE IF NOT EXISTS objects (
+  type TEXT NOT NULL,
+  object_key TEXT NOT NULL,
+  revision INTEGER NOT NULL,
+  version BIGINT,
+  occurred_at TEXT NOT NULL,
+  received_seq BIGINT NOT NULL,
+  owner TEXT NOT NULL,
+  source_system TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  content_hash TEXT NOT NULL,
+  data TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (type, object_key)
+);
+CREATE TABLE IF NOT EXISTS object_history (
+  type TEXT NOT NULL,
+  object_key TEXT NOT NULL,
+  revision INTEGER NOT NULL,
+  version BIGINT,
+  occurred_at TEXT NOT NULL,
+  source_system TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  data TEXT NOT NULL,
+  recorded_at TEXT NOT NULL,
+  PRIMARY KEY (type, object_key, revision)
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+  id TEXT PRIMARY KEY,
+  message_id TEXT NOT NULL,
+  doc_index INTEGER NOT NULL,
+  target TEXT NOT NULL,
+  route_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  type TEXT NOT NULL,
+  object_key TEXT NOT NULL,
+  object_revision INTEGER NOT NULL,
+  envelope TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  last_error TEXT,
+  last_status INTEGER,
+  created_at TEXT NOT NULL,
+  delivered_at TEXT
+);
+CREATE INDEX IF NOT EXISTS deliveries_message ON deliveries (message_id);
+CREATE INDEX IF NOT EXISTS deliveries_object ON deliveries (target, type, object_key, status);
+CREATE TABLE IF NOT EXISTS dead_letters (
+  id TEXT PRIMARY KEY,
+  stage TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  delivery_id TEXT,
+  system TEXT NOT NULL,
+  code TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  replayed_at TEXT,
+  replay_count INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS payloads (
+  message_id TEXT PRIMARY KEY,
+  content_type TEXT NOT NULL,
+  body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_log (
+  seq BIGINT PRIMARY KEY,
+  at TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  message_id TEXT,
+  system TEXT,
+  type TEXT,
+  object_key TEXT,
+  decision TEXT,
+  rule TEXT,
+  target TEXT,
+  details TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_message ON audit_log (message_id);
+CREATE INDEX IF NOT EXISTS audit_at ON audit_log (at);
+CREATE TABLE IF NOT EXISTS audit_head (
+  id INTEGER PRIMARY KEY,
+  seq BIGINT NOT NULL,
+  hash TEXT NOT NULL
+);
+`;
+
+/** Creates missing tables; safe to run from every process at every start. */
+export async function migrate(db: Db): Promise<void> {
+  await db.transaction(async (tx) => {
+    if (tx.dialect === 'postgres') await tx.execute('SELECT pg_advisory_xact_lock(4242001)');
+    for (const statement of TABLES.split(';')
+      .map((s) => s.trim())
+      .filter(Boolean))
+      await tx.execute(statement);
+    const rows = await tx.query<{ version: number }>('SELECT version FROM schema_version');
+    if (rows.length === 0) await tx.execute('INSERT INTO schema_version (version) VALUES ($1)', [SCHEMA_VERSION]);
+    await tx.execute(`INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, $1) ON CONFLICT (id) DO NOTHING`, [
+      GENESIS_HASH,
+    ]);
+  });
+}
+
+/** The hash the first audit record chains to. */
+export const GENESIS_HASH = '0'.repeat(64);

@@ -1,0 +1,281 @@
+/**
+ * Applying one canonical document: the ownership decision, the object store, the history, the
+ * planned deliveries and the audit record, all in one transaction. Re-running it for the same
+ * message and document (after a crash) returns the first outcome and changes nothing.
+ */
+import type { CanonicalEnvelope } from '../../schemas/index';
+import { contentHash } from '../../schemas/stable-json';
+import type { OwnershipConfig } from '../config/schema';
+import { decide, type Decision, type StoredObject } from '../ownership/decide';
+import type { RoutePlan } from '../pipeline/route';
+import { appendAudit } from './audit-log';
+import type { Db } from './db';
+import { insertDeadLetter } from './dead-letters';
+
+export interface ApplyInput {
+  messageId: string;
+  docIndex: number;
+  envelope: CanonicalEnvelope;
+  receivedSeq: number;
+  duplicateKey: boolean;
+  ownership: OwnershipConfig;
+  /** Routes for an accepted document, or for a change request to `owner`. */
+  plan: (decision: Decision, document: Record<string, unknown>, owner: string) => RoutePlan[];
+}
+
+export interface PlannedDelivery extends RoutePlan {
+  id: string;
+  status: 'pending' | 'delivered' | 'dead';
+  objectRevision: number;
+}
+
+export interface ApplyOutcome {
+  decision: Decision;
+  rule: string;
+  reason: string;
+  revision: number;
+  deliveries: PlannedDelivery[];
+  replayed: boolean;
+}
+
+export async function applyDocument(db: Db, input: ApplyInput): Promise<ApplyOutcome> {
+  const { envelope, messageId, docIndex } = input;
+  return db.transaction(async (tx) => {
+    const [earlier] = await tx.query(
+      'SELECT decision, rule, reason FROM decisions WHERE message_id = $1 AND doc_index = $2',
+      [messageId, docIndex],
+    );
+    if (earlier) return replayOutcome(tx, input, earlier);
+
+    const lock = tx.dialect === 'postgres' ? ' FOR UPDATE' : '';
+    const [row] = await tx.query(`SELECT * FROM objects WHERE type = $1 AND object_key = $2${lock}`, [
+      envelope.type,
+      envelope.objectKey,
+    ]);
+    const stored: StoredObject | undefined = row && {
+      data: JSON.parse(String(row.data)) as Record<string, unknown>,
+      occurredAt: String(row.occurred_at),
+      receivedSeq: Number(row.received_seq),
+      contentHash: String(row.content_hash),
+      ...(row.version === null ? {} : { version: Number(row.version) }),
+    };
+    const incomingDocument = envelope.document as Record<string, unknown>;
+    const result = decide(
+      input.ownership,
+      {
+        type: envelope.type,
+        document: incomingDocument,
+        sourceSystem: envelope.sourceSystem,
+        occurredAt: envelope.occurredAt,
+        receivedSeq: input.receivedSeq,
+        contentHash: contentHash(incomingDocument),
+        duplicateKey: input.duplicateKey,
+        ...(envelope.version === undefined ? {} : { version: envelope.version }),
+      },
+      stored,
+    );
+    const now = new Date().toISOString();
+    let revision = row ? Number(row.revision) : 0;
+    let document = stored?.data ?? incomingDocument;
+    if (result.decision === 'accepted' && result.apply) {
+      revision += 1;
+      document = result.apply;
+      await writeObject(tx, input, result.owner, revision, document, now, Boolean(row));
+    } else if (result.decision === 'proposed') {
+      document = incomingDocument;
+    }
+    await tx.execute(
+      `INSERT INTO decisions (message_id, doc_index, type, object_key, version, occurred_at, decision, rule, reason, decided_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      [
+        messageId,
+        docIndex,
+        envelope.type,
+        envelope.objectKey,
+        envelope.version,
+        envelope.occurredAt,
+        result.decision,
+        result.rule,
+        result.reason,
+        now,
+      ],
+    );
+    const routes =
+      result.decision === 'accepted' || result.decision === 'proposed'
+        ? input.plan(result.decision, document, result.owner)
+        : [];
+    // What the targets receive: the object as stored after the change, or the proposal as a Change request.
+    const delivered = { ...envelope, document, ...(result.decision === 'proposed' ? { verb: 'Change' } : {}) };
+    const deliveries: PlannedDelivery[] = [];
+    for (const route of routes) {
+      const delivery: PlannedDelivery = {
+        ...route,
+        id: `${messageId}-${docIndex}-${route.target}`,
+        status: 'pending',
+        objectRevision: revision,
+      };
+      if (deliveries.some((planned) => planned.id === delivery.id)) continue;
+      await tx.execute(
+        `INSERT INTO deliveries (id, message_id, doc_index, target, route_id, kind, type, object_key, object_revision, envelope, status, attempts, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', 0, $11)`,
+        [
+          delivery.id,
+          messageId,
+          docIndex,
+          route.target,
+          route.routeId,
+          route.kind,
+          envelope.type,
+          envelope.objectKey,
+          revision,
+          JSON.stringify(delivered),
+          now,
+        ],
+      );
+      deliveries.push(delivery);
+    }
+    const audit = [
+      {
+        kind: 'decision' as const,
+        messageId,
+        system: envelope.sourceSystem,
+        type: envelope.type,
+        objectKey: envelope.objectKey,
+        decision: result.decision,
+        rule: result.rule,
+        details: {
+          docIndex,
+          reason: result.reason,
+          revision,
+          version: envelope.version,
+          ignoredFields: result.ignoredFields,
+          routes: deliveries.map((delivery) => delivery.target),
+        },
+      },
+    ];
+    if (result.decision === 'proposed' && deliveries.length === 0) {
+      await insertDeadLetter(tx, {
+        stage: 'deliver',
+        messageId,
+        system: envelope.sourceSystem,
+        code: 'NO_ROUTE_TO_OWNER',
+        reason: `change request for ${envelope.type} ${envelope.objectKey}: no route to ${result.owner} carries ${envelope.type}`,
+      });
+    }
+    await appendAudit(tx, audit, now);
+    return {
+      decision: result.decision,
+      rule: result.rule,
+      reason: result.reason,
+      revision,
+      deliveries,
+      replayed: false,
+    };
+  });
+}
+
+async function writeObject(
+  tx: Db,
+  input: ApplyInput,
+  owner: string,
+  revision: number,
+  document: Record<string, unknown>,
+  now: string,
+  exists: boolean,
+): Promise<void> {
+  const { envelope } = input;
+  const values = [
+    envelope.type,
+    envelope.objectKey,
+    revision,
+    envelope.version,
+    envelope.occurredAt,
+    input.receivedSeq,
+    owner,
+    envelope.sourceSystem,
+    input.messageId,
+    contentHash(envelope.document),
+    JSON.stringify(document),
+    now,
+  ];
+  if (exists) {
+    await tx.execute(
+      `UPDATE objects SET revision = $3, version = $4, occurred_at = $5, received_seq = $6, owner = $7, source_system = $8,
+         message_id = $9, content_hash = $10, data = $11, updated_at = $12 WHERE type = $1 AND object_key = $2`,
+      values,
+    );
+  } else {
+    await tx.execute(
+      `INSERT INTO objects (type, object_key, revision, version, occurred_at, received_seq, owner, source_system, message_id, content_hash, data, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      values,
+    );
+  }
+  await tx.execute(
+    `INSERT INTO object_history (type, object_key, revision, version, occurred_at, source_system, message_id, data, recorded_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    [
+      envelope.type,
+      envelope.objectKey,
+      revision,
+      envelope.version,
+      envelope.occurredAt,
+      envelope.sourceSystem,
+      input.messageId,
+      JSON.stringify(document),
+      now,
+    ],
+  );
+}
+
+async function replayOutcome(tx: Db, input: ApplyInput, earlier: Record<string, unknown>): Promise<ApplyOutcome> {
+  const rows = await tx.query(
+    'SELECT id, route_id, target, kind, status, object_revision FROM deliveries WHERE message_id = $1 AND doc_index = $2',
+    [input.messageId, input.docIndex],
+  );
+  return {
+    decision: earlier.decision as Decision,
+    rule: String(earlier.rule),
+    reason: String(earlier.reason),
+    revision: rows.length ? Number(rows[0]!.object_revision) : 0,
+    deliveries: rows.map((row) => ({
+      id: String(row.id),
+      routeId: String(row.route_id),
+      target: String(row.target),
+      kind: row.kind as PlannedDelivery['kind'],
+      status: row.status as PlannedDelivery['status'],
+      objectRevision: Number(row.object_revision),
+    })),
+    replayed: true,
+  };
+}
+
+/** The current object with owner and history, for the read API. */
+export async function getObject(db: Db, type: string, key: string) {
+  const [row] = await db.query('SELECT * FROM objects WHERE type = $1 AND object_key = $2', [type, key]);
+  if (!row) return undefined;
+  const history = await db.query(
+    'SELECT revision, version, occurred_at, source_system, message_id, recorded_at FROM object_history WHERE type = $1 AND object_key = $2 ORDER BY revision',
+    [type, key],
+  );
+  return {
+    type,
+    key,
+    revision: Number(row.revision),
+    version: row.version === null ? undefined : Number(row.version),
+    owner: String(row.owner),
+    sourceSystem: String(row.source_system),
+    messageId: String(row.message_id),
+    occurredAt: String(row.occurred_at),
+    updatedAt: String(row.updated_at),
+    data: JSON.parse(String(row.data)) as Record<string, unknown>,
+    history: history.map((entry) => ({
+      revision: Number(entry.revision),
+      version: entry.version === null ? undefined : Number(entry.version),
+      occurredAt: String(entry.occurred_at),
+      sourceSystem: String(entry.source_system),
+      messageId: String(entry.message_id),
+      recordedAt: String(entry.recorded_at),
+    })),
+  };
+}
