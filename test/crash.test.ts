@@ -18,7 +18,13 @@ const KILL_AFTER = 1000;
 const CONCURRENCY = 16;
 
 const dataDir = mkdtempSync(join(tmpdir(), 'handover-crash-'));
-const env = { ...process.env, HANDOVER_DATA_DIR: dataDir, HANDOVER_TOKEN_ERP: 'erp-token', HANDOVER_ADMIN_TOKEN: 'admin-token', LOG_LEVEL: 'warn' };
+const env = {
+  ...process.env,
+  HANDOVER_DATA_DIR: dataDir,
+  HANDOVER_TOKEN_ERP: 'erp-token',
+  HANDOVER_ADMIN_TOKEN: 'admin-token',
+  LOG_LEVEL: 'warn',
+};
 let target: HttpTarget;
 let port: number;
 let hub: ChildProcess | undefined;
@@ -32,15 +38,32 @@ async function freePort(): Promise<number> {
 }
 
 function startHubProcess(configFile: string): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'hub', 'cli', 'main.ts'), 'start', '--config', configFile, '--port', String(port)], {
-    env,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(repoRoot, 'hub', 'cli', 'main.ts'),
+      'start',
+      '--config',
+      configFile,
+      '--port',
+      String(port),
+    ],
+    {
+      env,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   return child;
 }
 
 async function ready(): Promise<void> {
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok, 60000, 'hub ready');
+  await waitFor(
+    async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok,
+    60000,
+    'hub ready',
+  );
 }
 
 function body(index: number): string {
@@ -100,7 +123,11 @@ routes:
       try {
         const response = await fetch(`http://127.0.0.1:${port}/api/v1/inbound/erp`, {
           method: 'POST',
-          headers: { authorization: 'Bearer erp-token', 'content-type': 'application/json', 'idempotency-key': `crash-${index}` },
+          headers: {
+            authorization: 'Bearer erp-token',
+            'content-type': 'application/json',
+            'idempotency-key': `crash-${index}`,
+          },
           body: body(index),
         });
         if (response.status === 202) {
@@ -135,10 +162,14 @@ routes:
 
   // Every accepted message reaches the target; repeats of one carry the same Idempotency-Key.
   const keyOf = (messageId: string) => `${messageId}-0-mes`;
-  await waitFor(() => {
-    const seen = new Set(target.received.map((request) => request.headers['x-handover-message-id']));
-    return [...accepted.keys()].every((messageId) => seen.has(messageId));
-  }, 120000, 'every accepted message delivered');
+  await waitFor(
+    () => {
+      const seen = new Set(target.received.map((request) => request.headers['x-handover-message-id']));
+      return [...accepted.keys()].every((messageId) => seen.has(messageId));
+    },
+    120000,
+    'every accepted message delivered',
+  );
   for (const request of target.received) {
     expect(request.headers['idempotency-key']).toBe(keyOf(String(request.headers['x-handover-message-id'])));
   }
@@ -149,7 +180,9 @@ routes:
   const admin = { authorization: 'Bearer admin-token' };
   for (const index of [0, KILL_AFTER - 1, KILL_AFTER, KILL_AFTER + 1, MESSAGES - 1]) {
     const id = `PO-CRASH-${String(index).padStart(5, '0')}`;
-    const object = (await (await fetch(`http://127.0.0.1:${port}/api/v1/objects/ProductionOrder/${id}`, { headers: admin })).json()) as {
+    const object = (await (
+      await fetch(`http://127.0.0.1:${port}/api/v1/objects/ProductionOrder/${id}`, { headers: admin })
+    ).json()) as {
       version: number;
       revision: number;
     };
@@ -160,7 +193,11 @@ routes:
   hub!.kill('SIGTERM');
   await new Promise((resolve) => hub!.once('exit', resolve));
   hub = undefined;
-  const verify = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'hub', 'cli', 'main.ts'), 'audit', 'verify'], { env, encoding: 'utf8' });
+  const verify = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join(repoRoot, 'hub', 'cli', 'main.ts'), 'audit', 'verify'],
+    { env, encoding: 'utf8' },
+  );
   expect(verify.stderr).toMatch(/^intact: \d+ records/);
   expect(verify.status).toBe(0);
 }, 300000);

@@ -35,13 +35,11 @@ export class ApiError extends Error {
 }
 
 export function sendError(res: Response, error: ApiError): void {
-  res
-    .status(error.status)
-    .json({
-      error: {
-        code: error.code,
-        message: error.message,
-        ...(error.details === undefined ? {} : { details: error.details }),
-      },
-    });
+  res.status(error.status).json({
+    error: {
+      code: error.code,
+      message: error.message,
+      ...(error.details === undefined ? {} : { details: error.details }),
+    },
+  });
 }

@@ -148,11 +148,18 @@ export async function verifyAudit(db: Db, pageSize = 5000): Promise<AuditVerific
   }
   const [head] = await db.query<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_head WHERE id = 1');
   const headSeq = Number(head?.seq ?? 0);
-  if (headSeq !== expectedSeq - 1 || (head?.hash ?? GENESIS_HASH) !== prevHash) {
+  const lastSeq = expectedSeq - 1;
+  if (lastSeq > headSeq) {
+    problems.push({
+      seq: headSeq + 1,
+      problem: 'inserted',
+      detail: `records ${headSeq + 1}…${lastSeq} were added after the last one the hub wrote (${headSeq})`,
+    });
+  } else if (lastSeq < headSeq || (head?.hash ?? GENESIS_HASH) !== prevHash) {
     problems.push({
       seq: headSeq,
       problem: 'truncated',
-      detail: `the log ends at record ${expectedSeq - 1} but ${headSeq} were written`,
+      detail: `the log ends at record ${lastSeq} but the hub wrote ${headSeq}`,
     });
   }
   return { ok: problems.length === 0, records, headSeq, headHash: head?.hash ?? GENESIS_HASH, problems };

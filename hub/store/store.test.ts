@@ -1,0 +1,241 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { examples } from '../../schemas/examples';
+import { wrap } from '../../schemas/canonical-json';
+import type { CanonicalEnvelope } from '../../schemas/index';
+import { freshSchema } from '../../test/support/postgres';
+import type { OwnershipConfig } from '../config/schema';
+import { migrate } from './migrations';
+import {
+  applyDocument,
+  getDelivery,
+  getObject,
+  listDeadLetters,
+  messageTrace,
+  openStore,
+  queryAudit,
+  recordDead,
+  recordDelivered,
+  recordReceived,
+  verifyAudit,
+  type Db,
+} from './index';
+
+const ownership: OwnershipConfig = {
+  onNonOwnerWrite: 'reject',
+  ProductionOrder: { owner: 'erp', fields: { state: 'mes' } },
+};
+
+function order(messageId: string, overrides: Partial<CanonicalEnvelope> = {}, state = 'Released'): CanonicalEnvelope {
+  const envelope = wrap(
+    'ProductionOrder',
+    { ...examples.ProductionOrder, state } as typeof examples.ProductionOrder,
+    'erp',
+  );
+  return { ...envelope, messageId, occurredAt: '2024-05-02T05:00:00Z', ...overrides } as CanonicalEnvelope;
+}
+
+async function apply(db: Db, messageId: string, envelope: CanonicalEnvelope, receivedSeq = 1) {
+  await recordReceived(db, {
+    id: messageId,
+    system: envelope.sourceSystem,
+    receivedAt: envelope.receivedAt,
+    receivedSeq,
+    contentType: 'json',
+    body: '{}',
+  });
+  return applyDocument(db, {
+    messageId,
+    docIndex: 0,
+    envelope,
+    receivedSeq,
+    duplicateKey: false,
+    ownership,
+    plan: (decision) => (decision === 'accepted' ? [{ routeId: 'orders-to-mes', target: 'mes', kind: 'update' }] : []),
+  });
+}
+
+const backends: Array<[string, () => Promise<{ db: Db; drop(): Promise<void> }>]> = [
+  [
+    'SQLite',
+    async () => ({
+      db: await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'handover-store-')) }),
+      drop: async () => undefined,
+    }),
+  ],
+  [
+    'PostgreSQL',
+    async () => {
+      const schema = await freshSchema();
+      return { db: await openStore({ dataDir: '/nonexistent', databaseUrl: schema.url }), drop: schema.drop };
+    },
+  ],
+];
+
+describe.each(backends)('stores on %s', (_name, open) => {
+  let db: Db;
+  let drop: () => Promise<void>;
+  beforeEach(async () => {
+    ({ db, drop } = await open());
+  });
+  afterEach(async () => {
+    await db.close();
+    await drop();
+  });
+
+  it('creates its tables idempotently', async () => {
+    await migrate(db);
+    await migrate(db);
+    expect((await verifyAudit(db)).ok).toBe(true);
+  });
+
+  it('applies an accepted document: object, history, decision, planned delivery and audit in one go', async () => {
+    const outcome = await apply(db, 'm1', order('m1'));
+    expect(outcome).toMatchObject({
+      decision: 'accepted',
+      rule: 'ownership.ProductionOrder.owner = erp',
+      revision: 1,
+      replayed: false,
+    });
+    expect(outcome.deliveries).toEqual([expect.objectContaining({ id: 'm1-0-mes', target: 'mes', status: 'pending' })]);
+    const object = await getObject(db, 'ProductionOrder', examples.ProductionOrder.id);
+    expect(object).toMatchObject({
+      owner: 'erp',
+      revision: 1,
+      data: { ...examples.ProductionOrder, state: 'Released' },
+    });
+    const trace = await messageTrace(db, 'm1');
+    expect(trace!.decisions).toEqual([
+      expect.objectContaining({ decision: 'accepted', rule: 'ownership.ProductionOrder.owner = erp' }),
+    ]);
+    expect(trace!.audit.map((record) => record.kind)).toEqual(['received', 'decision']);
+  });
+
+  it('returns the first outcome when the same document is applied again after a crash, changing nothing', async () => {
+    await apply(db, 'm1', order('m1'));
+    const before = (await queryAudit(db, {})).length;
+    const again = await apply(db, 'm1', order('m1'));
+    expect(again).toMatchObject({ decision: 'accepted', replayed: true });
+    expect(again.deliveries.map((delivery) => delivery.id)).toEqual(['m1-0-mes']);
+    expect((await queryAudit(db, {})).length).toBe(before);
+    expect((await getObject(db, 'ProductionOrder', examples.ProductionOrder.id))!.revision).toBe(1);
+  });
+
+  it('never lets an older version overwrite a newer one', async () => {
+    await apply(db, 'm2', order('m2', { version: 5 }, 'Released'), 2);
+    const stale = await apply(db, 'm1', order('m1', { version: 4, occurredAt: '2024-05-02T06:00:00Z' }, 'Held'), 3);
+    expect(stale).toMatchObject({ decision: 'stale', rule: 'ordering.version', deliveries: [] });
+    const object = await getObject(db, 'ProductionOrder', examples.ProductionOrder.id);
+    expect(object).toMatchObject({ version: 5, revision: 1 });
+  });
+
+  it('merges a field owner’s change into the stored object and keeps its history', async () => {
+    await apply(db, 'm1', order('m1'));
+    const mes = {
+      ...order('m2', {}, 'Running'),
+      sourceSystem: 'mes',
+      occurredAt: '2024-05-02T06:10:00Z',
+    } as CanonicalEnvelope;
+    expect(await apply(db, 'm2', mes, 2)).toMatchObject({
+      decision: 'accepted',
+      rule: 'ownership.ProductionOrder.fields.state = mes',
+    });
+    const object = await getObject(db, 'ProductionOrder', examples.ProductionOrder.id);
+    expect(object!.data.state).toBe('Running');
+    expect(object!.owner).toBe('erp');
+    expect(object!.history.map((entry) => [entry.revision, entry.sourceSystem])).toEqual([
+      [1, 'erp'],
+      [2, 'mes'],
+    ]);
+  });
+
+  it('records delivery outcomes once, and dead letters with their reason', async () => {
+    await apply(db, 'm1', order('m1'));
+    const delivery = (await getDelivery(db, 'm1-0-mes'))!;
+    expect(delivery.envelope.document).toMatchObject({ id: examples.ProductionOrder.id });
+    await recordDelivered(db, delivery, 2, 200, 15);
+    await recordDelivered(db, delivery, 3, 200, 15);
+    expect(await getDelivery(db, 'm1-0-mes')).toMatchObject({ status: 'delivered', attempts: 2, lastStatus: 200 });
+    expect((await queryAudit(db, { messageId: 'm1' })).filter((record) => record.kind === 'delivery')).toHaveLength(1);
+
+    const changed = {
+      ...order('m3', { occurredAt: '2024-05-02T07:00:00Z' }),
+      document: { ...examples.ProductionOrder, description: 'changed' },
+    } as CanonicalEnvelope;
+    await apply(db, 'm3', changed, 3);
+    const second = (await getDelivery(db, 'm3-0-mes'))!;
+    await recordDead(db, second, 8, 'ATTEMPTS_EXHAUSTED', 'HTTP 503 from http://127.0.0.1:1/x');
+    expect(await listDeadLetters(db)).toEqual([
+      expect.objectContaining({ stage: 'deliver', deliveryId: 'm3-0-mes', code: 'ATTEMPTS_EXHAUSTED', system: 'erp' }),
+    ]);
+    expect((await verifyAudit(db)).ok).toBe(true);
+  });
+
+  describe('the audit log proves it is complete and unaltered', () => {
+    beforeEach(async () => {
+      for (let i = 1; i <= 4; i += 1)
+        await apply(db, `m${i}`, order(`m${i}`, { occurredAt: `2024-05-02T0${i}:00:00Z` }), i);
+    });
+
+    it('verifies an intact chain', async () => {
+      expect(await verifyAudit(db)).toMatchObject({ ok: true, records: 8, headSeq: 8, problems: [] });
+    });
+
+    it('names an edited record', async () => {
+      await db.execute(`UPDATE audit_log SET decision = 'rejected' WHERE seq = 4`);
+      expect((await verifyAudit(db)).problems).toEqual([expect.objectContaining({ seq: 4, problem: 'edited' })]);
+    });
+
+    it('names a deleted record', async () => {
+      await db.execute('DELETE FROM audit_log WHERE seq = 3');
+      expect((await verifyAudit(db)).problems).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ seq: 4, problem: 'deleted', detail: 'records 3…3 are missing' }),
+        ]),
+      );
+    });
+
+    it('notices that the last records were removed', async () => {
+      await db.execute('DELETE FROM audit_log WHERE seq >= 7');
+      expect((await verifyAudit(db)).problems).toEqual([expect.objectContaining({ problem: 'truncated' })]);
+    });
+
+    it('names a record forged behind the last one the hub wrote', async () => {
+      await db.execute(
+        `INSERT INTO audit_log (seq, at, kind, details, prev_hash, hash) SELECT 9, at, 'decision', '{}', hash, hash FROM audit_log WHERE seq = 8`,
+      );
+      expect((await verifyAudit(db)).problems).toEqual([
+        expect.objectContaining({ seq: 9, problem: 'edited' }),
+        expect.objectContaining({
+          seq: 9,
+          problem: 'inserted',
+          detail: 'records 9…9 were added after the last one the hub wrote (8)',
+        }),
+      ]);
+    });
+
+    it('names records renumbered to hide an insertion', async () => {
+      // Two steps, so the primary key never collides mid-update.
+      await db.execute('UPDATE audit_log SET seq = seq + 100 WHERE seq >= 7');
+      await db.execute('UPDATE audit_log SET seq = seq - 99 WHERE seq >= 107');
+      const problems = (await verifyAudit(db)).problems;
+      expect(problems).toEqual(expect.arrayContaining([expect.objectContaining({ seq: 8, problem: 'deleted' })]));
+      expect(problems).toEqual(expect.arrayContaining([expect.objectContaining({ seq: 8, problem: 'edited' })]));
+    });
+
+    it('keeps the chain intact under concurrent writers', async () => {
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          apply(
+            db,
+            `c${i}`,
+            order(`c${i}`, { occurredAt: `2024-05-03T00:00:${String(i).padStart(2, '0')}Z` }),
+            100 + i,
+          ),
+        ),
+      );
+      expect(await verifyAudit(db)).toMatchObject({ ok: true, records: 48 });
+    });
+  });
+});
