@@ -12,4 +12,4 @@ fi
 as_root=(); [[ $(id -u) -ne 0 ]] && as_root=(sudo)
 echo "handover: installing ${missing[*]} from Debian's packages" >&2
 "${as_root[@]}" apt-get update -qq
-DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null

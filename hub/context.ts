@@ -9,7 +9,7 @@ import type { Db } from './store/index';
 
 export interface HubQueues {
   ingest: Queue;
-  apply(partition: number): Queue;
+  apply: Queue;
   deliver(target: string, partition: number): Queue;
   /** Every queue that exists, for depth metrics and shutdown. */
   all(): Queue[];

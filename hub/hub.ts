@@ -16,7 +16,7 @@ import { createMetrics } from './metrics';
 import { applyProcessor } from './pipeline/apply';
 import { deliverProcessor } from './pipeline/deliver';
 import { ingestProcessor } from './pipeline/ingest';
-import { INGEST_QUEUE, PREFIX, applyQueue, deliverQueue, partitionOf } from './queue/queue-keys';
+import { APPLY_QUEUE, INGEST_QUEUE, PREFIX, deliverQueue, partitionOf } from './queue/queue-keys';
 import { createQueues } from './queue/queues';
 import { ensureRedis } from './queue/redis-server';
 import { openStore, pendingDeliveries } from './store/index';
@@ -35,6 +35,8 @@ export interface HubOptions {
   logger?: Logger;
   /** Jobs the ingest worker runs at once. */
   ingestConcurrency?: number;
+  /** Documents the apply worker decides at once. */
+  applyConcurrency?: number;
 }
 
 export interface RunningHub {
@@ -81,11 +83,16 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     workers.push(
       new Worker(INGEST_QUEUE, ingestProcessor(context), {
         ...workerOptions,
-        concurrency: options.ingestConcurrency ?? 16,
+        concurrency: options.ingestConcurrency ?? 64,
+      }),
+    );
+    workers.push(
+      new Worker(APPLY_QUEUE, applyProcessor(context), {
+        ...workerOptions,
+        concurrency: options.applyConcurrency ?? 64,
       }),
     );
     for (let partition = 0; partition < options.config.partitions; partition += 1) {
-      workers.push(new Worker(applyQueue(partition), applyProcessor(context), { ...workerOptions, concurrency: 1 }));
       for (const target of new Set(options.config.routes.map((route) => route.target))) {
         workers.push(
           new Worker(deliverQueue(target, partition), deliverProcessor(context, shutdown.signal), {

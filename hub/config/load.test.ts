@@ -28,7 +28,7 @@ describe('hub configuration', () => {
     expect(config.ownership.ProductionOrder).toEqual({ owner: 'erp', fields: { state: 'mes' }, scopes: [] });
     expect(config.ownership.onNonOwnerWrite).toBe('reject');
     expect(config.routes[0]).toMatchObject({ timeoutMs: 10000, retry: { attempts: 8, backoffMs: 500 } });
-    expect(config.partitions).toBe(8);
+    expect(config.partitions).toBe(16);
     expect(config.limits.maxBodyBytes).toBe(10485760);
   });
 

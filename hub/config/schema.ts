@@ -147,8 +147,8 @@ export const HubConfigSchema = Type.Object(
     partitions: Type.Integer({
       minimum: 1,
       maximum: 64,
-      default: 8,
-      description: 'Ordering partitions: updates of one object always go through the same one',
+      default: 16,
+      description: 'Delivery partitions per target: one object’s deliveries always go through the same one, in order',
     }),
   },
   { additionalProperties: false, $id: 'https://handover.dev/schemas/v1/HubConfig.json', title: 'HubConfig' },

@@ -1,7 +1,6 @@
 /** Ingest worker: records the message, translates it, and hands each document to its ordering partition. */
 import type { Job } from 'bullmq';
-import { recordInvalid, recordReceived, markRouted } from '../store/index';
-import { partitionOf } from '../queue/queue-keys';
+import { recordInvalid, recordReceived, type ReceivedMessage } from '../store/index';
 import type { HubContext } from '../context';
 import type { IngestJob } from './jobs';
 import { translate } from './translate';
@@ -9,24 +8,22 @@ import { translate } from './translate';
 export function ingestProcessor(ctx: HubContext) {
   return async (job: Job<IngestJob>): Promise<void> => {
     const message = job.data;
-    await recordReceived(ctx.db, {
+    const translation = translate(message);
+    const received: ReceivedMessage = {
       id: message.messageId,
       system: message.system,
       receivedAt: message.receivedAt,
       receivedSeq: message.receivedSeq,
       contentType: message.contentType,
       body: message.body,
+      mapping: translation.ok
+        ? { name: translation.mapping, documents: translation.envelopes.length }
+        : { name: message.contentType === 'xml' ? 'b2mml' : 'canonical-json', documents: 0 },
       ...(message.idempotencyKey === undefined ? {} : { idempotencyKey: message.idempotencyKey }),
-    });
-    const translation = translate(message);
+    };
     if (!translation.ok) {
       // An invalid payload never becomes valid by retrying: dead letter and audit, no retry.
-      await recordInvalid(
-        ctx.db,
-        { id: message.messageId, system: message.system },
-        translation.code,
-        translation.problems,
-      );
+      await recordInvalid(ctx.db, received, translation.code, translation.problems);
       ctx.metrics.deadLetters.inc({ stage: 'ingest' });
       ctx.metrics.decisions.inc({ system: message.system, type: 'unknown', decision: 'invalid' });
       ctx.logger.warn(
@@ -35,10 +32,11 @@ export function ingestProcessor(ctx: HubContext) {
       );
       return;
     }
+    // Recorded before its documents are queued, so a trace never shows decisions without the message.
+    await recordReceived(ctx.db, received);
     await Promise.all(
       translation.envelopes.map((envelope, docIndex) => {
-        const partition = partitionOf(envelope.type, envelope.objectKey, ctx.config.partitions);
-        return ctx.queues.apply(partition).add(
+        return ctx.queues.apply.add(
           'apply',
           {
             messageId: message.messageId,
@@ -51,6 +49,5 @@ export function ingestProcessor(ctx: HubContext) {
         );
       }),
     );
-    await markRouted(ctx.db, message.messageId, translation.mapping, translation.envelopes.length);
   };
 }

@@ -7,10 +7,11 @@ export const PREFIX = 'handover';
 /** Raw inbound payloads, as accepted at the door. */
 export const INGEST_QUEUE = 'ingest';
 
-/** Ownership + store + routing, one queue per ordering partition, each worked by one job at a time. */
-export function applyQueue(partition: number): string {
-  return `apply-${partition}`;
-}
+/**
+ * Ownership + store + routing. Worked concurrently: the store serialises writes to one object and
+ * orders them by version, time and arrival, so no partitioning is needed here.
+ */
+export const APPLY_QUEUE = 'apply';
 
 /** Deliveries to one target, partitioned like apply so one object's deliveries stay in order. */
 export function deliverQueue(target: string, partition: number): string {

@@ -5,7 +5,7 @@
 import { Queue, type ConnectionOptions, type DefaultJobOptions } from 'bullmq';
 import type { HubConfig } from '../config/schema';
 import type { HubQueues } from '../context';
-import { INGEST_QUEUE, PREFIX, applyQueue, deliverQueue } from './queue-keys';
+import { APPLY_QUEUE, INGEST_QUEUE, PREFIX, deliverQueue } from './queue-keys';
 
 /** Ingest and apply retry transient failures (database or Redis down) for about a day, never dropping a job. */
 export const JOB_OPTIONS: DefaultJobOptions = {
@@ -26,12 +26,12 @@ export function createQueues(connection: ConnectionOptions, config: HubConfig): 
     return queue;
   };
   const ingest = get(INGEST_QUEUE);
-  for (let partition = 0; partition < config.partitions; partition += 1) get(applyQueue(partition));
+  const apply = get(APPLY_QUEUE);
   const targets = new Set(config.routes.map((route) => route.target));
   for (const target of targets) for (let p = 0; p < config.partitions; p += 1) get(deliverQueue(target, p));
   return {
     ingest,
-    apply: (partition) => get(applyQueue(partition)),
+    apply,
     deliver: (target, partition) => get(deliverQueue(target, partition)),
     all: () => [...queues.values()],
   };

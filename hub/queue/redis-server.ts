@@ -39,7 +39,7 @@ const START_ATTEMPTS = 3;
  * `dataDir` (adopted if still running, started otherwise).
  *
  * @example
- * const redis = await ensureRedis({ dataDir: 'var', redisUrl: process.env.REDIS_URL, logger: log.info });
+ * const redis = await ensureRedis({ dataDir: 'var', redisUrl: process.env.REDIS_URL, logger: (msg) => log.info(msg) });
  * const queue = new Queue('inbound', { connection: { url: redis.url } });
  * // … on shutdown, after the workers have closed:
  * await redis.stop();
@@ -179,7 +179,11 @@ function managedHandle(dir: string, instance: Instance, log: (msg: string) => vo
         if (!(await waitForExit(instance.pid, STOP_TIMEOUT_MS))) {
           // Nothing is lost: with appendfsync always, every write Redis acknowledged is already on disk.
           log(`redis: redis-server pid ${instance.pid} ignored SHUTDOWN; killing it`);
-          process.kill(instance.pid, 'SIGKILL');
+          try {
+            process.kill(instance.pid, 'SIGKILL');
+          } catch {
+            // It exited after all.
+          }
           await waitForExit(instance.pid, STOP_TIMEOUT_MS);
         }
         log(`redis: stopped redis-server pid ${instance.pid}`);
@@ -196,24 +200,21 @@ async function waitUntilReady(instance: Instance, gone: () => boolean): Promise<
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (gone()) return 'gone';
-    const answer = await probe(instance.port);
-    if (answer && answer.pid !== instance.pid) return 'other-server';
-    // PING is answered while the AOF is still loading, when every data command would fail.
-    if (answer && !answer.loading) return 'ready';
+    const pid = await probe(instance.port);
+    if (pid === instance.pid) return 'ready';
+    if (pid !== undefined) return 'other-server';
     await sleep(50);
   }
   return 'timeout';
 }
 
-async function probe(port: number): Promise<{ pid: number; loading: boolean } | undefined> {
+/** The pid of the Redis answering on `port`, once it has loaded its data. */
+async function probe(port: number): Promise<number | undefined> {
   try {
     return await withClient(`redis://127.0.0.1:${port}`, async (client) => {
+      // Redis refuses PING with LOADING until the AOF is read, so an answer means the data is there.
       await client.ping();
-      const info = await client.info();
-      return {
-        pid: Number(/^process_id:(\d+)/m.exec(info)?.[1]),
-        loading: /^loading:1/m.test(info),
-      };
+      return Number(/^process_id:(\d+)/m.exec(await client.info('server'))?.[1]);
     });
   } catch {
     return undefined;

@@ -36,11 +36,28 @@ class Mutex {
   }
 }
 
+interface PendingTransaction {
+  work: (tx: Db) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Transactions committed together at most; bounds how long one group holds the write lock. */
+const GROUP_LIMIT = 256;
+
+/**
+ * SQLite with group commit: transactions that arrive while one is running are committed together,
+ * each in its own savepoint, so many writers share one fsync while every one keeps its
+ * all-or-nothing result. Transaction bodies must await only the `tx` they are given.
+ */
 class SqliteDb implements Db {
   readonly dialect = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly lock = new Mutex();
   private readonly statements = new Map<string, Database.Statement>();
+  private readonly pending: PendingTransaction[] = [];
+  private flushScheduled = false;
+  private readonly tx: Db;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -49,34 +66,73 @@ class SqliteDb implements Db {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 10000');
     this.db.pragma('foreign_keys = ON');
+    const tx: Db = {
+      dialect: 'sqlite',
+      query: async <R extends Row>(sql: string, params: unknown[] = []) => this.rawQuery<R>(sql, params),
+      execute: async (sql, params = []) => this.rawExecute(sql, params),
+      transaction: (inner) => inner(tx),
+      close: async () => undefined,
+    };
+    this.tx = tx;
   }
 
   query<T extends Row>(sql: string, params: unknown[] = []): Promise<T[]> {
     return this.lock.run(async () => this.rawQuery<T>(sql, params));
   }
 
+  /** A write outside a transaction joins the next group commit like any other transaction. */
   execute(sql: string, params: unknown[] = []): Promise<number> {
-    return this.lock.run(async () => this.rawExecute(sql, params));
+    return this.transaction((tx) => tx.execute(sql, params));
   }
 
   transaction<T>(work: (tx: Db) => Promise<T>): Promise<T> {
-    return this.lock.run(async () => {
-      this.db.exec('BEGIN IMMEDIATE');
-      const tx: Db = {
-        dialect: 'sqlite',
-        query: async <R extends Row>(sql: string, params: unknown[] = []) => this.rawQuery<R>(sql, params),
-        execute: async (sql, params = []) => this.rawExecute(sql, params),
-        transaction: (inner) => inner(tx),
-        close: async () => undefined,
-      };
-      try {
-        const result = await work(tx);
-        this.db.exec('COMMIT');
-        return result;
-      } catch (error) {
-        this.db.exec('ROLLBACK');
-        throw error;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        // After this turn's I/O callbacks, so transactions of jobs that woke up together share a commit.
+        setImmediate(() => void this.lock.run(() => this.flush()));
       }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushScheduled = false;
+    const group = this.pending.splice(0, GROUP_LIMIT);
+    if (this.pending.length > 0) {
+      this.flushScheduled = true;
+      setImmediate(() => void this.lock.run(() => this.flush()));
+    }
+    const outcomes: Array<{ ok: boolean; value: unknown }> = [];
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+    } catch (error) {
+      for (const item of group) item.reject(error);
+      return;
+    }
+    for (const item of group) {
+      this.db.exec('SAVEPOINT handover_tx');
+      try {
+        const value = await item.work(this.tx);
+        this.db.exec('RELEASE handover_tx');
+        outcomes.push({ ok: true, value });
+      } catch (error) {
+        this.db.exec('ROLLBACK TO handover_tx');
+        this.db.exec('RELEASE handover_tx');
+        outcomes.push({ ok: false, value: error });
+      }
+    }
+    try {
+      this.db.exec('COMMIT');
+    } catch (error) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      for (const item of group) item.reject(error);
+      return;
+    }
+    group.forEach((item, index) => {
+      const outcome = outcomes[index]!;
+      if (outcome.ok) item.resolve(outcome.value);
+      else item.reject(outcome.value);
     });
   }
 

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { appendAudit } from './audit-log';
 import type { Db } from './db';
+import { insertReceived, type ReceivedMessage } from './messages';
 
 export type DeadLetterStage = 'ingest' | 'deliver';
 
@@ -18,14 +19,15 @@ export interface DeadLetter {
   replayCount: number;
 }
 
-/** Marks a message invalid, files an ingest dead letter and audits it, in one transaction. */
+/** Records a message that did not translate: invalid, an ingest dead letter and the audit, in one transaction. */
 export async function recordInvalid(
   db: Db,
-  message: { id: string; system: string },
+  message: ReceivedMessage,
   code: string,
   problems: Array<{ path: string; reason: string }>,
 ): Promise<DeadLetter> {
   return db.transaction(async (tx) => {
+    await insertReceived(tx, message, 'invalid');
     const reason = problems.map((problem) => `${problem.path}: ${problem.reason}`).join('\n');
     await tx.execute(`UPDATE messages SET status = 'invalid', error = $2, processed_at = $3 WHERE id = $1`, [
       message.id,

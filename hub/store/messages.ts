@@ -12,45 +12,63 @@ export interface ReceivedMessage {
   contentType: string;
   idempotencyKey?: string;
   body: string;
+  /** The mapping that translated it and how many documents it made. */
+  mapping: { name: string; documents: number };
 }
 
 /**
- * Records a message and its payload once (re-running after a crash is harmless), with a
- * `received` audit record. Returns false when it was already recorded.
+ * Records a translated message and its payload once (re-running after a crash is harmless), with
+ * a `received` audit record, inside `tx`. Returns false when it was already recorded.
  */
+export async function insertReceived(tx: Db, message: ReceivedMessage, status: MessageStatus): Promise<boolean> {
+  const inserted = await tx.execute(
+    `INSERT INTO messages (id, system, received_at, received_seq, content_type, idempotency_key, status, mapping, processed_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
+    [
+      message.id,
+      message.system,
+      message.receivedAt,
+      message.receivedSeq,
+      message.contentType,
+      message.idempotencyKey,
+      status,
+      JSON.stringify(message.mapping),
+      new Date().toISOString(),
+    ],
+  );
+  if (inserted === 0) return false;
+  await tx.execute('INSERT INTO payloads (message_id, content_type, body) VALUES ($1, $2, $3)', [
+    message.id,
+    message.contentType,
+    message.body,
+  ]);
+  await appendAudit(tx, [
+    {
+      kind: 'received',
+      messageId: message.id,
+      system: message.system,
+      details: {
+        contentType: message.contentType,
+        bytes: Buffer.byteLength(message.body),
+        idempotencyKey: message.idempotencyKey,
+        mapping: message.mapping.name,
+        documents: message.mapping.documents,
+      },
+    },
+  ]);
+  return true;
+}
+
+/** Records a message that translated into canonical documents. */
 export async function recordReceived(db: Db, message: ReceivedMessage): Promise<boolean> {
   return db.transaction(async (tx) => {
-    const inserted = await tx.execute(
-      `INSERT INTO messages (id, system, received_at, received_seq, content_type, idempotency_key, status)
-       VALUES ($1, $2, $3, $4, $5, $6, 'received') ON CONFLICT (id) DO NOTHING`,
-      [
-        message.id,
-        message.system,
-        message.receivedAt,
-        message.receivedSeq,
-        message.contentType,
-        message.idempotencyKey,
-      ],
+    if (await insertReceived(tx, message, 'routed')) return true;
+    // A replayed dead letter that translates now.
+    await tx.execute(
+      `UPDATE messages SET status = 'routed', mapping = $2, error = NULL WHERE id = $1 AND status = 'invalid'`,
+      [message.id, JSON.stringify(message.mapping)],
     );
-    if (inserted === 0) return false;
-    await tx.execute('INSERT INTO payloads (message_id, content_type, body) VALUES ($1, $2, $3)', [
-      message.id,
-      message.contentType,
-      message.body,
-    ]);
-    await appendAudit(tx, [
-      {
-        kind: 'received',
-        messageId: message.id,
-        system: message.system,
-        details: {
-          contentType: message.contentType,
-          bytes: Buffer.byteLength(message.body),
-          idempotencyKey: message.idempotencyKey,
-        },
-      },
-    ]);
-    return true;
+    return false;
   });
 }
 
@@ -66,13 +84,6 @@ export async function idempotencyKeyUsedBefore(
     [system, key, messageId],
   );
   return rows.length > 0;
-}
-
-export async function markRouted(db: Db, messageId: string, mapping: string, documents: number): Promise<void> {
-  await db.execute(
-    `UPDATE messages SET status = 'routed', mapping = $2, processed_at = $3, error = NULL WHERE id = $1`,
-    [messageId, JSON.stringify({ name: mapping, documents }), new Date().toISOString()],
-  );
 }
 
 export async function payloadOf(db: Db, messageId: string): Promise<{ contentType: string; body: string } | undefined> {

@@ -44,6 +44,7 @@ async function apply(db: Db, messageId: string, envelope: CanonicalEnvelope, rec
     receivedSeq,
     contentType: 'json',
     body: '{}',
+    mapping: { name: 'canonical-json', documents: 1 },
   });
   return applyDocument(db, {
     messageId,
