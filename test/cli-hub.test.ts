@@ -10,7 +10,7 @@ import { waitFor } from './support/http-target';
 
 const main = join(repoRoot, 'hub', 'cli', 'main.ts');
 const dataDir = mkdtempSync(join(tmpdir(), 'handover-cli-hub-'));
-const env = {
+const env: NodeJS.ProcessEnv = {
   ...process.env,
   HANDOVER_DATA_DIR: dataDir,
   HANDOVER_TOKEN_ERP: 'erp-token',
