@@ -1,7 +1,7 @@
 /**
  * End-to-end benchmark: documents/s and latency from POST /api/v1/inbound to a 2xx at a local HTTP
  * target, next to a raw BullMQ hop (add + process of the same payloads) on the same Redis, in the
- * same run. Prints the ratio. Run: npm run build && npx tsx bench/hub-throughput.ts [documents] [concurrency]
+ * same run. Prints the ratio. Run: npm run build && npx tsx bench/hub-throughput.ts [documents] [concurrency] [paced docs/s]
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,10 +12,11 @@ import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { examples } from '../schemas/examples';
 import { ensureRedis } from '../hub/queue/redis-server';
-import { startHttpTarget, waitFor } from '../test/support/http-target';
+import { startHttpTarget, waitFor, type HttpTarget } from '../test/support/http-target';
 
 const documents = Number(process.argv[2] ?? 5000);
 const concurrency = Number(process.argv[3] ?? 64);
+const pacedRate = Number(process.argv[4] ?? 100);
 
 function payload(index: number): string {
   const id = `PO-BENCH-${index}`;
@@ -126,6 +127,48 @@ routes:
 async function hubEndToEnd(redisUrl: string): Promise<number> {
   const target = await startHttpTarget();
   const hub = await startHubProcess(redisUrl, target.url);
+  const rate = await saturate(hub.url, target);
+  await paced(hub.url, target, pacedRate, pacedRate * 10);
+  await hub.stop();
+  await target.close();
+  return rate;
+}
+
+/** Latency below saturation: documents sent at a fixed rate, not as fast as possible. */
+async function paced(url: string, target: HttpTarget, perSecond: number, count: number): Promise<void> {
+  const sent = new Map<string, number>();
+  const latencies: number[] = [];
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  target.respond = (request) => {
+    const at = sent.get(String(request.headers['x-handover-message-id']));
+    if (at !== undefined) latencies.push(performance.now() - at);
+    if (latencies.length === count) finish();
+    return 200;
+  };
+  const started = performance.now();
+  const posts: Promise<void>[] = [];
+  for (let index = 0; index < count; index += 1) {
+    const due = started + (index * 1000) / perSecond;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())));
+    const before = performance.now();
+    posts.push(
+      fetch(`${url}/api/v1/inbound/erp`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer erp-token', 'content-type': 'application/json' },
+        body: payload(documents + index),
+      })
+        .then((response) => response.json() as Promise<{ messageId: string }>)
+        .then(({ messageId }) => void sent.set(messageId, before)),
+    );
+  }
+  await Promise.all(posts);
+  await finished;
+  report(`handover paced at ${perSecond}/s`, count, performance.now() - started, latencies);
+}
+
+async function saturate(url: string, target: HttpTarget): Promise<number> {
+  const hub = { url };
   const sent = new Map<string, number>();
   const latencies: number[] = [];
   let finish!: () => void;
@@ -152,8 +195,6 @@ async function hubEndToEnd(redisUrl: string): Promise<number> {
   await finished;
   const rate = report('handover: inbound → target', documents, performance.now() - started, latencies);
   console.log(`  (the door accepted ${(documents / (accepting / 1000)).toFixed(0)} docs/s while the workers ran)`);
-  await hub.stop();
-  await target.close();
   return rate;
 }
 

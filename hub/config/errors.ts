@@ -1,6 +1,11 @@
 /** Configuration error codes; start-up stops with the file, the path and the reason. */
 
-export type ConfigErrorCode = 'CONFIG_NOT_FOUND' | 'CONFIG_SYNTAX' | 'CONFIG_INVALID' | 'CONFIG_SECRET_MISSING';
+export const CONFIG_ERRORS = {
+  CONFIG_NOT_FOUND: 'The configuration file cannot be read',
+  CONFIG_SYNTAX: 'The configuration file is not valid YAML',
+  CONFIG_INVALID: 'The configuration breaks its schema or names something undeclared',
+} as const;
+export type ConfigErrorCode = keyof typeof CONFIG_ERRORS;
 
 export interface ConfigProblem {
   path: string;

@@ -1,0 +1,13 @@
+/**
+ * Codes the pipeline files dead letters under. Stable: a retired code is never reused (see
+ * docs/errors.md). Ingest codes also include every B2MML codec code.
+ */
+export const PIPELINE_ERRORS = {
+  CANONICAL_INVALID: 'A JSON payload is not valid JSON or breaks its canonical schema',
+  SOURCE_SYSTEM_MISMATCH: 'An envelope names a source system other than the authenticated one',
+  ATTEMPTS_EXHAUSTED: 'A delivery failed on every attempt its route allows',
+  TARGET_REFUSED: 'The target answered a 4xx that retrying cannot fix',
+  ROUTE_REMOVED: 'The route of a pending delivery is no longer configured',
+  NO_ROUTE_TO_OWNER: 'A change request (propose policy) has no route to the owner',
+} as const;
+export type PipelineErrorCode = keyof typeof PIPELINE_ERRORS;
