@@ -7,12 +7,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue, Worker } from 'bullmq';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
 import { examples } from '../schemas/examples';
 import { ensureRedis } from '../hub/queue/redis-server';
-import { startHttpTarget, waitFor, type HttpTarget } from '../test/support/http-target';
+import { startHttpTarget, type HttpTarget } from '../test/support/http-target';
+import { freePort, hubReady, spawnHandover, writeOrdersConfig } from '../test/support/hub-process';
 
 const documents = Number(process.argv[2] ?? 5000);
 const concurrency = Number(process.argv[3] ?? 64);
@@ -86,35 +85,21 @@ async function rawBullmq(url: string): Promise<number> {
 /** The hub runs as its own process, as in production, so it does not share a core with the load. */
 async function startHubProcess(redisUrl: string, targetUrl: string): Promise<{ url: string; stop(): Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'handover-bench-'));
-  const configFile = join(dataDir, 'hub.yaml');
-  writeFileSync(
-    configFile,
-    `systems:
-  - { id: erp, name: ERP, processOwner: Planning, technicalOwner: IT }
-  - { id: mes, name: MES, processOwner: Production, technicalOwner: IT }
-ownership:
-  ProductionOrder: { owner: erp }
-routes:
-  - { id: orders-to-mes, target: mes, types: [ProductionOrder], url: "${targetUrl}/orders" }
-`,
-  );
-  const port = 18000 + Math.floor(Math.random() * 2000);
-  const child = spawn(
-    process.execPath,
-    [join(__dirname, '..', 'dist', 'hub', 'cli', 'main.js'), 'start', '--config', configFile, '--port', String(port)],
-    {
-      env: {
-        ...process.env,
-        HANDOVER_DATA_DIR: dataDir,
-        REDIS_URL: redisUrl,
-        HANDOVER_TOKEN_ERP: 'erp-token',
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
+  const configFile = writeOrdersConfig(dataDir, targetUrl);
+  const port = await freePort();
+  const child = spawnHandover(['start', '--config', configFile, '--port', String(port)], {
+    env: {
+      ...process.env,
+      HANDOVER_DATA_DIR: dataDir,
+      REDIS_URL: redisUrl,
+      HANDOVER_TOKEN_ERP: 'erp-token',
+      LOG_LEVEL: 'warn',
     },
-  );
+    fromBuild: true,
+    nodeOptions: process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [],
+  });
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.ok, 30000, 'hub ready');
+  await hubReady(url, 30000);
   return {
     url,
     stop: async () => {

@@ -1,12 +1,12 @@
 /** The hub through its command line, as an operator runs it: start with the seed plant, audit verify and export. */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './support/paths';
 import { waitFor } from './support/http-target';
+import { freePort, hubReady, spawnHandover } from './support/hub-process';
 
 const main = join(repoRoot, 'hub', 'cli', 'main.ts');
 const dataDir = mkdtempSync(join(tmpdir(), 'handover-cli-hub-'));
@@ -20,36 +20,19 @@ const env: NodeJS.ProcessEnv = {
 delete env.REDIS_URL;
 delete env.DATABASE_URL;
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 const cli = (...args: string[]) =>
   spawnSync(process.execPath, ['--import', 'tsx', main, ...args], { env, encoding: 'utf8', cwd: repoRoot });
 
 it('starts the seed plant with its own Redis, takes a document, stops cleanly, and the audit log verifies and exports', async () => {
   const port = await freePort();
-  const hub = spawn(
-    process.execPath,
-    ['--import', 'tsx', main, 'start', '--config', 'seeds/packaging-line/handover.yaml', '--port', String(port)],
-    {
-      env,
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
+  const hub = spawnHandover(['start', '--config', 'seeds/packaging-line/handover.yaml', '--port', String(port)], {
+    env,
+    stdout: 'pipe',
+  });
   let stdout = '';
   hub.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   try {
-    await waitFor(
-      async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok,
-      60000,
-      'seed hub ready',
-    );
+    await hubReady(`http://127.0.0.1:${port}`);
     expect(stdout).toContain(`listening on http://127.0.0.1:${port}`);
     expect(existsSync(join(dataDir, 'redis', 'instance.json'))).toBe(true);
     const xml = readFileSync(

@@ -4,13 +4,13 @@
  * (a repeat carries the same Idempotency-Key), the object store must end right and the audit
  * chain must verify.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { examples } from '../schemas/examples';
 import { startHttpTarget, waitFor, type HttpTarget } from './support/http-target';
+import { freePort, hubReady, spawnHandover, writeOrdersConfig } from './support/hub-process';
 import { repoRoot } from './support/paths';
 
 const MESSAGES = 3000;
@@ -29,41 +29,8 @@ let target: HttpTarget;
 let port: number;
 let hub: ChildProcess | undefined;
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port: free } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return free;
-}
-
 function startHubProcess(configFile: string): ChildProcess {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(repoRoot, 'hub', 'cli', 'main.ts'),
-      'start',
-      '--config',
-      configFile,
-      '--port',
-      String(port),
-    ],
-    {
-      env,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
-  return child;
-}
-
-async function ready(): Promise<void> {
-  await waitFor(
-    async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok,
-    60000,
-    'hub ready',
-  );
+  return spawnHandover(['start', '--config', configFile, '--port', String(port)], { env });
 }
 
 function body(index: number): string {
@@ -100,20 +67,9 @@ afterAll(async () => {
 });
 
 it('loses nothing answered 202 when the hub is killed mid-stream', async () => {
-  const configFile = join(dataDir, 'hub.yaml');
-  writeFileSync(
-    configFile,
-    `systems:
-  - { id: erp, name: ERP, processOwner: Planning, technicalOwner: IT }
-  - { id: mes, name: MES, processOwner: Production, technicalOwner: IT }
-ownership:
-  ProductionOrder: { owner: erp }
-routes:
-  - { id: orders-to-mes, target: mes, types: [ProductionOrder], url: "${target.url}/orders", timeoutMs: 5000 }
-`,
-  );
+  const configFile = writeOrdersConfig(dataDir, target.url);
   hub = startHubProcess(configFile);
-  await ready();
+  await hubReady(`http://127.0.0.1:${port}`);
 
   const accepted = new Map<string, number>();
   let next = 0;

@@ -60,27 +60,46 @@ function readResponse(response: XmlCursor, performanceId: string, scheduleId: st
     const segment = confirmation.segments[index]!;
     for (const [materialIndex, material] of segment.materials.entries()) {
       if (!CONSUMED.includes(material.use) || !material.quantity) continue;
+      const quantity = material.quantity;
       const actual = segmentCursor.all('MaterialActual')[materialIndex]!;
       const [fields] = takeProperties(actual.all('MaterialActualProperty').map(readProperty), ACTUAL_FIELDS);
-      const consumption: MaterialConsumption = compact({
-        id: fields.ConsumptionID ?? `${confirmation.id}/${segment.id}/${material.id}`,
-        orderId: confirmation.orderId,
-        segmentResponseId: segment.id,
-        materialDefinitionId: material.materialDefinitionId,
-        materialLotId: material.materialLotId,
-        materialSubLotId: material.materialSubLotId,
-        quantity: material.quantity,
-        storageLocation: material.storageLocation,
-        consumedAt: segment.actualEndTime,
-        hierarchyScope:
-          actual.hierarchyScope(EQUIPMENT_LEVELS) ?? segmentCursor.hierarchyScope(EQUIPMENT_LEVELS) ?? hierarchyScope,
-      });
+      const consumption = consumptionOf(
+        confirmation,
+        segment,
+        { ...material, quantity },
+        {
+          id: fields.ConsumptionID,
+          hierarchyScope:
+            actual.hierarchyScope(EQUIPMENT_LEVELS) ?? segmentCursor.hierarchyScope(EQUIPMENT_LEVELS) ?? hierarchyScope,
+        },
+      );
       documents.push(
         readDocument('MaterialConsumption', consumption, actual.path, { occurredAt: consumption.consumedAt }),
       );
     }
   });
   return documents;
+}
+
+/** The MaterialConsumption a consumed material actual stands for; its id defaults to `<response>/<segment>/<actual>`. */
+export function consumptionOf(
+  confirmation: ProductionConfirmation,
+  segment: SegmentResponse,
+  material: MaterialActual & { quantity: NonNullable<MaterialActual['quantity']> },
+  extra: { id?: string; hierarchyScope?: HierarchyScope } = {},
+): MaterialConsumption {
+  return compact({
+    id: extra.id ?? `${confirmation.id}/${segment.id}/${material.id}`,
+    orderId: confirmation.orderId,
+    segmentResponseId: segment.id,
+    materialDefinitionId: material.materialDefinitionId,
+    materialLotId: material.materialLotId,
+    materialSubLotId: material.materialSubLotId,
+    quantity: material.quantity,
+    storageLocation: material.storageLocation,
+    consumedAt: segment.actualEndTime,
+    hierarchyScope: extra.hierarchyScope,
+  });
 }
 
 function readSegmentResponse(segment: XmlCursor): SegmentResponse {

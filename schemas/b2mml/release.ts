@@ -1,4 +1,5 @@
 /** B2MML releases Handover reads and writes, their namespaces, verbs and the nouns it understands. */
+import { VERBS, type Verb } from '../envelope';
 
 export const B2MML_NAMESPACES = {
   V0700: 'http://www.mesa.org/xml/B2MML',
@@ -7,18 +8,8 @@ export const B2MML_NAMESPACES = {
 export type Release = keyof typeof B2MML_NAMESPACES;
 
 /** OAGIS verbs that prefix a B2MML root element (ProcessOperationsSchedule = Process + OperationsSchedule). */
-export const B2MML_VERBS = [
-  'Process',
-  'Sync',
-  'Change',
-  'Cancel',
-  'Show',
-  'Notify',
-  'Acknowledge',
-  'Respond',
-  'Get',
-] as const;
-export type B2mmlVerb = (typeof B2MML_VERBS)[number];
+export const B2MML_VERBS = VERBS;
+export type B2mmlVerb = Verb;
 
 /** Nouns Handover reads, per release. */
 export const READABLE_NOUNS = {

@@ -4,7 +4,8 @@
  * are numbered in document order (MP-1, MC-1, ER-1 …).
  */
 import { EQUIPMENT_LEVELS, REQUEST_STATES, RESPONSE_STATES, type MATERIAL_USES } from '../common';
-import type { MaterialConsumption, ProductionConfirmation, ProductionOrder } from '../index';
+import type { ProductionConfirmation, ProductionOrder } from '../index';
+import { consumptionOf } from './operations-performance';
 import type { MaterialActual } from '../production-confirmation';
 import type { MaterialRequirement, SegmentRequirement } from '../production-order';
 import { readDocument, type ReadDocument } from './read-result';
@@ -136,16 +137,7 @@ function readResponse(response: XmlCursor, performanceId?: string, scheduleId?: 
   for (const segment of confirmation.segments) {
     for (const material of segment.materials) {
       if (material.use !== 'Consumed' || !material.quantity) continue;
-      const consumption: MaterialConsumption = compact({
-        id: `${confirmation.id}/${segment.id}/${material.id}`,
-        orderId: confirmation.orderId,
-        segmentResponseId: segment.id,
-        materialDefinitionId: material.materialDefinitionId,
-        materialLotId: material.materialLotId,
-        materialSubLotId: material.materialSubLotId,
-        quantity: material.quantity,
-        consumedAt: segment.actualEndTime,
-      });
+      const consumption = consumptionOf(confirmation, segment, { ...material, quantity: material.quantity });
       documents.push(
         readDocument('MaterialConsumption', consumption, response.path, { occurredAt: consumption.consumedAt }),
       );

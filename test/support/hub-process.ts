@@ -1,0 +1,61 @@
+/** Running the hub as its own process through its command line, as operators do: for end-to-end tests and benchmarks. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { waitFor } from './http-target';
+import { repoRoot } from './paths';
+
+/** A TCP port nobody listens on right now. */
+export async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * Runs `handover <args>` from the TypeScript sources (tsx), or from the build with `fromBuild`
+ * (faster start, needs `npm run build`).
+ */
+export function spawnHandover(
+  args: string[],
+  options: { env: NodeJS.ProcessEnv; stdout?: 'pipe' | 'ignore'; fromBuild?: boolean; nodeOptions?: string[] },
+): ChildProcess {
+  const entry = options.fromBuild
+    ? [join(repoRoot, 'dist', 'hub', 'cli', 'main.js')]
+    : ['--import', 'tsx', join(repoRoot, 'hub', 'cli', 'main.ts')];
+  return spawn(process.execPath, [...(options.nodeOptions ?? []), ...entry, ...args], {
+    env: options.env,
+    cwd: repoRoot,
+    stdio: ['ignore', options.stdout ?? 'ignore', 'inherit'],
+  });
+}
+
+/** Resolves once the hub at `url` answers /readyz. */
+export async function hubReady(url: string, timeoutMs = 60000): Promise<void> {
+  await waitFor(
+    async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.ok,
+    timeoutMs,
+    `hub at ${url} ready`,
+  );
+}
+
+/** Writes the smallest useful configuration — ERP owns orders, routed to MES at `targetUrl` — and returns its path. */
+export function writeOrdersConfig(dir: string, targetUrl: string): string {
+  const file = join(dir, 'hub.yaml');
+  writeFileSync(
+    file,
+    `systems:
+  - { id: erp, name: ERP, processOwner: Planning, technicalOwner: IT }
+  - { id: mes, name: MES, processOwner: Production, technicalOwner: IT }
+ownership:
+  ProductionOrder: { owner: erp }
+routes:
+  - { id: orders-to-mes, target: mes, types: [ProductionOrder], url: "${targetUrl}/orders", timeoutMs: 5000 }
+`,
+  );
+  return file;
+}
