@@ -1,0 +1,72 @@
+/**
+ * The connector contract: each connector folder exports one definition (kind, config schema,
+ * create) whose instances start, stop, report health and test their connection.
+ */
+import type { TSchema, Static } from '@sinclair/typebox';
+import type { Logger } from 'pino';
+
+/** A raw payload a connector received, handed to the hub's ingest queue unchanged. */
+export interface InboundPayload {
+  /** The configured system the payload comes from (the connector authenticates it). */
+  system: string;
+  contentType: 'json' | 'xml';
+  body: string;
+  /** Stable for the same fact, so a re-sent payload is recognised (e.g. `<node>@<sourceTimestamp>`). */
+  idempotencyKey?: string;
+}
+
+/** What the hub gives a connector. */
+export interface ConnectorContext {
+  logger: Logger;
+  /** Queues a payload for ingest; resolves with its message id once it is durably queued. */
+  emit(payload: InboundPayload): Promise<string>;
+  /** A directory the connector may keep files in (certificates, session state). */
+  dataDir: string;
+}
+
+export type HealthStatus = 'up' | 'degraded' | 'down';
+
+export interface ConnectorHealth {
+  status: HealthStatus;
+  detail?: string;
+}
+
+/** The outcome of an operator's connection test. */
+export interface ConnectionTest {
+  ok: boolean;
+  detail: string;
+}
+
+/** One canonical document to send to a target system. */
+export interface OutboundDocument {
+  /** Same for every attempt of this delivery. */
+  idempotencyKey: string;
+  contentType: 'application/json' | 'application/xml';
+  body: string;
+  /** Canonical type, for connectors that choose a topic or node by type. */
+  type: string;
+}
+
+/** A running connector instance. */
+export interface Connector {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  health(): ConnectorHealth;
+  test(): Promise<ConnectionTest>;
+  /** Outbound connectors only: send one document; throw to have the hub retry. */
+  send?(document: OutboundDocument, signal: AbortSignal): Promise<void>;
+}
+
+/** What a connector folder's index.ts exports. */
+export interface ConnectorDefinition<S extends TSchema = TSchema> {
+  kind: string;
+  description: string;
+  /** JSON Schema of the connector's configuration: description, default and example on every field. */
+  configSchema: S;
+  create(config: Static<S>, context: ConnectorContext): Connector;
+}
+
+/** Helper that keeps a definition's config type tied to its schema. */
+export function defineConnector<S extends TSchema>(definition: ConnectorDefinition<S>): ConnectorDefinition<S> {
+  return definition;
+}
