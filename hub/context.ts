@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { HubConfig } from './config/schema';
 import type { Credentials } from './config/secrets';
+import type { MappingRegistry } from '../mappings/engine/registry';
 import type { Metrics } from './metrics';
 import type { Db } from './store/index';
 
@@ -23,4 +24,5 @@ export interface HubContext {
   queues: HubQueues;
   metrics: Metrics;
   logger: Logger;
+  mappings: MappingRegistry;
 }

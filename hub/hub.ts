@@ -5,7 +5,9 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import { resolve } from 'node:path';
 import { Worker } from 'bullmq';
+import { MappingRegistry } from '../mappings/engine/registry';
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import { createApp } from './api/app';
@@ -35,6 +37,8 @@ export interface HubOptions {
   logger?: Logger;
   /** Jobs the ingest worker runs at once. */
   ingestConcurrency?: number;
+  /** Mapping files (`<dir>/<system>/*.yaml`); default `./mappings`. */
+  mappingsDir?: string;
   /** Documents the apply worker decides at once. */
   applyConcurrency?: number;
 }
@@ -68,7 +72,10 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     queues: createQueues(connection, options.config),
     metrics: createMetrics(),
     logger,
+    mappings: new MappingRegistry(options.mappingsDir ?? resolve('mappings')),
   };
+  for (const failure of context.mappings.failures)
+    logger.error({ file: failure.file, problems: failure.problems }, 'mapping not loaded');
 
   const shutdown = new AbortController();
   const workers: Worker[] = [];

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { convertCommand } from './convert';
 import { EXIT, UsageError, type CliIo } from './io';
 import { auditCommand } from './audit';
+import { mappingsCommand } from './mappings';
 import { startCommand } from './start';
 import { validateCommand } from './validate';
 import { ConfigError } from '../config/errors';
@@ -17,6 +18,8 @@ Commands:
                                             B2MML XML -> canonical envelopes (JSON), canonical JSON -> B2MML V0700
   start [--config FILE] [--port N] [--role all|api|worker]
                                             run the hub (default config: seeds/packaging-line/handover.yaml)
+  mappings test [DIR]                       run every mapping's test cases (default DIR: mappings)
+  mappings run MAPPING FILE                 show what a mapping makes of a payload
   audit verify                              check the audit log's hash chain; exit 1 names each broken record
   audit export --format csv|jsonl [--from T] [--to T]
                                             write audit records to stdout
@@ -50,6 +53,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       },
     });
     const [command, file, ...rest] = positionals;
+    if (command === 'mappings') return await mappingsCommand(io, file, rest);
     if (values.help || command === undefined || command === 'help') {
       io.out(USAGE);
       return command === undefined && !values.help ? EXIT.usage : EXIT.ok;

@@ -19,6 +19,7 @@ export async function startCommand(options: { config?: string; port?: string; ro
     port,
     host: process.env.HOST ?? '127.0.0.1',
     role,
+    mappingsDir: resolve(process.env.HANDOVER_MAPPINGS_DIR ?? 'mappings'),
     ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
     ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
   });

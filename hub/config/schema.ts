@@ -110,9 +110,9 @@ export const RouteConfig = Type.Object(
         },
       ),
     ),
-    format: Type.Union([Type.Literal('json'), Type.Literal('b2mml')], {
+    format: Type.Union([Type.Literal('json'), Type.Literal('b2mml'), Type.Literal('mapped')], {
       default: 'json',
-      description: 'Outbound format: canonical JSON envelope or B2MML V0700 XML',
+      description: 'Outbound format: canonical JSON envelope, B2MML V0700 XML, or the target system’s outbound mapping',
     }),
     url: Type.String({
       format: 'uri',

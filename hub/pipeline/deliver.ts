@@ -4,6 +4,7 @@
  * the same across retries and restarts; exponential backoff; dead letter after the last attempt.
  */
 import type { Job } from 'bullmq';
+import { runOutbound } from '../../mappings/engine/mapping';
 import { writeB2mml } from '../../schemas/b2mml/index';
 import type { RouteConfig } from '../config/schema';
 import type { HubContext } from '../context';
@@ -47,7 +48,7 @@ async function deliverWithRetries(ctx: HubContext, delivery: DeliveryRow, signal
   for (;;) {
     signal.throwIfAborted();
     attempts += 1;
-    const result = await attempt(route, delivery, signal);
+    const result = await attempt(ctx, route, delivery, signal);
     if (result.ok) {
       const latencyMs = Date.now() - Date.parse(delivery.envelope.receivedAt);
       await recordDelivered(ctx.db, delivery, attempts, result.status, latencyMs);
@@ -72,16 +73,38 @@ async function deliverWithRetries(ctx: HubContext, delivery: DeliveryRow, signal
   }
 }
 
-async function attempt(route: RouteConfig, delivery: DeliveryRow, signal: AbortSignal): Promise<Attempt> {
+/** The body and content type a route sends for a delivery. */
+async function render(
+  ctx: HubContext,
+  route: RouteConfig,
+  delivery: DeliveryRow,
+): Promise<{ body: string; xml: boolean }> {
   const { envelope } = delivery;
-  const xml = route.format === 'b2mml';
-  const body = xml
-    ? writeB2mml([envelope], {
-        sender: 'HANDOVER',
-        bodId: delivery.id,
-        ...(envelope.verb ? { verb: envelope.verb } : {}),
-      })
-    : JSON.stringify(envelope);
+  if (route.format === 'b2mml') {
+    const verb = envelope.verb ? { verb: envelope.verb } : {};
+    return { body: writeB2mml([envelope], { sender: 'HANDOVER', bodId: delivery.id, ...verb }), xml: true };
+  }
+  if (route.format === 'mapped') {
+    const mapping = ctx.mappings.outboundFor(delivery.target, envelope.type);
+    if (!mapping) throw new Error(`no outbound mapping of ${delivery.target} consumes ${envelope.type}`);
+    return { body: await runOutbound(mapping, envelope), xml: mapping.spec.contentType === 'xml' };
+  }
+  return { body: JSON.stringify(envelope), xml: false };
+}
+
+async function attempt(
+  ctx: HubContext,
+  route: RouteConfig,
+  delivery: DeliveryRow,
+  signal: AbortSignal,
+): Promise<Attempt> {
+  let rendered: { body: string; xml: boolean };
+  try {
+    rendered = await render(ctx, route, delivery);
+  } catch (error) {
+    return { ok: false, permanent: true, error: `cannot render for ${route.id}: ${(error as Error).message}` };
+  }
+  const { body, xml } = rendered;
   try {
     const response = await fetch(route.url, {
       method: 'POST',

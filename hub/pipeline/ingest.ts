@@ -8,7 +8,7 @@ import { translate } from './translate';
 export function ingestProcessor(ctx: HubContext) {
   return async (job: Job<IngestJob>): Promise<void> => {
     const message = job.data;
-    const translation = translate(message);
+    const translation = await translate(message, ctx.mappings);
     const received: ReceivedMessage = {
       id: message.messageId,
       system: message.system,

@@ -6,13 +6,23 @@ import { readB2mml, B2mmlError } from '../../schemas/b2mml/index';
 import { readCanonicalJson } from '../../schemas/canonical-json';
 import type { CanonicalEnvelope } from '../../schemas/index';
 import type { Problem } from '../../schemas/problem';
+import { MappingError, payloadOf, runInbound, type Mapping } from '../../mappings/engine/mapping';
+import type { MappingRegistry } from '../../mappings/engine/registry';
 import type { IngestJob } from './jobs';
 
 export type Translation =
   { ok: true; mapping: string; envelopes: CanonicalEnvelope[] } | { ok: false; code: string; problems: Problem[] };
 
-/** Translates one inbound message; the envelopes carry the hub's message id and the authenticated system. */
-export function translate(job: IngestJob): Translation {
+/**
+ * Translates one inbound message; the envelopes carry the hub's message id and the authenticated
+ * system. A mapping of the sending system that matches the payload comes first.
+ */
+export async function translate(job: IngestJob, mappings: MappingRegistry): Promise<Translation> {
+  if (mappings.hasInbound(job.system, job.contentType)) {
+    const payload = payloadOf(job.contentType, job.body);
+    const mapping = await mappings.inboundFor(job.system, job.contentType, payload);
+    if (mapping) return translateWith(mapping, job, payload);
+  }
   if (job.contentType === 'xml') {
     try {
       const result = readB2mml(job.body, { sourceSystem: job.system, receivedAt: job.receivedAt });
@@ -48,4 +58,34 @@ export function translate(job: IngestJob): Translation {
     return { ok: false, code: 'CANONICAL_INVALID', problems: [{ path: '/', reason: 'no documents' }] };
   const stamped = envelopes.map((envelope) => ({ ...envelope, messageId: job.messageId, receivedAt: job.receivedAt }));
   return { ok: true, mapping: 'canonical-json', envelopes: stamped };
+}
+
+async function translateWith(mapping: Mapping, job: IngestJob, payload: unknown): Promise<Translation> {
+  try {
+    const documents = await runInbound(mapping, payload);
+    if (documents.length === 0) return { ok: true, mapping: mapping.name, envelopes: [] };
+    const envelopes = documents.map((mapped) => {
+      const envelope = {
+        messageId: job.messageId,
+        type: mapped.type,
+        objectKey: mapped.objectKey,
+        sourceSystem: job.system,
+        occurredAt: mapped.occurredAt ?? job.receivedAt,
+        receivedAt: job.receivedAt,
+        document: mapped.document,
+      } as CanonicalEnvelope;
+      if (mapped.version !== undefined) envelope.version = mapped.version;
+      return envelope;
+    });
+    return { ok: true, mapping: mapping.name, envelopes };
+  } catch (error) {
+    if (error instanceof MappingError) {
+      return {
+        ok: false,
+        code: error.code,
+        problems: error.problems.map((p) => ({ ...p, reason: `${mapping.name} (${error.file}): ${p.reason}` })),
+      };
+    }
+    throw error;
+  }
 }

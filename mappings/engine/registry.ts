@@ -1,0 +1,79 @@
+/**
+ * All mapping files under a directory (`mappings/<system>/*.yaml`), selectable by system and
+ * payload. Reloading never replaces a working mapping with one that fails to load.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadMapping, MappingError, type Mapping } from './mapping';
+
+/** The mapping files below `dir`, test files excluded. */
+export function mappingFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((entry) => statSync(join(dir, entry)).isDirectory() && entry !== 'engine')
+    .flatMap((system) =>
+      readdirSync(join(dir, system))
+        .filter((file) => file.endsWith('.yaml') && !file.endsWith('.test.yaml'))
+        .sort()
+        .map((file) => join(dir, system, file)),
+    );
+}
+
+export class MappingRegistry {
+  private readonly byFile = new Map<string, Mapping>();
+  /** Files that failed to load at the last (re)load; their previous version, if any, stays in use. */
+  failures: MappingError[] = [];
+
+  constructor(readonly dir: string) {
+    this.reload();
+  }
+
+  /** Loads every file again; a file that fails keeps its previous working version. */
+  reload(): { loaded: number; failed: MappingError[] } {
+    const failures: MappingError[] = [];
+    for (const file of mappingFiles(this.dir)) {
+      try {
+        this.byFile.set(file, loadMapping(file));
+      } catch (error) {
+        if (error instanceof MappingError) failures.push(error);
+        else throw error;
+      }
+    }
+    this.failures = failures;
+    return { loaded: this.byFile.size, failed: failures };
+  }
+
+  all(): Mapping[] {
+    return [...this.byFile.values()];
+  }
+
+  /** True when `system` has inbound mappings for this content type (so its payloads are worth parsing for them). */
+  hasInbound(system: string, contentType: 'json' | 'xml'): boolean {
+    return this.all().some(
+      ({ spec }) => spec.direction === 'inbound' && spec.system === system && spec.contentType === contentType,
+    );
+  }
+
+  /** The first inbound mapping of `system` for this content type whose `match` accepts the payload. */
+  async inboundFor(system: string, contentType: 'json' | 'xml', payload: unknown): Promise<Mapping | undefined> {
+    for (const mapping of this.byFile.values()) {
+      const { spec } = mapping;
+      if (
+        spec.direction === 'inbound' &&
+        spec.system === system &&
+        spec.contentType === contentType &&
+        (await mapping.matches(payload))
+      ) {
+        return mapping;
+      }
+    }
+    return undefined;
+  }
+
+  /** The outbound mapping that turns `type` into `system`'s payload, if there is one. */
+  outboundFor(system: string, type: string): Mapping | undefined {
+    return this.all().find(
+      ({ spec }) => spec.direction === 'outbound' && spec.system === system && (spec.types as string[]).includes(type),
+    );
+  }
+}
