@@ -45,6 +45,14 @@ export interface OutboundDocument {
   body: string;
   /** Canonical type, for connectors that choose a topic or node by type. */
   type: string;
+  /** Hub metadata a transport may carry along (HTTP headers, MQTT user properties): message id, kind. */
+  metadata?: Record<string, string>;
+}
+
+/** What the target answered, for the audit record. */
+export interface SendResult {
+  status?: number;
+  detail?: string;
 }
 
 /** A running connector instance. */
@@ -54,7 +62,7 @@ export interface Connector {
   health(): ConnectorHealth;
   test(): Promise<ConnectionTest>;
   /** Outbound connectors only: send one document; throw to have the hub retry. */
-  send?(document: OutboundDocument, signal: AbortSignal): Promise<void>;
+  send?(document: OutboundDocument, signal: AbortSignal): Promise<SendResult>;
 }
 
 /** What a connector folder's index.ts exports. */

@@ -3,6 +3,7 @@
  * Secrets never appear here: tokens come from the environment (see secrets.ts).
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { HttpConfig } from '../../connectors/http/index';
 import { CANONICAL_TYPES } from '../../schemas/types';
 
 const systemId = (description: string) =>
@@ -120,6 +121,9 @@ export const RouteConfig = Type.Object(
       description: 'Where documents are POSTed',
       examples: ['http://mes.plant.local/api/handover'],
     }),
+    method: HttpConfig.properties.method,
+    headers: Type.Optional(HttpConfig.properties.headers),
+    auth: HttpConfig.properties.auth,
     timeoutMs: Type.Integer({ minimum: 1, default: 10000, description: 'Per-attempt HTTP timeout' }),
     retry: Type.Optional(RetryPolicy),
   },

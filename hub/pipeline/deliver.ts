@@ -4,6 +4,8 @@
  * the same across retries and restarts; exponential backoff; dead letter after the last attempt.
  */
 import type { Job } from 'bullmq';
+import { HttpDeliveryError, httpOutbound } from '../../connectors/http/outbound';
+import type { Connector } from '../../connectors/types';
 import { runOutbound } from '../../mappings/engine/mapping';
 import { writeB2mml } from '../../schemas/b2mml/index';
 import type { RouteConfig } from '../config/schema';
@@ -92,6 +94,24 @@ async function render(
   return { body: JSON.stringify(envelope), xml: false };
 }
 
+const transports = new WeakMap<RouteConfig, Connector>();
+
+/** The http connector a route delivers through, made once per route. */
+function transport(route: RouteConfig): Connector {
+  let connector = transports.get(route);
+  if (!connector) {
+    connector = httpOutbound({
+      url: route.url,
+      method: route.method ?? 'POST',
+      headers: route.headers ?? {},
+      timeoutMs: route.timeoutMs ?? 10000,
+      ...(route.auth ? { auth: route.auth } : {}),
+    });
+    transports.set(route, connector);
+  }
+  return connector;
+}
+
 async function attempt(
   ctx: HubContext,
   route: RouteConfig,
@@ -104,32 +124,25 @@ async function attempt(
   } catch (error) {
     return { ok: false, permanent: true, error: `cannot render for ${route.id}: ${(error as Error).message}` };
   }
-  const { body, xml } = rendered;
   try {
-    const response = await fetch(route.url, {
-      method: 'POST',
-      body,
-      headers: {
-        'content-type': xml ? 'application/xml' : 'application/json',
-        'idempotency-key': delivery.id,
-        'x-handover-message-id': delivery.messageId,
-        'x-handover-kind': delivery.kind,
+    const result = await transport(route).send!(
+      {
+        idempotencyKey: delivery.id,
+        contentType: rendered.xml ? 'application/xml' : 'application/json',
+        body: rendered.body,
+        type: delivery.type,
+        metadata: { 'x-handover-message-id': delivery.messageId, 'x-handover-kind': delivery.kind },
       },
-      signal: AbortSignal.any([signal, AbortSignal.timeout(route.timeoutMs ?? 10000)]),
-    });
-    await response.arrayBuffer().catch(() => undefined);
-    if (response.ok) return { ok: true, status: response.status };
-    // 4xx other than timeout/conflict/rate limit means the target will never take this document.
-    const permanent =
-      response.status >= 400 && response.status < 500 && ![408, 409, 425, 429].includes(response.status);
-    return { ok: false, permanent, status: response.status, error: `HTTP ${response.status} from ${route.url}` };
+      signal,
+    );
+    return { ok: true, status: result.status ?? 0 };
   } catch (error) {
-    signal.throwIfAborted();
-    const cause = (error as { cause?: { code?: string } }).cause?.code;
+    if (!(error instanceof HttpDeliveryError)) throw error;
     return {
       ok: false,
-      permanent: false,
-      error: `${(error as Error).name}: ${cause ?? (error as Error).message} (${route.url})`,
+      permanent: error.permanent,
+      error: error.message,
+      ...(error.status === undefined ? {} : { status: error.status }),
     };
   }
 }
