@@ -116,8 +116,12 @@ describe('http connector', () => {
     expect(await httpOutbound({ url, method: 'POST', headers: {}, timeoutMs: 1000 }).test()).toMatchObject({
       ok: true,
     });
+    const closed = createServer().listen(0, '127.0.0.1');
+    await once(closed, 'listening');
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
     const refused = await httpOutbound({
-      url: 'http://127.0.0.1:1/x',
+      url: `http://127.0.0.1:${port}/x`,
       method: 'POST',
       headers: {},
       timeoutMs: 1000,
