@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { HubConfig } from './config/schema';
 import type { Credentials } from './config/secrets';
 import type { MappingRegistry } from '../mappings/engine/registry';
+import type { RunningConnector } from './connectors';
 import type { Metrics } from './metrics';
 import type { Db } from './store/index';
 
@@ -25,4 +26,6 @@ export interface HubContext {
   metrics: Metrics;
   logger: Logger;
   mappings: MappingRegistry;
+  /** The connectors this process runs (set once they have started). */
+  connectors?: RunningConnector[];
 }

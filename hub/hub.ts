@@ -11,6 +11,7 @@ import { MappingRegistry } from '../mappings/engine/registry';
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import { createApp } from './api/app';
+import { startConnectors, stopConnectors } from './connectors';
 import type { HubConfig } from './config/schema';
 import { readCredentials } from './config/secrets';
 import type { HubContext } from './context';
@@ -114,6 +115,10 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     await requeuePending(context);
   }
 
+  // Connectors feed the door's queue, so they run where the API runs (idempotency keys absorb repeats).
+  const connectors = role === 'worker' ? [] : await startConnectors(context, options.dataDir);
+  context.connectors = connectors;
+
   let server: Server | undefined;
   let url: string | undefined;
   if (role !== 'worker') {
@@ -132,6 +137,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
         server.closeAllConnections();
         await new Promise((resolve) => server!.close(resolve));
       }
+      await stopConnectors(connectors);
       shutdown.abort(new Error('hub stopping'));
       await Promise.all(workers.map((worker) => worker.close()));
       await Promise.all(context.queues.all().map((queue) => queue.close()));

@@ -52,6 +52,18 @@ export function readRouter(ctx: HubContext): Router {
     res.json({ systems: ctx.config.systems, ownership: ctx.config.ownership });
   });
 
+  router.get('/connectors', (_req, res) => {
+    res.json({
+      connectors: (ctx.connectors ?? []).map(({ id, kind, connector }) => ({ id, kind, health: connector.health() })),
+    });
+  });
+
+  router.post('/connectors/:id/test', async (req, res) => {
+    const running = (ctx.connectors ?? []).find((candidate) => candidate.id === req.params.id);
+    if (!running) throw ApiError.of('NOT_FOUND', { connector: req.params.id }, 'No such connector in this process');
+    res.json(await running.connector.test());
+  });
+
   router.get('/dead-letters', async (req, res) => {
     res.json({ deadLetters: await listDeadLetters(ctx.db, { includeReplayed: req.query.all === 'true' }) });
   });

@@ -3,9 +3,10 @@
  * applied), cross-references checked; every problem reported with file, line and path.
  */
 import { readFileSync } from 'node:fs';
-import Ajv, { type ErrorObject } from 'ajv';
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { LineCounter, parseDocument, type Document } from 'yaml';
+import { connectors } from '../../connectors/index';
 import { CANONICAL_TYPES } from '../../schemas/types';
 import { ConfigError, type ConfigProblem } from './errors';
 import { HubConfigSchema, type HubConfig } from './schema';
@@ -13,6 +14,17 @@ import { HubConfigSchema, type HubConfig } from './schema';
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
 addFormats(ajv);
 const validate = ajv.compile(HubConfigSchema);
+const connectorValidators = new Map<string, ValidateFunction>();
+
+/** Each connector kind's schema, compiled once; it fills the kind's defaults into the config. */
+function connectorValidator(kind: string, schema: object): ValidateFunction {
+  let compiled = connectorValidators.get(kind);
+  if (!compiled) {
+    compiled = ajv.compile(schema);
+    connectorValidators.set(kind, compiled);
+  }
+  return compiled;
+}
 
 /** Reads and validates the configuration file at `file`. */
 export function loadConfigFile(file: string): HubConfig {
@@ -82,6 +94,35 @@ function crossReferences(config: HubConfig): ConfigProblem[] {
     for (const [field, owner] of Object.entries(rule.fields ?? {})) known(owner, `/ownership/${type}/fields/${field}`);
     (rule.scopes ?? []).forEach((scope, index) => known(scope.owner, `/ownership/${type}/scopes/${index}/owner`));
   }
+  const connectorIds = new Set<string>();
+  config.connectors.forEach((instance, index) => {
+    if (connectorIds.has(instance.id))
+      problems.push({ path: `/connectors/${index}/id`, reason: `"${instance.id}" is declared twice` });
+    connectorIds.add(instance.id);
+    const definition = connectors[instance.kind];
+    if (!definition) {
+      problems.push({
+        path: `/connectors/${index}/kind`,
+        reason: `"${instance.kind}" is not one of ${Object.keys(connectors).join(', ')}`,
+      });
+      return;
+    }
+    const validate = connectorValidator(instance.kind, definition.configSchema);
+    if (!validate(instance.config)) {
+      for (const error of validate.errors ?? []) {
+        const path =
+          error.keyword === 'required'
+            ? `${error.instancePath}/${String(error.params.missingProperty)}`
+            : error.instancePath;
+        problems.push({
+          path: `/connectors/${index}/config${path}`,
+          reason: error.keyword === 'required' ? 'required' : (error.message ?? error.keyword),
+        });
+      }
+    }
+    const system = instance.config.system;
+    if (typeof system === 'string') known(system, `/connectors/${index}/config/system`);
+  });
   const routeIds = new Set<string>();
   config.routes.forEach((route, index) => {
     known(route.target, `/routes/${index}/target`);

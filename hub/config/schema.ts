@@ -131,8 +131,25 @@ export const RouteConfig = Type.Object(
 );
 export type RouteConfig = Static<typeof RouteConfig>;
 
+export const ConnectorInstance = Type.Object(
+  {
+    id: Type.String({
+      pattern: '^[a-z][a-z0-9-]{0,63}$',
+      description: 'Connector instance id',
+      examples: ['line1-plc'],
+    }),
+    kind: Type.String({ description: 'Connector kind (a folder of connectors/)', examples: ['opcua', 'mqtt'] }),
+    config: Type.Record(Type.String(), Type.Unknown(), {
+      description: 'Configuration, validated by the kind’s own schema',
+    }),
+  },
+  { additionalProperties: false, description: 'A connector the hub runs: it feeds its system’s payloads into ingest' },
+);
+export type ConnectorInstance = Static<typeof ConnectorInstance>;
+
 export const HubConfigSchema = Type.Object(
   {
+    connectors: Type.Array(ConnectorInstance, { default: [] }),
     systems: Type.Array(SystemConfig, { minItems: 1 }),
     ownership: OwnershipConfig,
     routes: Type.Array(RouteConfig, { default: [] }),
@@ -161,6 +178,7 @@ export const HubConfigSchema = Type.Object(
 /** The configuration after validation, defaults applied. */
 export interface HubConfig {
   systems: SystemConfig[];
+  connectors: ConnectorInstance[];
   ownership: OwnershipConfig;
   routes: Array<RouteConfig & { retry: Static<typeof RetryPolicy> }>;
   limits: { maxBodyBytes: number };
