@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import request from 'supertest';
+import { readConfirmBod } from '../schemas/b2mml/index';
 import { examples } from '../schemas/examples';
 import { parseConfig } from '../hub/config/load';
 import { startHub, type RunningHub } from '../hub/hub';
@@ -129,6 +130,31 @@ describe('the door', () => {
     expect(big.status).toBe(413);
     expect(big.body.error.code).toBe('BODY_TOO_LARGE');
     expect(await hub.context.queues.ingest.getJobCounts()).toEqual(before);
+  });
+});
+
+describe('B2MML senders', () => {
+  it('get a ConfirmBOD acknowledgement when they ask for XML, naming their BODID', async () => {
+    const own = schedule.replace(/00000100012/g, '00000200012');
+    const accepted = await post('erp', own, 'application/xml').set('accept', 'application/xml');
+    expect(accepted.status).toBe(202);
+    expect(accepted.headers['content-type']).toMatch(/^application\/xml/);
+    const confirmation = readConfirmBod(accepted.text);
+    expect(confirmation.original).toMatchObject({ sender: 'ERP', bodId: 'erp-sched-2024-05-02-early' });
+    expect(confirmation.descriptions[0]).toBe(
+      `Accepted: queued as message ${accepted.headers['x-handover-message-id']}`,
+    );
+    expect(xsdErrors(accepted.text)).toBe('');
+
+    const refused = await post(
+      'erp',
+      schedule.replace('</ApplicationArea>', '</ApplicationAreaX>'),
+      'application/xml',
+    ).set('accept', 'application/xml');
+    expect(refused.status).toBe(400);
+    expect(readConfirmBod(refused.text).descriptions[0]).toMatch(
+      /^Rejected \(XML_NOT_WELL_FORMED\):\n\/: Unexpected close tag/,
+    );
   });
 });
 

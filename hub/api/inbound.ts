@@ -3,7 +3,14 @@
  * well-formedness, no DOCTYPE), then 202 {messageId} once the job is durably in Redis.
  */
 import express, { type Request, type Response, type Router } from 'express';
-import { B2mmlError, parseXml } from '../../schemas/b2mml/index';
+import {
+  B2mmlError,
+  originalApplicationArea,
+  parseXml,
+  writeConfirmBod,
+  type ApplicationArea,
+} from '../../schemas/b2mml/index';
+import { formatProblems, type Problem } from '../../schemas/problem';
 import { isCanonicalType } from '../../schemas/index';
 import type { HubContext } from '../context';
 import type { IngestJob } from '../pipeline/jobs';
@@ -24,25 +31,53 @@ export function inboundRouter(ctx: HubContext): Router {
     express.raw({ type: () => true, limit: ctx.config.limits.maxBodyBytes }),
     async (req: Request, res: Response) => {
       const system = String(req.params.system);
+      // B2MML senders that ask for XML get ConfirmBOD acknowledgements instead of JSON.
+      const confirm = req.accepts(['application/json', 'application/xml']) === 'application/xml';
+      const admitted: { area?: ApplicationArea } = {};
       try {
-        const job = admit(req, system);
+        const job = admit(req, system, admitted);
         const messageId = await enqueueInbound(ctx, job, req.header('idempotency-key'));
         ctx.metrics.inbound.inc({ system, outcome: 'accepted' });
-        res.status(202).json({ messageId });
+        res.status(202).setHeader('x-handover-message-id', messageId);
+        if (confirm)
+          res
+            .type('application/xml')
+            .send(writeConfirmBod(admitted.area ?? now(), { description: `Accepted: queued as message ${messageId}` }));
+        else res.json({ messageId });
       } catch (caught) {
         const error =
           caught instanceof IdempotencyKeyError
             ? ApiError.of('BAD_REQUEST', [{ path: 'Idempotency-Key', reason: caught.message }])
             : caught;
         ctx.metrics.inbound.inc({ system, outcome: error instanceof ApiError ? error.code : 'UNAVAILABLE' });
-        throw error;
+        if (!(confirm && error instanceof ApiError)) throw error;
+        const problems = Array.isArray(error.details)
+          ? (error.details as Problem[])
+          : [{ path: '/', reason: error.message }];
+        res
+          .status(error.status)
+          .type('application/xml')
+          .send(
+            writeConfirmBod(admitted.area ?? now(), {
+              problems,
+              description: `Rejected (${error.code}):\n${formatProblems(problems)}`,
+            }),
+          );
       }
     },
   );
   return router;
 }
 
-function admit(req: Request, system: string): Omit<IngestJob, 'messageId' | 'receivedSeq'> {
+function now(): ApplicationArea {
+  return { creationDateTime: new Date().toISOString() };
+}
+
+function admit(
+  req: Request,
+  system: string,
+  admitted: { area?: ApplicationArea },
+): Omit<IngestJob, 'messageId' | 'receivedSeq'> {
   const contentType = kindOf(req.header('content-type'));
   const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
   if (body.trim() === '') throw ApiError.of('BAD_REQUEST', [{ path: '/', reason: 'empty body' }], 'The body is empty');
@@ -54,7 +89,7 @@ function admit(req: Request, system: string): Omit<IngestJob, 'messageId' | 'rec
     }
   } else {
     try {
-      parseXml(body);
+      admitted.area = originalApplicationArea(parseXml(body));
     } catch (error) {
       if (error instanceof B2mmlError) throw new ApiError(error.code, error.status, error.message, error.problems);
       throw error;

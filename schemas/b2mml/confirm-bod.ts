@@ -5,7 +5,7 @@ import { element, renderXml, type XmlBody } from './xml-build';
 import type { ApplicationArea } from './read';
 import { B2mmlError } from './errors';
 import { compact, XmlCursor } from './xml-cursor';
-import { parseXml } from './xml-parse';
+import { parseXml, type XmlElement } from './xml-parse';
 
 export interface ConfirmOptions {
   sender?: string;
@@ -42,6 +42,17 @@ export function writeConfirmBod(original: ApplicationArea, options: ConfirmOptio
     }),
   });
   return renderXml('ConfirmBOD', { $: { xmlns: B2MML_NAMESPACES.V0700 }, ...body } as XmlBody);
+}
+
+/** The ApplicationArea of a parsed B2MML document (what a ConfirmBOD refers to); empty parts stay absent. */
+export function originalApplicationArea(root: XmlElement): ApplicationArea {
+  const cursor = XmlCursor.root(root);
+  const area = cursor.one('ApplicationArea');
+  return compact({
+    sender: area?.one('Sender')?.text('LogicalID'),
+    creationDateTime: area?.text('CreationDateTime') ?? new Date().toISOString(),
+    bodId: area?.text('BODID'),
+  });
 }
 
 /** A received ConfirmBOD: which document it answers and what it says. */
