@@ -126,6 +126,14 @@ function crossReferences(config: HubConfig): ConfigProblem[] {
   const routeIds = new Set<string>();
   config.routes.forEach((route, index) => {
     known(route.target, `/routes/${index}/target`);
+    if ((route.url === undefined) === (route.connector === undefined)) {
+      problems.push({ path: `/routes/${index}`, reason: 'give either url or connector' });
+    } else if (route.connector !== undefined && !connectorIds.has(route.connector)) {
+      problems.push({
+        path: `/routes/${index}/connector`,
+        reason: `"${route.connector}" is not a connector declared under connectors`,
+      });
+    }
     if (routeIds.has(route.id))
       problems.push({ path: `/routes/${index}/id`, reason: `"${route.id}" is declared twice` });
     routeIds.add(route.id);

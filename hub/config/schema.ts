@@ -115,12 +115,19 @@ export const RouteConfig = Type.Object(
       default: 'json',
       description: 'Outbound format: canonical JSON envelope, B2MML V0700 XML, or the target system’s outbound mapping',
     }),
-    url: Type.String({
-      format: 'uri',
-      pattern: '^https?://',
-      description: 'Where documents are POSTed',
-      examples: ['http://mes.plant.local/api/handover'],
-    }),
+    url: Type.Optional(
+      Type.String({
+        format: 'uri',
+        pattern: '^https?://',
+        description: 'Where documents are POSTed (the http connector); give url or connector',
+        examples: ['http://mes.plant.local/api/handover'],
+      }),
+    ),
+    connector: Type.Optional(
+      Type.String({
+        description: 'Id of a configured outbound connector (mqtt, b2mml, sap-idoc…) to send through instead of url',
+      }),
+    ),
     method: HttpConfig.properties.method,
     headers: Type.Optional(HttpConfig.properties.headers),
     auth: HttpConfig.properties.auth,

@@ -96,12 +96,19 @@ async function render(
 
 const transports = new WeakMap<RouteConfig, Connector>();
 
-/** The http connector a route delivers through, made once per route. */
-function transport(route: RouteConfig): Connector {
+/** What a route delivers through: its configured connector, or an http connector made once for its url. */
+function transport(ctx: HubContext, route: RouteConfig): Connector {
+  if (route.connector !== undefined) {
+    const running = ctx.connectors?.find((candidate) => candidate.id === route.connector);
+    if (!running?.connector.send) {
+      throw new HttpDeliveryError(`connector ${route.connector} does not send documents in this process`, false);
+    }
+    return running.connector;
+  }
   let connector = transports.get(route);
   if (!connector) {
     connector = httpOutbound({
-      url: route.url,
+      url: route.url!,
       method: route.method ?? 'POST',
       headers: route.headers ?? {},
       timeoutMs: route.timeoutMs ?? 10000,
@@ -125,7 +132,7 @@ async function attempt(
     return { ok: false, permanent: true, error: `cannot render for ${route.id}: ${(error as Error).message}` };
   }
   try {
-    const result = await transport(route).send!(
+    const result = await transport(ctx, route).send!(
       {
         idempotencyKey: delivery.id,
         contentType: rendered.xml ? 'application/xml' : 'application/json',
@@ -137,12 +144,14 @@ async function attempt(
     );
     return { ok: true, status: result.status ?? 0 };
   } catch (error) {
-    if (!(error instanceof HttpDeliveryError)) throw error;
+    signal.throwIfAborted();
+    // Any connector may fail; only one that says so (permanent: true) makes the failure final.
+    const { permanent, status } = error as { permanent?: boolean; status?: number };
     return {
       ok: false,
-      permanent: error.permanent,
-      error: error.message,
-      ...(error.status === undefined ? {} : { status: error.status }),
+      permanent: permanent === true,
+      error: (error as Error).message,
+      ...(status === undefined ? {} : { status }),
     };
   }
 }
