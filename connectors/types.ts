@@ -53,6 +53,8 @@ export interface OutboundDocument {
 export interface SendResult {
   status?: number;
   detail?: string;
+  /** The answer's body, where the protocol has one (the first 64 KiB). */
+  body?: string;
 }
 
 /** A running connector instance. */

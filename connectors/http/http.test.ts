@@ -52,7 +52,7 @@ describe('http connector', () => {
       },
       { MES_TOKEN: 's3cret' },
     );
-    expect(await connector.send!(document, signal)).toEqual({ status: 200 });
+    expect(await connector.send!(document, signal)).toEqual({ status: 200, body: '' });
     expect(seen[0]).toMatchObject({
       method: 'PUT',
       body: '{"a":1}',

@@ -71,9 +71,9 @@ export function httpOutbound(config: Static<typeof HttpConfig>, env: NodeJS.Proc
           },
           signal: AbortSignal.any([signal, AbortSignal.timeout(config.timeoutMs ?? 10000)]),
         });
-        await response.arrayBuffer().catch(() => undefined);
+        const answer = (await response.text().catch(() => '')).slice(0, 65536);
         lastOutcome = { ok: response.ok, at: new Date().toISOString(), detail: `HTTP ${response.status}` };
-        if (response.ok) return { status: response.status };
+        if (response.ok) return { status: response.status, body: answer };
         const permanent = response.status >= 400 && response.status < 500 && !RETRYABLE_4XX.includes(response.status);
         throw new HttpDeliveryError(`HTTP ${response.status} from ${config.url}`, permanent, response.status);
       } catch (error) {
