@@ -4,6 +4,10 @@ module.exports = {
   testMatch: ['<rootDir>/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/dist/'],
   modulePathIgnorePatterns: ['<rootDir>/dist/'],
+  // ESM-only dependencies of node-opcua, loaded through Node's require instead of Jest's.
+  moduleNameMapper: {
+    '^hexy$': '<rootDir>/test/support/hexy.cjs',
+  },
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   testTimeout: 30000,
 };

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../test/support/paths';
+import { OPCUA_ERRORS } from '../connectors/opcua/errors';
 import { API_ERRORS } from '../hub/api/errors';
 import { CONFIG_ERRORS } from '../hub/config/errors';
 import { PIPELINE_ERRORS } from '../hub/pipeline/errors';
@@ -26,7 +27,10 @@ describe('docs/errors.md', () => {
     expect(row(code)![1]).toBe(String(withStatus[code as keyof typeof withStatus].status));
   });
 
-  it.each([...Object.keys(CONFIG_ERRORS), ...Object.keys(PIPELINE_ERRORS)])('documents %s', (code) => {
-    expect(row(code)).toBeDefined();
-  });
+  it.each([...Object.keys(CONFIG_ERRORS), ...Object.keys(PIPELINE_ERRORS), ...Object.keys(OPCUA_ERRORS)])(
+    'documents %s',
+    (code) => {
+      expect(row(code)).toBeDefined();
+    },
+  );
 });
