@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../test/support/paths';
+import { MQTT_ERRORS } from '../connectors/mqtt/errors';
 import { OPCUA_ERRORS } from '../connectors/opcua/errors';
 import { API_ERRORS } from '../hub/api/errors';
 import { CONFIG_ERRORS } from '../hub/config/errors';
@@ -27,10 +28,12 @@ describe('docs/errors.md', () => {
     expect(row(code)![1]).toBe(String(withStatus[code as keyof typeof withStatus].status));
   });
 
-  it.each([...Object.keys(CONFIG_ERRORS), ...Object.keys(PIPELINE_ERRORS), ...Object.keys(OPCUA_ERRORS)])(
-    'documents %s',
-    (code) => {
-      expect(row(code)).toBeDefined();
-    },
-  );
+  it.each([
+    ...Object.keys(CONFIG_ERRORS),
+    ...Object.keys(PIPELINE_ERRORS),
+    ...Object.keys(OPCUA_ERRORS),
+    ...Object.keys(MQTT_ERRORS),
+  ])('documents %s', (code) => {
+    expect(row(code)).toBeDefined();
+  });
 });

@@ -1,0 +1,127 @@
+/**
+ * Inbound MQTT messages → hub payloads. JSON payloads pass unchanged; Sparkplug B payloads are
+ * decoded, their aliases resolved and each metric emitted as its own JSON message.
+ */
+import { createHash } from 'node:crypto';
+import type { ConnectorContext, InboundPayload } from '../types';
+import type { ResolvedConfig } from './config';
+import { decodeSparkplug, rebirthCommand } from './sparkplug-codec';
+import { parseSparkplugTopic, SparkplugTracker } from './sparkplug';
+
+/** Publishes a command (the rebirth request); fire-and-forget, QoS 0 as Sparkplug asks. */
+export type CommandPublisher = (topic: string, payload: Uint8Array) => void;
+
+/** The longest idempotency key the hub's inbound API accepts. */
+const MAX_KEY_LENGTH = 255;
+
+/**
+ * True when an MQTT topic filter (`+`, `#`, `$share/<group>/…`) matches a topic name.
+ * @example topicMatches('spBv1.0/+/NDATA/#', 'spBv1.0/G/NDATA/edge') // true
+ */
+export function topicMatches(filter: string, topic: string): boolean {
+  const plain = filter.startsWith('$share/') ? filter.split('/').slice(2).join('/') : filter;
+  const wanted = plain.split('/');
+  const levels = topic.split('/');
+  // [MQTT-4.7.2-1]: wildcards at the first level do not match topics starting with $.
+  if (topic.startsWith('$') && (wanted[0] === '+' || wanted[0] === '#')) return false;
+  for (let i = 0; i < wanted.length; i += 1) {
+    if (wanted[i] === '#') return true;
+    if (i >= levels.length) return false;
+    if (wanted[i] !== '+' && wanted[i] !== levels[i]) return false;
+  }
+  return wanted.length === levels.length;
+}
+
+/**
+ * The idempotency key of a message: `<topic>#<sha256 of the payload, hex>`, plus `/<part>` for
+ * each message made from one Sparkplug payload. A broker redelivery (QoS 1) gives the same key; a
+ * topic long enough to push the key past 255 characters is replaced by its own sha256.
+ */
+export function idempotencyKey(topic: string, payload: Uint8Array, part?: string): string {
+  return keyOf(topic, sha256(payload), part);
+}
+
+function sha256(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function keyOf(topic: string, digest: string, part: string | undefined): string {
+  const suffix = `#${digest}${part === undefined ? '' : `/${part}`}`;
+  return (topic.length + suffix.length <= MAX_KEY_LENGTH ? topic : sha256(topic)) + suffix;
+}
+
+/** Routes each received message by the first subscription its topic matches. */
+export class InboundHandler {
+  private readonly tracker: SparkplugTracker;
+
+  constructor(
+    private readonly config: Pick<ResolvedConfig, 'system' | 'subscriptions' | 'groupIds'>,
+    private readonly context: Pick<ConnectorContext, 'emit' | 'logger'>,
+    private readonly publishCommand: CommandPublisher,
+  ) {
+    this.tracker = new SparkplugTracker(config.groupIds);
+  }
+
+  /** Sparkplug state, for health details and tests. */
+  get sparkplug(): SparkplugTracker {
+    return this.tracker;
+  }
+
+  /**
+   * Handles one message; resolves once everything it yields is durably queued (only then may the
+   * message be acknowledged), rejects if the hub did not take it.
+   */
+  async handle(topic: string, payload: Uint8Array): Promise<void> {
+    const subscription = this.config.subscriptions.find((s) => topicMatches(s.topic, topic));
+    if (!subscription) {
+      this.context.logger.debug({ topic }, 'mqtt message on a topic no subscription matches');
+      return;
+    }
+    if (subscription.format === 'json') {
+      // No key: a device repeating the same bytes later states a new fact (running again), and a
+      // QoS 1 redelivery is absorbed downstream as identical content.
+      await this.emit(Buffer.from(payload).toString('utf8'));
+      return;
+    }
+    await this.handleSparkplug(topic, payload);
+  }
+
+  private async handleSparkplug(topic: string, payload: Uint8Array): Promise<void> {
+    const parsed = parseSparkplugTopic(topic);
+    if (!parsed) {
+      this.context.logger.debug({ topic }, 'not a Sparkplug B node or device topic, ignored');
+      return;
+    }
+    let decoded;
+    try {
+      decoded = decodeSparkplug(payload);
+    } catch (error) {
+      // Acknowledged and dropped: redelivering bytes that are not a Sparkplug payload cannot help.
+      this.context.logger.warn({ topic, error: (error as Error).message }, 'undecodable Sparkplug payload dropped');
+      return;
+    }
+    const outcome = this.tracker.handle(parsed, decoded);
+    const digest = sha256(payload);
+    for (const [index, message] of outcome.messages.entries()) {
+      const part = message.kind === 'lifecycle' ? message.event : String(index);
+      await this.emit(JSON.stringify(message), keyOf(topic, digest, part));
+    }
+    outcome.commit();
+    if (outcome.ignored) this.context.logger.debug({ topic, reason: outcome.ignored }, 'Sparkplug message not emitted');
+    if (outcome.rebirth) {
+      const { groupId, edgeNodeId, reason } = outcome.rebirth;
+      this.context.logger.info({ groupId, edgeNodeId, reason }, 'Sparkplug rebirth requested');
+      this.publishCommand(`spBv1.0/${groupId}/NCMD/${edgeNodeId}`, rebirthCommand());
+    }
+  }
+
+  private async emit(body: string, key?: string): Promise<void> {
+    const message: InboundPayload = {
+      system: this.config.system,
+      contentType: 'json',
+      body,
+      ...(key === undefined ? {} : { idempotencyKey: key }),
+    };
+    await this.context.emit(message);
+  }
+}

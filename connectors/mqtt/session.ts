@@ -1,0 +1,261 @@
+/**
+ * One MQTT connector instance: a persistent-session client that (re)subscribes when the broker lost
+ * its session, acknowledges a message only once the hub queued it, announces Sparkplug STATE, and
+ * reports health.
+ */
+import {
+  connect,
+  validateTopics,
+  type IClientOptions,
+  type IConnackPacket,
+  type IPublishPacket,
+  type MqttClient,
+} from 'mqtt';
+import type {
+  Connector,
+  ConnectorContext,
+  ConnectorHealth,
+  ConnectionTest,
+  OutboundDocument,
+  SendResult,
+} from '../types';
+import { readCredentials, type ResolvedConfig } from './config';
+import { MqttError } from './errors';
+import { InboundHandler } from './inbound';
+import { checkTopicTemplate, publishDocument } from './outbound';
+import { shown, testConnection } from './probe';
+
+/** CONNACK codes for "this broker does not speak that MQTT version" (3.1.1 and 5). */
+const UNSUPPORTED_VERSION = new Set([1, 132]);
+
+/** The MQTT connector: see README.md for what it sends and receives. */
+export class MqttSession implements Connector {
+  private client: MqttClient | undefined;
+  private readonly inbound: InboundHandler;
+  private stopping = new AbortController();
+  private readonly url: string;
+  private readyWaiters: (() => void)[] = [];
+  private subscribed = false;
+  private refusedTopics: string[] = [];
+  private lastError: string | undefined;
+  /** The broker's session holds our subscriptions (a SUBACK came back since it last lost them). */
+  private sessionSubscribed = false;
+  /** Bumped on every CONNACK: an acknowledgement is only sent on the connection that got the message. */
+  private generation = 0;
+  /** Set after the hub refused a message: nothing more is acknowledged on this connection. */
+  private refusing = false;
+  private stateTimestamp = Date.now();
+  /** Set when the broker refused MQTT 5 and the next attempt uses 3.1.1: start() waits for it. */
+  private fellBack = false;
+
+  constructor(
+    private readonly config: ResolvedConfig,
+    private readonly context: ConnectorContext,
+  ) {
+    checkTopicTemplate(config.publish.topicTemplate);
+    const invalid = config.subscriptions.length > 0 ? validateTopics(config.subscriptions.map((s) => s.topic)) : null;
+    if (invalid !== null) throw new MqttError('MQTT_TOPIC_FILTER_INVALID', `not a valid topic filter: ${invalid}`);
+    this.url = shown(config.url);
+    this.inbound = new InboundHandler(config, context, (topic, payload) => {
+      this.client?.publish(topic, Buffer.from(payload), { qos: 0, retain: false });
+    });
+  }
+
+  /** Sparkplug host state, for tests and diagnostics. */
+  get sparkplug() {
+    return this.inbound.sparkplug;
+  }
+
+  /** Connects; resolves once subscribed, or once the first attempt failed (reconnects continue). */
+  async start(): Promise<void> {
+    if (this.client) return;
+    this.stopping = new AbortController();
+    // A session left from an earlier run may hold other filters than this configuration's.
+    this.sessionSubscribed = false;
+    const client = connect(this.config.url, this.options());
+    this.client = client;
+    client.handleMessage = (packet, done) => this.onMessage(packet, done);
+    client.on('connect', (connack) => this.onConnect(connack));
+    client.on('close', () => this.onClose());
+    client.on('error', (error) => this.onError(error));
+    await new Promise<void>((resolve) => {
+      this.readyWaiters.push(resolve);
+      const onClose = () => {
+        if (this.fellBack) this.fellBack = false;
+        else {
+          client.off('close', onClose);
+          resolve();
+        }
+      };
+      client.on('close', onClose);
+    });
+  }
+
+  /** Announces STATE offline (if a Sparkplug host), disconnects cleanly and leaves no timers. */
+  async stop(): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    this.stopping.abort(new MqttError('MQTT_NOT_CONNECTED', 'the connector is stopping'));
+    const limit = this.config.connectTimeoutMs;
+    if (client.connected && this.config.hostId) {
+      await within(client.publishAsync(...this.stateMessage(false)), limit).catch(() => undefined);
+    }
+    // A broker that stops answering must not hold the hub's shutdown.
+    const ended = await within(client.endAsync(false), limit).then(
+      () => true,
+      () => false,
+    );
+    if (!ended) client.stream.destroy();
+    this.client = undefined;
+    this.subscribed = false;
+  }
+
+  /** 'up' when connected and every subscription was granted. */
+  health(): ConnectorHealth {
+    if (!this.client?.connected) {
+      return { status: 'down', detail: `not connected to ${this.url}: ${this.lastError ?? 'connecting'}` };
+    }
+    if (this.refusedTopics.length > 0) {
+      return { status: 'down', detail: `the broker refused subscriptions: ${this.refusedTopics.join(', ')}` };
+    }
+    if (!this.subscribed) return { status: 'down', detail: 'connected, subscribing' };
+    return { status: 'up', detail: `connected to ${this.url} (MQTT ${this.protocolName()})` };
+  }
+
+  /** Connects a separate, short-lived client with the configured URL and credentials. */
+  test(): Promise<ConnectionTest> {
+    return testConnection(this.config);
+  }
+
+  /** Publishes one document; resolves on PUBACK (QoS 1). */
+  send(document: OutboundDocument, signal: AbortSignal): Promise<SendResult> {
+    return publishDocument(this.client, this.config.publish, document, AbortSignal.any([signal, this.stopping.signal]));
+  }
+
+  private options(): IClientOptions {
+    const { config } = this;
+    const options: IClientOptions = {
+      ...readCredentials(config),
+      clientId: config.clientId,
+      clean: config.cleanSession,
+      protocolVersion: config.protocolVersion,
+      reconnectPeriod: config.reconnectPeriodMs,
+      connectTimeout: config.connectTimeoutMs,
+      // The connector decides when to subscribe: only when the broker has no session for it.
+      resubscribe: false,
+      reconnectOnConnackError: true,
+    };
+    // MQTT 5 ends a session at disconnect unless it has an expiry: a persistent session needs one.
+    if (config.protocolVersion === 5 && !config.cleanSession) {
+      options.properties = { sessionExpiryInterval: config.sessionExpirySec };
+    }
+    if (config.hostId) {
+      const [topic, payload, { qos, retain }] = this.stateMessage(false);
+      options.will = { topic, payload, qos, retain };
+    }
+    return options;
+  }
+
+  /** Sparkplug 3.0 host STATE: retained JSON; the will and the next birth share one timestamp. */
+  private stateMessage(online: boolean): [string, Buffer, { qos: 1; retain: true }] {
+    const payload = Buffer.from(JSON.stringify({ online, timestamp: this.stateTimestamp }));
+    return [`spBv1.0/STATE/${this.config.hostId}`, payload, { qos: 1, retain: true }];
+  }
+
+  private protocolName(): string {
+    return this.client?.options.protocolVersion === 5 ? '5' : '3.1.1';
+  }
+
+  private onConnect(connack: IConnackPacket): void {
+    const client = this.client;
+    if (!client) return;
+    this.generation += 1;
+    this.refusing = false;
+    this.lastError = undefined;
+    this.context.logger.info(
+      { url: this.url, sessionPresent: connack.sessionPresent, protocol: this.protocolName() },
+      'mqtt connected',
+    );
+    if (!connack.sessionPresent) this.sessionSubscribed = false;
+    const topics = this.config.subscriptions.map((s) => s.topic);
+    if (this.sessionSubscribed || topics.length === 0) {
+      this.ready(client);
+      return;
+    }
+    const filters = Object.fromEntries(this.config.subscriptions.map((s) => [s.topic, { qos: s.qos }]));
+    client.subscribe(filters, (error, _granted, suback) => {
+      const codes = suback?.granted ?? [];
+      if (error && codes.length === 0) {
+        // The connection went away before a SUBACK: the next connection subscribes again.
+        this.lastError = `subscribe failed: ${error.message}`;
+        return;
+      }
+      this.sessionSubscribed = true;
+      this.refusedTopics = topics.filter((_, index) => Number(codes[index] ?? 0) >= 0x80);
+      if (this.refusedTopics.length > 0) {
+        this.context.logger.error({ topics: this.refusedTopics }, 'mqtt subscriptions refused by the broker');
+      }
+      this.ready(client);
+    });
+  }
+
+  private ready(client: MqttClient): void {
+    this.subscribed = true;
+    if (this.config.hostId) client.publish(...this.stateMessage(true));
+    for (const resolve of this.readyWaiters.splice(0)) resolve();
+  }
+
+  private onClose(): void {
+    this.subscribed = false;
+    this.lastError ??= 'connection closed';
+    const client = this.client;
+    if (!client || this.stopping.signal.aborted) return;
+    if (this.config.hostId && client.options.will) {
+      // The next connection announces a new birth, and its will must carry the same timestamp.
+      this.stateTimestamp = Date.now();
+      client.options.will.payload = this.stateMessage(false)[1];
+    }
+  }
+
+  private onError(error: Error & { code?: unknown }): void {
+    const message = error.message;
+    if (message !== this.lastError) this.context.logger.warn({ url: this.url, error: message }, 'mqtt error');
+    this.lastError = message;
+    const client = this.client;
+    if (client?.options.protocolVersion === 5 && UNSUPPORTED_VERSION.has(Number(error.code))) {
+      this.context.logger.warn('the broker refuses MQTT 5; falling back to MQTT 3.1.1');
+      client.options.protocolVersion = 4;
+      delete client.options.properties;
+      this.fellBack = true;
+    }
+  }
+
+  private onMessage(packet: IPublishPacket, done: (error?: Error) => void): void {
+    if (this.refusing) {
+      done(new Error('not acknowledged: the hub refused an earlier message on this connection'));
+      return;
+    }
+    const generation = this.generation;
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    this.inbound.handle(packet.topic, payload).then(
+      () => done(generation === this.generation ? undefined : new Error('connection replaced; broker redelivers')),
+      (error: Error) => {
+        // No PUBACK: dropping the connection makes the broker redeliver this and later messages.
+        this.context.logger.error({ topic: packet.topic, error: error.message }, 'hub did not queue an mqtt message');
+        this.refusing = true;
+        this.lastError = `hub did not queue a message: ${error.message}`;
+        done(error);
+        this.client?.stream.destroy();
+      },
+    );
+  }
+}
+
+/** Settles like `promise`, or rejects after `ms`; the timer never outlives the race. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

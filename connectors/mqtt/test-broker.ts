@@ -1,0 +1,238 @@
+/**
+ * Test support: a real MQTT broker on a free local port (Mosquitto when installed, else aedes in
+ * process) that can be stopped and started again with its sessions kept, and a TCP proxy that can
+ * cut a client off while the broker stays up. Set HANDOVER_TEST_MQTT_BROKER=aedes|mosquitto to choose.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { createBroker } from 'aedes';
+
+/** A broker for tests. `stop()` then `start()` is a restart on the same port with sessions kept. */
+export interface TestBroker {
+  readonly kind: 'mosquitto' | 'aedes';
+  readonly port: number;
+  readonly url: string;
+  /** The newest MQTT version the broker speaks (aedes 0.51: 3.1.1 only). */
+  readonly protocolVersion: 4 | 5;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  /** Stops for good and removes its files. */
+  close(): Promise<void>;
+}
+
+/** A TCP proxy in front of a broker: `cut()` drops every connection and refuses new ones until `restore()`. */
+export interface TcpProxy {
+  readonly url: string;
+  cut(): void;
+  restore(): void;
+  close(): Promise<void>;
+}
+
+/** The mosquitto executable, if installed (it lives in /usr/sbin, often not on a user's PATH). */
+export function findMosquitto(): string | undefined {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/opt/homebrew/sbin'];
+  for (const dir of dirs.filter(Boolean)) {
+    try {
+      accessSync(join(dir, 'mosquitto'), constants.X_OK);
+      return join(dir, 'mosquitto');
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
+}
+
+/** Starts Mosquitto if installed (or asked for), otherwise aedes. */
+export async function startTestBroker(): Promise<TestBroker> {
+  const wanted = process.env.HANDOVER_TEST_MQTT_BROKER;
+  const mosquitto = wanted === 'aedes' ? undefined : findMosquitto();
+  if (wanted === 'mosquitto' && !mosquitto)
+    throw new Error('HANDOVER_TEST_MQTT_BROKER=mosquitto but it is not installed');
+  const broker = mosquitto ? new MosquittoBroker(mosquitto, await freePort()) : new AedesBroker(await freePort());
+  await broker.start();
+  return broker;
+}
+
+/** A free TCP port on 127.0.0.1 (free when asked; the broker binds it right after). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+/** Resolves once something accepts TCP connections on the port. */
+async function waitForPort(port: number, timeoutMs: number, failed: () => Error | undefined): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const error = failed();
+    if (error) throw error;
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = createConnection(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+class MosquittoBroker implements TestBroker {
+  readonly kind = 'mosquitto';
+  readonly protocolVersion = 5;
+  readonly url: string;
+  private readonly dir = mkdtempSync(join(tmpdir(), 'handover-mosquitto-'));
+  private process: ChildProcess | undefined;
+  private log = '';
+
+  constructor(
+    private readonly executable: string,
+    readonly port: number,
+  ) {
+    this.url = `mqtt://127.0.0.1:${port}`;
+    const config = [
+      `listener ${port} 127.0.0.1`,
+      'allow_anonymous true',
+      'persistence true',
+      `persistence_location ${this.dir}/`,
+      // The default (1000) drops QoS 1 messages for a subscriber that falls behind (STACK-NOTES.md).
+      'max_queued_messages 0',
+      // Started as root, Mosquitto would switch to user "mosquitto", which cannot write the temp dir.
+      `user ${userInfo().username}`,
+      'log_dest stderr',
+      'log_type error',
+      'log_type warning',
+    ];
+    writeFileSync(join(this.dir, 'mosquitto.conf'), config.join('\n') + '\n');
+  }
+
+  async start(): Promise<void> {
+    const child = spawn(this.executable, ['-c', join(this.dir, 'mosquitto.conf')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    this.process = child;
+    let exited: Error | undefined;
+    child.stderr?.on('data', (chunk: Buffer) => {
+      this.log = (this.log + chunk.toString()).slice(-4000);
+    });
+    child.once('exit', (code) => {
+      exited = new Error(`mosquitto exited with ${code}: ${this.log}`);
+    });
+    await waitForPort(this.port, 5000, () => exited);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.process;
+    this.process = undefined;
+    if (!child || child.exitCode !== null) return;
+    // SIGTERM: Mosquitto writes its persistence file (sessions, queued messages) before it exits.
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+class AedesBroker implements TestBroker {
+  readonly kind = 'aedes';
+  readonly protocolVersion = 4;
+  readonly url: string;
+  /** aedes' in-memory persistence, handed to each new broker: sessions survive the "restart". */
+  private persistence: unknown;
+  private server: Server | undefined;
+  private broker: ReturnType<typeof createBroker> | undefined;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(readonly port: number) {
+    this.url = `mqtt://127.0.0.1:${port}`;
+  }
+
+  async start(): Promise<void> {
+    const broker = createBroker(this.persistence === undefined ? {} : { persistence: this.persistence });
+    this.persistence = (broker as unknown as { persistence: unknown }).persistence;
+    const server = createServer((socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+      broker.handle(socket);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', resolve);
+    });
+    this.broker = broker;
+    this.server = server;
+  }
+
+  async stop(): Promise<void> {
+    const { server, broker } = this;
+    this.server = undefined;
+    this.broker = undefined;
+    if (!server || !broker) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
+  }
+
+  close(): Promise<void> {
+    return this.stop();
+  }
+}
+
+/** Starts a TCP proxy on a free port that forwards to 127.0.0.1:`targetPort`. */
+export async function startProxy(targetPort: number): Promise<TcpProxy> {
+  const sockets = new Set<Socket>();
+  let refusing = false;
+  const track = (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+  };
+  const server = createServer((client) => {
+    track(client);
+    if (refusing) {
+      client.destroy();
+      return;
+    }
+    const upstream = createConnection(targetPort, '127.0.0.1');
+    track(upstream);
+    client.pipe(upstream).pipe(client);
+    client.once('close', () => upstream.destroy());
+    upstream.once('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    cut() {
+      refusing = true;
+      for (const socket of sockets) socket.destroy();
+    },
+    restore() {
+      refusing = false;
+    },
+    close() {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
