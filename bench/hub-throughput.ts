@@ -8,26 +8,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import { once } from 'node:events';
-import { examples } from '../schemas/examples';
 import { ensureRedis } from '../hub/queue/redis-server';
 import { startHttpTarget, type HttpTarget } from '../test/support/http-target';
-import { freePort, hubReady, spawnHandover, writeOrdersConfig } from '../test/support/hub-process';
+import { freePort, hubReady, orderEnvelopeJson, spawnHandover, writeOrdersConfig } from '../test/support/hub-process';
 
 const documents = Number(process.argv[2] ?? 5000);
 const concurrency = Number(process.argv[3] ?? 64);
 const pacedRate = Number(process.argv[4] ?? 100);
 
 function payload(index: number): string {
-  const id = `PO-BENCH-${index}`;
-  return JSON.stringify({
-    messageId: 'x',
-    type: 'ProductionOrder',
-    objectKey: id,
-    sourceSystem: 'erp',
-    occurredAt: '2024-05-02T06:00:00Z',
-    receivedAt: '2024-05-02T06:00:00Z',
-    document: { ...examples.ProductionOrder, id },
-  });
+  return orderEnvelopeJson(`PO-BENCH-${index}`);
 }
 
 function percentile(sorted: number[], p: number): number {

@@ -8,9 +8,8 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { examples } from '../schemas/examples';
 import { startHttpTarget, waitFor, type HttpTarget } from './support/http-target';
-import { freePort, hubReady, spawnHandover, writeOrdersConfig } from './support/hub-process';
+import { freePort, hubReady, orderEnvelopeJson, spawnHandover, writeOrdersConfig } from './support/hub-process';
 import { repoRoot } from './support/paths';
 
 const MESSAGES = 3000;
@@ -34,16 +33,9 @@ function startHubProcess(configFile: string): ChildProcess {
 }
 
 function body(index: number): string {
-  const id = `PO-CRASH-${String(index).padStart(5, '0')}`;
-  return JSON.stringify({
-    messageId: 'x',
-    type: 'ProductionOrder',
-    objectKey: id,
-    sourceSystem: 'erp',
-    occurredAt: '2024-05-02T06:00:00Z',
-    receivedAt: '2024-05-02T06:00:00Z',
+  return orderEnvelopeJson(`PO-CRASH-${String(index).padStart(5, '0')}`, {
     version: index,
-    document: { ...examples.ProductionOrder, id, description: `crash test ${index}` },
+    description: `crash test ${index}`,
   });
 }
 

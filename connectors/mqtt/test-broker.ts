@@ -9,6 +9,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { tmpdir, userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { createBroker } from 'aedes';
+import { freePort } from '../../test/support/hub-process';
 
 /** A broker for tests. `stop()` then `start()` is a restart on the same port with sessions kept. */
 export interface TestBroker {
@@ -54,20 +55,6 @@ export async function startTestBroker(): Promise<TestBroker> {
   const broker = mosquitto ? new MosquittoBroker(mosquitto, await freePort()) : new AedesBroker(await freePort());
   await broker.start();
   return broker;
-}
-
-/** A free TCP port on 127.0.0.1 (free when asked; the broker binds it right after). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
 }
 
 /** Resolves once something accepts TCP connections on the port. */
@@ -236,3 +223,5 @@ export async function startProxy(targetPort: number): Promise<TcpProxy> {
     },
   };
 }
+
+export { freePort };

@@ -2,7 +2,6 @@
  * Test support: a real node-opcua server on 127.0.0.1 with a small filler line in its address space,
  * whose values tests change, and whose sessions and subscriptions tests count.
  */
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import {
   DataType,
@@ -26,19 +25,7 @@ export type FillerVariable = keyof typeof FILLER_VARIABLES;
 /** Node id of a filler variable. */
 export const nodeIdOf = (name: FillerVariable | string) => `ns=1;s=Line1.Filler.${name}`;
 
-/** A free TCP port on 127.0.0.1 (free when asked; the caller binds it soon after). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
+export { freePort } from '../../test/support/hub-process';
 
 /** A started test server and what tests do with it. */
 export interface TestServer {

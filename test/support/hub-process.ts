@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { examples } from '../../schemas/examples';
 import { waitFor } from './http-target';
 import { repoRoot } from './paths';
 
@@ -58,4 +59,22 @@ routes:
 `,
   );
   return file;
+}
+
+/** A canonical ProductionOrder envelope from `erp`, as JSON text, for load and crash runs. */
+export function orderEnvelopeJson(id: string, extra: { version?: number; description?: string } = {}): string {
+  return JSON.stringify({
+    messageId: 'x',
+    type: 'ProductionOrder',
+    objectKey: id,
+    sourceSystem: 'erp',
+    occurredAt: '2024-05-02T06:00:00Z',
+    receivedAt: '2024-05-02T06:00:00Z',
+    ...(extra.version === undefined ? {} : { version: extra.version }),
+    document: {
+      ...examples.ProductionOrder,
+      id,
+      ...(extra.description === undefined ? {} : { description: extra.description }),
+    },
+  });
 }
