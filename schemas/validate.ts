@@ -16,11 +16,6 @@ const documentValidators = Object.fromEntries(
 ) as Record<CanonicalType, ValidateFunction>;
 const envelopeValidator = ajv.compile(Envelope);
 
-/** The ajv instance holding every canonical schema, for callers that compose schemas by `$id`. */
-export function canonicalAjv(): Ajv {
-  return ajv;
-}
-
 /**
  * Checks one canonical document of `type` against its schema.
  * @example validateDocument('ProductionOrder', order) // [] when valid

@@ -1,7 +1,7 @@
 /** Replaying a dead letter: an ingest one re-runs the stored payload, a delivery one is delivered again. */
 import type { HubContext } from '../context';
 import { partitionOf } from '../queue/queue-keys';
-import { getDelivery, markReplayed, messageTrace, payloadOf, type DeadLetter } from '../store/index';
+import { getDelivery, markReplayed, storedMessage, type DeadLetter } from '../store/index';
 import type { IngestJob } from './jobs';
 
 export async function replayDeadLetter(
@@ -19,18 +19,15 @@ export async function replayDeadLetter(
       return { deadLetter: letter.id, replay, queued: jobId };
     }
   }
-  const payload = await payloadOf(ctx.db, letter.messageId);
-  const trace = await messageTrace(ctx.db, letter.messageId);
-  if (!payload || !trace) throw new Error(`message ${letter.messageId} has no stored payload`);
+  const message = await storedMessage(ctx.db, letter.messageId);
+  if (!message) throw new Error(`message ${letter.messageId} has no stored payload`);
   const job: IngestJob = {
     messageId: letter.messageId,
-    system: trace.system,
-    contentType: payload.contentType as IngestJob['contentType'],
-    body: payload.body,
-    receivedAt: trace.receivedAt,
-    receivedSeq: Number(
-      (await ctx.db.query('SELECT received_seq FROM messages WHERE id = $1', [letter.messageId]))[0]?.received_seq ?? 0,
-    ),
+    system: message.system,
+    contentType: message.contentType as IngestJob['contentType'],
+    body: message.body,
+    receivedAt: message.receivedAt,
+    receivedSeq: message.receivedSeq,
   };
   const jobId = `${letter.messageId}-replay-${replay}`;
   await ctx.queues.ingest.add('ingest', job, { jobId });

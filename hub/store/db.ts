@@ -156,10 +156,6 @@ class SqliteDb implements Db {
   }
 
   private rawExecute(sql: string, params: unknown[]): number {
-    if (params.length === 0 && /;\s*\S/.test(sql)) {
-      this.db.exec(sql);
-      return 0;
-    }
     const statement = this.statement(sql);
     return (params.length ? statement.run(named(params)) : statement.run()).changes;
   }

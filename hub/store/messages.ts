@@ -86,12 +86,25 @@ export async function idempotencyKeyUsedBefore(
   return rows.length > 0;
 }
 
-export async function payloadOf(db: Db, messageId: string): Promise<{ contentType: string; body: string } | undefined> {
-  const [row] = await db.query<{ content_type: string; body: string }>(
-    'SELECT content_type, body FROM payloads WHERE message_id = $1',
+/** A recorded message with its raw payload, as needed to run it through ingest again. */
+export async function storedMessage(
+  db: Db,
+  messageId: string,
+): Promise<{ system: string; receivedAt: string; receivedSeq: number; contentType: string; body: string } | undefined> {
+  const [row] = await db.query(
+    `SELECT m.system, m.received_at, m.received_seq, p.content_type, p.body
+       FROM messages m JOIN payloads p ON p.message_id = m.id WHERE m.id = $1`,
     [messageId],
   );
-  return row && { contentType: row.content_type, body: row.body };
+  return (
+    row && {
+      system: String(row.system),
+      receivedAt: String(row.received_at),
+      receivedSeq: Number(row.received_seq),
+      contentType: String(row.content_type),
+      body: String(row.body),
+    }
+  );
 }
 
 export async function messageExists(db: Db, messageId: string): Promise<boolean> {
