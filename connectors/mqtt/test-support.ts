@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sharedDir } from '../../test/support/paths';
+import { samplesDir } from '../../test/support/paths';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import type { ConnectorContext, InboundPayload } from '../types';
@@ -144,9 +144,9 @@ interface Sample {
   seq?: number;
 }
 
-/** One of the specification's example payloads (../shared/samples/sparkplug, see SOURCE.txt there). */
+/** One of the specification's example payloads (connectors/mqtt/samples/sparkplug, see SOURCE.txt there). */
 export function sample(name: string): Sample {
-  return JSON.parse(readFileSync(join(sharedDir, 'samples', 'sparkplug', `${name}.json`), 'utf8')) as Sample;
+  return JSON.parse(readFileSync(join(samplesDir, 'sparkplug', `${name}.json`), 'utf8')) as Sample;
 }
 
 /**

@@ -1,9 +1,8 @@
-/** Where tests find the repository and the shared B2MML schemas (../shared beside the clone). */
-import { existsSync } from 'node:fs';
+/** Where tests find the repository and the copies of MESA's B2MML schemas and the Sparkplug samples it keeps. */
 import { join, resolve } from 'node:path';
 
 export const repoRoot = resolve(__dirname, '..', '..');
-export const sharedDir = process.env.HANDOVER_SHARED_DIR ?? resolve(repoRoot, '..', 'shared');
-export const b2mmlDir = join(sharedDir, 'b2mml');
-
-if (!existsSync(b2mmlDir)) throw new Error(`B2MML schemas not found at ${b2mmlDir}: set HANDOVER_SHARED_DIR`);
+/** MESA's B2MML V0700 and V0600 XSDs and the project's skeleton documents (schemas/b2mml/mesa/). */
+export const b2mmlDir = join(repoRoot, 'schemas', 'b2mml', 'mesa');
+/** The Sparkplug B specification's example payloads (connectors/mqtt/samples/). */
+export const samplesDir = join(repoRoot, 'connectors', 'mqtt', 'samples');
