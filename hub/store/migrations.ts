@@ -1,7 +1,8 @@
 /** The stores' tables, created on start in the same portable SQL for SQLite and PostgreSQL. */
 import type { Db } from './db';
 
-const SCHEMA_VERSION = 1;
+/** The schema this code writes; UPGRADES bring an older store up to it. */
+const SCHEMA_VERSION = 2;
 
 const TABLES = `
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -29,6 +30,7 @@ CREATE TABLE IF NOT EXISTS decisions (
   rule TEXT NOT NULL,
   reason TEXT NOT NULL,
   decided_at TEXT NOT NULL,
+  ignored_fields TEXT,
   PRIMARY KEY (message_id, doc_index)
 );
 CREATE INDEX IF NOT EXISTS decisions_object ON decisions (type, object_key);
@@ -45,6 +47,7 @@ CREATE TABLE IF NOT EXISTS objects (
   content_hash TEXT NOT NULL,
   data TEXT NOT NULL,
   updated_at TEXT NOT NULL,
+  watermarks TEXT,
   PRIMARY KEY (type, object_key)
 );
 CREATE TABLE IF NOT EXISTS object_history (
@@ -120,7 +123,16 @@ CREATE TABLE IF NOT EXISTS audit_head (
 );
 `;
 
-/** Creates missing tables; safe to run from every process at every start. */
+/**
+ * Statements that bring a store written by an older release up to the next schema version,
+ * indexed by the version they start from. Fresh stores get the current tables at once.
+ */
+const UPGRADES: Record<number, string[]> = {
+  // 2: a watermark per field group (docs/ownership.md), and the fields a decision left as stored.
+  1: ['ALTER TABLE objects ADD COLUMN watermarks TEXT', 'ALTER TABLE decisions ADD COLUMN ignored_fields TEXT'],
+};
+
+/** Creates missing tables and upgrades older ones; safe to run from every process at every start. */
 export async function migrate(db: Db): Promise<void> {
   await db.transaction(async (tx) => {
     if (tx.dialect === 'postgres') await tx.execute('SELECT pg_advisory_xact_lock(4242001)');
@@ -128,8 +140,14 @@ export async function migrate(db: Db): Promise<void> {
       .map((s) => s.trim())
       .filter(Boolean))
       await tx.execute(statement);
-    const rows = await tx.query<{ version: number }>('SELECT version FROM schema_version');
-    if (rows.length === 0) await tx.execute('INSERT INTO schema_version (version) VALUES ($1)', [SCHEMA_VERSION]);
+    const [row] = await tx.query<{ version: number }>('SELECT version FROM schema_version');
+    if (!row) {
+      await tx.execute('INSERT INTO schema_version (version) VALUES ($1)', [SCHEMA_VERSION]);
+    } else {
+      for (let version = Number(row.version); version < SCHEMA_VERSION; version += 1)
+        for (const statement of UPGRADES[version] ?? []) await tx.execute(statement);
+      await tx.execute('UPDATE schema_version SET version = $1', [SCHEMA_VERSION]);
+    }
     await tx.execute(`INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, $1) ON CONFLICT (id) DO NOTHING`, [
       GENESIS_HASH,
     ]);

@@ -6,7 +6,14 @@
 import type { CanonicalEnvelope } from '../../schemas/index';
 import { contentHash } from '../../schemas/stable-json';
 import type { OwnershipConfig } from '../config/schema';
-import { decide, type Decision, type StoredObject } from '../ownership/decide';
+import {
+  MAIN_GROUP,
+  decide,
+  resolveOwner,
+  type Decision,
+  type StoredObject,
+  type Watermark,
+} from '../ownership/decide';
 import type { RoutePlan } from '../pipeline/route';
 import { appendAudit } from './audit-log';
 import type { Db } from './db';
@@ -47,17 +54,19 @@ export async function applyDocument(db: Db, input: ApplyInput): Promise<ApplyOut
     );
     if (earlier) return replayOutcome(tx, input, earlier);
 
-    const lock = tx.dialect === 'postgres' ? ' FOR UPDATE' : '';
-    const [row] = await tx.query(`SELECT * FROM objects WHERE type = $1 AND object_key = $2${lock}`, [
+    if (tx.dialect === 'postgres') {
+      // Serialises writers of one object, also while it does not exist yet (a row lock cannot).
+      await tx.execute('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+        `${envelope.type}:${envelope.objectKey}`,
+      ]);
+    }
+    const [row] = await tx.query('SELECT * FROM objects WHERE type = $1 AND object_key = $2', [
       envelope.type,
       envelope.objectKey,
     ]);
     const stored: StoredObject | undefined = row && {
       data: JSON.parse(String(row.data)) as Record<string, unknown>,
-      occurredAt: String(row.occurred_at),
-      receivedSeq: Number(row.received_seq),
-      contentHash: String(row.content_hash),
-      ...(row.version === null ? {} : { version: Number(row.version) }),
+      watermarks: storedWatermarks(row),
     };
     const incomingDocument = envelope.document as Record<string, unknown>;
     const result = decide(
@@ -68,7 +77,6 @@ export async function applyDocument(db: Db, input: ApplyInput): Promise<ApplyOut
         sourceSystem: envelope.sourceSystem,
         occurredAt: envelope.occurredAt,
         receivedSeq: input.receivedSeq,
-        contentHash: contentHash(incomingDocument),
         duplicateKey: input.duplicateKey,
         ...(envelope.version === undefined ? {} : { version: envelope.version }),
       },
@@ -80,13 +88,27 @@ export async function applyDocument(db: Db, input: ApplyInput): Promise<ApplyOut
     if (result.decision === 'accepted' && result.apply) {
       revision += 1;
       document = result.apply;
-      await writeObject(tx, input, result.owner, revision, document, now, Boolean(row));
+      await writeObject(tx, input, { revision, document, watermarks: result.watermarks!, now, exists: Boolean(row) });
+    } else if (result.decision === 'duplicate' && result.watermarks && row) {
+      // Identical content still moves its groups' watermarks: order is judged against the newest write seen.
+      const main = result.watermarks[MAIN_GROUP]!;
+      await tx.execute(
+        'UPDATE objects SET watermarks = $3, version = $4, occurred_at = $5, received_seq = $6 WHERE type = $1 AND object_key = $2',
+        [
+          envelope.type,
+          envelope.objectKey,
+          JSON.stringify(result.watermarks),
+          main.version,
+          main.occurredAt,
+          main.receivedSeq,
+        ],
+      );
     } else if (result.decision === 'proposed') {
       document = incomingDocument;
     }
     await tx.execute(
-      `INSERT INTO decisions (message_id, doc_index, type, object_key, version, occurred_at, decision, rule, reason, decided_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      `INSERT INTO decisions (message_id, doc_index, type, object_key, version, occurred_at, decision, rule, reason, decided_at, ignored_fields)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
       [
         messageId,
         docIndex,
@@ -98,6 +120,7 @@ export async function applyDocument(db: Db, input: ApplyInput): Promise<ApplyOut
         result.rule,
         result.reason,
         now,
+        result.ignoredFields ? JSON.stringify(result.ignoredFields) : null,
       ],
     );
     const routes =
@@ -174,40 +197,46 @@ export async function applyDocument(db: Db, input: ApplyInput): Promise<ApplyOut
   });
 }
 
-async function writeObject(
-  tx: Db,
-  input: ApplyInput,
-  owner: string,
-  revision: number,
-  document: Record<string, unknown>,
-  now: string,
-  exists: boolean,
-): Promise<void> {
+interface ObjectWrite {
+  revision: number;
+  document: Record<string, unknown>;
+  watermarks: Record<string, Watermark>;
+  now: string;
+  exists: boolean;
+}
+
+async function writeObject(tx: Db, input: ApplyInput, write: ObjectWrite): Promise<void> {
   const { envelope } = input;
+  const { revision, document, watermarks, now } = write;
+  // The row's version and time are the main group's, as the owner of the object last numbered it.
+  const main = watermarks[MAIN_GROUP] ?? { occurredAt: envelope.occurredAt, receivedSeq: input.receivedSeq };
+  const rule = input.ownership[envelope.type];
+  const owner = rule ? resolveOwner(envelope.type, rule, document).owner : '';
   const values = [
     envelope.type,
     envelope.objectKey,
     revision,
-    envelope.version,
-    envelope.occurredAt,
-    input.receivedSeq,
+    main.version,
+    main.occurredAt,
+    main.receivedSeq,
     owner,
     envelope.sourceSystem,
     input.messageId,
-    contentHash(envelope.document),
+    contentHash(document),
     JSON.stringify(document),
     now,
+    JSON.stringify(watermarks),
   ];
-  if (exists) {
+  if (write.exists) {
     await tx.execute(
       `UPDATE objects SET revision = $3, version = $4, occurred_at = $5, received_seq = $6, owner = $7, source_system = $8,
-         message_id = $9, content_hash = $10, data = $11, updated_at = $12 WHERE type = $1 AND object_key = $2`,
+         message_id = $9, content_hash = $10, data = $11, updated_at = $12, watermarks = $13 WHERE type = $1 AND object_key = $2`,
       values,
     );
   } else {
     await tx.execute(
-      `INSERT INTO objects (type, object_key, revision, version, occurred_at, received_seq, owner, source_system, message_id, content_hash, data, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      `INSERT INTO objects (type, object_key, revision, version, occurred_at, received_seq, owner, source_system, message_id, content_hash, data, updated_at, watermarks)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
       values,
     );
   }
@@ -226,6 +255,18 @@ async function writeObject(
       now,
     ],
   );
+}
+
+/** The stored watermarks; a row written before they existed has only its main group's, from its columns. */
+function storedWatermarks(row: Record<string, unknown>): Record<string, Watermark> {
+  if (row.watermarks) return JSON.parse(String(row.watermarks)) as Record<string, Watermark>;
+  return {
+    [MAIN_GROUP]: {
+      occurredAt: String(row.occurred_at),
+      receivedSeq: Number(row.received_seq),
+      ...(row.version === null ? {} : { version: Number(row.version) }),
+    },
+  };
 }
 
 async function replayOutcome(tx: Db, input: ApplyInput, earlier: Record<string, unknown>): Promise<ApplyOutcome> {
@@ -269,6 +310,8 @@ export async function getObject(db: Db, type: string, key: string) {
     occurredAt: String(row.occurred_at),
     updatedAt: String(row.updated_at),
     data: JSON.parse(String(row.data)) as Record<string, unknown>,
+    /** The newest write seen per field group (`*` is the main group): who, which version, when. */
+    watermarks: storedWatermarks(row),
     history: history.map((entry) => ({
       revision: Number(entry.revision),
       version: entry.version === null ? undefined : Number(entry.version),
