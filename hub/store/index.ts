@@ -49,6 +49,7 @@ export async function messageTrace(db: Db, messageId: string) {
       decision: String(row.decision),
       rule: String(row.rule),
       reason: String(row.reason),
+      ...(row.ignored_fields ? { ignoredFields: JSON.parse(String(row.ignored_fields)) as string[] } : {}),
       decidedAt: String(row.decided_at),
     })),
     deliveries: await deliveriesOf(db, messageId),
