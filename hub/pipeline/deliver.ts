@@ -138,7 +138,12 @@ async function attempt(
         contentType: rendered.xml ? 'application/xml' : 'application/json',
         body: rendered.body,
         type: delivery.type,
-        metadata: { 'x-handover-message-id': delivery.messageId, 'x-handover-kind': delivery.kind },
+        // The revision lets a receiver see the order of one object's updates for itself.
+        metadata: {
+          'x-handover-message-id': delivery.messageId,
+          'x-handover-kind': delivery.kind,
+          'x-handover-object-revision': String(delivery.objectRevision),
+        },
       },
       signal,
     );

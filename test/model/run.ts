@@ -1,0 +1,285 @@
+/**
+ * Runs seeded histories against a running hub and compares what it stored, decided, delivered and
+ * audited with the sequential model. Returns every difference found (empty when all holds).
+ */
+import type { Received } from '../support/http-target';
+import { history, MODEL_RULES, type History, type Post } from './histories';
+import { equal, Model } from './rules';
+
+/** A hub to test: the API process's URL, the tokens, and what its target systems received. */
+export interface Topology {
+  name: string;
+  url: string;
+  adminToken: string;
+  tokens: Record<'erp' | 'mes' | 'qms', string>;
+  /** Requests the targets answered 2xx, in the order they arrived; paths /erp, /mes, /bi. */
+  received: Received[];
+  /** Makes the target refuse (503) every request to `/bi` whose key hashes to a failing bucket. */
+  setFaulty(faulty: boolean): void;
+}
+
+export interface RunOptions {
+  seed: number;
+  /** Objects (histories) in the batch, all in flight at once. */
+  objects: number;
+  /** Requests in flight at once. */
+  concurrency: number;
+  /** Post one request at a time and check every single decision against the model. */
+  sequential?: boolean;
+  timeoutMs?: number;
+}
+
+export interface RunResult {
+  problems: string[];
+  posts: number;
+  replays: { queued: number; refused: number };
+}
+
+interface Sent {
+  post: Post;
+  messageId?: string;
+  status: number;
+  error?: string;
+}
+
+/** Runs one batch and returns every way the hub differs from the model. */
+export async function runHistories(topology: Topology, options: RunOptions): Promise<RunResult> {
+  const problems: string[] = [];
+  const at = `[${topology.name} seed=${options.seed}]`;
+  const histories = Array.from({ length: options.objects }, (_, index) => history(options.seed, index));
+  const api = (path: string, init: RequestInit = {}) =>
+    fetch(`${topology.url}${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${topology.adminToken}`, 'content-type': 'application/json', ...init.headers },
+    });
+  const send = async (post: Post): Promise<Sent> => {
+    const response = await fetch(`${topology.url}/api/v1/inbound/${post.system}`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${topology.tokens[post.system]}`,
+        'content-type': 'application/json',
+        'idempotency-key': post.idempotencyKey,
+      },
+      body: post.body,
+    });
+    const body = (await response.json().catch(() => ({}))) as { messageId?: string };
+    return { post, status: response.status, ...(body.messageId ? { messageId: body.messageId } : {}) };
+  };
+  const settled = (messageId: string) => waitSettled(api, [messageId], options.timeoutMs ?? 60_000);
+
+  // The model's oracle: writes in generation order; the generator keeps the final state independent of order.
+  const model = new Model(MODEL_RULES);
+  let seq = 0;
+  const sequentialDecisions: Array<{ sent: Sent; expected: string }> = [];
+  const sent: Sent[] = [];
+
+  for (const item of histories) {
+    const created = await send(item.create);
+    sent.push(created);
+    model.apply({ ...writeOf(item.create), seq: (seq += 1) });
+    if (created.messageId) await settled(created.messageId);
+  }
+  const posts = histories.flatMap((item) => item.rest);
+  if (options.sequential) {
+    const seen = new Map<string, string>();
+    for (const post of posts) {
+      const result = await send(post);
+      sent.push(result);
+      if (!result.messageId) continue;
+      await settled(result.messageId);
+      if (post.invalid) continue;
+      // A request repeated with its Idempotency-Key is answered with the first message id; nothing is decided again.
+      if (seen.has(post.idempotencyKey)) continue;
+      seen.set(post.idempotencyKey, result.messageId);
+      sequentialDecisions.push({ sent: result, expected: model.apply({ ...writeOf(post), seq: (seq += 1) }) });
+    }
+  } else {
+    const seen = new Set<string>();
+    for (const post of posts) {
+      if (post.invalid || seen.has(post.idempotencyKey)) continue;
+      seen.add(post.idempotencyKey);
+      model.apply({ ...writeOf(post), seq: (seq += 1) });
+    }
+    sent.push(...(await inParallel(posts, options.concurrency, send)));
+  }
+
+  for (const result of sent) {
+    if (result.status !== 202 || !result.messageId)
+      problems.push(`${at} ${result.post.label}: answered ${result.status}, not 202`);
+  }
+  const ids = [...new Set(sent.flatMap((result) => (result.messageId ? [result.messageId] : [])))];
+  const repeated = new Map<string, string>();
+  for (const result of sent) {
+    if (!result.messageId) continue;
+    const first = repeated.get(result.post.idempotencyKey);
+    if (first && first !== result.messageId)
+      problems.push(`${at} ${result.post.label}: a repeated Idempotency-Key got a new message id`);
+    repeated.set(result.post.idempotencyKey, result.messageId);
+  }
+  const traces = await waitSettled(api, ids, options.timeoutMs ?? 60_000);
+
+  // Dead letters of deliveries (the faulty target) are replayed once the target is healthy again.
+  topology.setFaulty(false);
+  const replays = { queued: 0, refused: 0 };
+  const letters = (await (await api('/api/v1/dead-letters')).json()) as {
+    deadLetters: Array<{ id: string; stage: string; messageId: string }>;
+  };
+  for (const letter of letters.deadLetters.filter((item) => item.stage === 'deliver' && ids.includes(item.messageId))) {
+    const response = await api(`/api/v1/dead-letters/${letter.id}/replay`, {
+      method: 'POST',
+      body: JSON.stringify({ reason: 'model test: target healthy again' }),
+    });
+    if (response.status === 202) replays.queued += 1;
+    else if (response.status === 409) replays.refused += 1;
+    else problems.push(`${at} replay of dead letter ${letter.id}: answered ${response.status}`);
+  }
+  const finalTraces = replays.queued > 0 ? await waitSettled(api, ids, options.timeoutMs ?? 60_000) : traces;
+
+  // Every 202 has its decision (or its invalid record) in the audit log.
+  for (const result of sent) {
+    if (!result.messageId) continue;
+    const trace = finalTraces.get(result.messageId);
+    const kinds = new Set((trace?.audit ?? []).map((record) => record.kind));
+    if (result.post.invalid) {
+      if (trace?.status !== 'invalid' || !kinds.has('invalid'))
+        problems.push(`${at} ${result.post.label}: not recorded as invalid in the audit log`);
+    } else if (!kinds.has('decision')) {
+      problems.push(`${at} ${result.post.label}: no decision in the audit log`);
+    }
+  }
+  for (const { sent: result, expected } of sequentialDecisions) {
+    const decision = finalTraces.get(result.messageId!)?.decisions[0]?.decision;
+    if (decision !== expected)
+      problems.push(`${at} ${result.post.label}: decided ${decision}, the model says ${expected}`);
+  }
+  for (const result of sent) {
+    if (result.post.system !== 'qms' || !result.messageId) continue;
+    const decision = finalTraces.get(result.messageId)?.decisions[0]?.decision;
+    if (decision !== 'rejected') problems.push(`${at} ${result.post.label}: a non-owner's write was ${decision}`);
+  }
+
+  for (const item of histories) problems.push(...(await checkObject(api, topology, model, item, at)));
+  const verify = await api('/api/v1/audit/verify');
+  if (verify.status !== 200) problems.push(`${at} audit verify: ${JSON.stringify(await verify.json())}`);
+  return { problems, posts: sent.length, replays };
+}
+
+function writeOf(post: Post) {
+  return {
+    type: 'ProductionOrder',
+    key: post.key,
+    system: post.system,
+    document: post.write!.document,
+    version: post.write!.version,
+    occurredAt: post.write!.occurredAt,
+  };
+}
+
+/** The stored object equals the model's; each target got its revisions in order, once, ending right. */
+async function checkObject(
+  api: (path: string) => Promise<Response>,
+  topology: Topology,
+  model: Model,
+  item: History,
+  at: string,
+): Promise<string[]> {
+  const problems: string[] = [];
+  const response = await api(`/api/v1/objects/ProductionOrder/${item.key}`);
+  const stored = (await response.json()) as {
+    data: Record<string, unknown>;
+    revision: number;
+    history: Array<{ revision: number; sourceSystem: string }>;
+  };
+  const expected = model.get('ProductionOrder', item.key);
+  if (!equal(stored.data, expected)) {
+    problems.push(
+      `${at} ${item.key}: stored ${JSON.stringify(pick(stored.data))}, the model says ${JSON.stringify(pick(expected))}`,
+    );
+  }
+  for (const target of ['erp', 'mes', 'bi']) {
+    const deliveries = topology.received.filter(
+      (request) =>
+        request.path === `/${target}` && (JSON.parse(request.body) as { objectKey: string }).objectKey === item.key,
+    );
+    const keys = new Set<string>();
+    let last = 0;
+    let lastBody: Record<string, unknown> | undefined;
+    for (const delivery of deliveries) {
+      const key = String(delivery.headers['idempotency-key']);
+      if (keys.has(key)) problems.push(`${at} ${item.key}: ${target} received delivery ${key} twice`);
+      keys.add(key);
+      const revision = Number(delivery.headers['x-handover-object-revision']);
+      if (revision <= last) problems.push(`${at} ${item.key}: ${target} received revision ${revision} after ${last}`);
+      last = Math.max(last, revision);
+      lastBody = (JSON.parse(delivery.body) as { document: Record<string, unknown> }).document;
+    }
+    // A system is never sent back its own change, so it ends on the newest revision another system made.
+    const newest = Math.max(0, ...stored.history.filter((h) => h.sourceSystem !== target).map((h) => h.revision));
+    if (last !== newest)
+      problems.push(`${at} ${item.key}: ${target} ended on revision ${last}, the newest it should get is ${newest}`);
+    if (target === 'bi' && !equal(lastBody, expected))
+      problems.push(`${at} ${item.key}: bi ended on ${JSON.stringify(pick(lastBody))}, not the model's object`);
+  }
+  return problems;
+}
+
+/** The fields the histories change, for readable differences. */
+function pick(document: Record<string, unknown> | undefined) {
+  return document && { description: document.description, state: document.state, priority: document.priority };
+}
+
+interface Trace {
+  status: string;
+  decisions: Array<{ decision: string }>;
+  deliveries: Array<{ status: string }>;
+  audit: Array<{ kind: string }>;
+}
+
+/** Waits until every message is decided (or invalid) and none of its deliveries is pending. */
+async function waitSettled(
+  api: (path: string) => Promise<Response>,
+  ids: string[],
+  timeoutMs: number,
+): Promise<Map<string, Trace>> {
+  const traces = new Map<string, Trace>();
+  const deadline = Date.now() + timeoutMs;
+  let open = [...ids];
+  while (open.length > 0) {
+    const results = await inParallel(open, 16, async (id) => {
+      const response = await api(`/api/v1/messages/${id}`);
+      return { id, trace: response.status === 200 ? ((await response.json()) as Trace) : undefined };
+    });
+    open = [];
+    for (const { id, trace } of results) {
+      const done =
+        trace &&
+        (trace.status === 'invalid' ||
+          (trace.status === 'routed' &&
+            trace.decisions.length > 0 &&
+            trace.deliveries.every((delivery) => delivery.status !== 'pending')));
+      if (done) traces.set(id, trace);
+      else open.push(id);
+    }
+    if (open.length === 0) break;
+    if (Date.now() > deadline)
+      throw new Error(`${open.length} messages not settled after ${timeoutMs} ms: ${open[0]}…`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return traces;
+}
+
+/** Maps `items` through `work` with at most `limit` in flight, keeping their order. */
+export async function inParallel<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const index = next;
+        next += 1;
+        results[index] = await work(items[index]!);
+      }
+    }),
+  );
+  return results;
+}
