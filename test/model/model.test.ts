@@ -2,7 +2,7 @@
  * The model-based test: seeded histories posted concurrently to a real hub — one process on its
  * own Redis and SQLite, and one api plus two worker processes on a shared Redis and PostgreSQL —
  * must end exactly where the sequential model of docs/ownership.md says. A failure names its seed:
- * `HANDOVER_MODEL_SEEDS=<seed> npx jest test/model` replays it; `bench/model-soak.ts` runs thousands.
+ * `HANDOVER_MODEL_SEEDS=<seed> [HANDOVER_MODEL_OBJECTS=<n>] npx jest test/model` replays it; `bench/model-soak.ts` runs thousands.
  */
 import { history, MODEL_RULES, random, shuffle } from './histories';
 import { Model, equal } from './rules';
@@ -10,6 +10,8 @@ import { runHistories } from './run';
 import { startTopology, type RunningTopology, type TopologyKind } from './topology';
 
 const seeds = (process.env.HANDOVER_MODEL_SEEDS ?? '101,202').split(',').map(Number);
+/** Histories per seed (the soak runs 50 per seed; set this to replay one of its batches exactly). */
+const objects = Number(process.env.HANDOVER_MODEL_OBJECTS ?? 8);
 
 describe('the model', () => {
   it('ends A(v3), A(v5), late B(v4) on plan A, and ignores a non-owner', () => {
@@ -61,7 +63,7 @@ describe.each<TopologyKind>(['single', 'api+2 workers'])('the hub as %s agrees w
     'concurrent histories, seed %i',
     async (seed) => {
       topology.setFaulty(true);
-      const result = await runHistories(topology, { seed, objects: 8, concurrency: 24 });
+      const result = await runHistories(topology, { seed, objects, concurrency: 24 });
       expect(result.problems).toEqual([]);
     },
     180_000,
