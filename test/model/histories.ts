@@ -6,12 +6,18 @@
 import { examples } from '../../schemas/examples';
 
 /** The hub configuration's ownership the histories are written for (also the model's rules). */
-export const MODEL_RULES = { ProductionOrder: { owner: 'erp', fields: { state: 'mes' } } };
+export const MODEL_RULES = {
+  ProductionOrder: { owner: 'erp', fields: { state: 'mes' } },
+  DowntimeEvent: { owner: 'mes', scopes: [{ equipment: 'LINE-2', owner: 'scada' }] },
+};
+
+export type Writer = 'erp' | 'mes' | 'qms' | 'scada';
 
 export interface Post {
+  type: 'ProductionOrder' | 'DowntimeEvent';
   /** The object the post is about (every post of a history has the same one). */
   key: string;
-  system: 'erp' | 'mes' | 'qms';
+  system: Writer;
   /** The JSON body: a canonical envelope, or something that breaks the canonical schema. */
   body: string;
   idempotencyKey: string;
@@ -24,6 +30,7 @@ export interface Post {
 }
 
 export interface History {
+  type: Post['type'];
   key: string;
   /** Sent first, alone, and waited for: the object's creation by its owner. */
   create: Post;
@@ -56,6 +63,7 @@ export function history(seed: number, index: number): History {
   const post = (system: Post['system'], write: NonNullable<Post['write']>, label: string): Post => {
     n += 1;
     return {
+      type: 'ProductionOrder',
       key,
       system,
       label: `${label} of ${key}`,
@@ -118,6 +126,7 @@ export function history(seed: number, index: number): History {
   if (next() < 0.3) {
     n += 1;
     rest.push({
+      type: 'ProductionOrder',
       key,
       system: 'erp',
       label: `ERP invalid document of ${key}`,
@@ -135,7 +144,54 @@ export function history(seed: number, index: number): History {
       }),
     });
   }
-  return { key, create, rest: shuffle(rest, next) };
+  return { type: 'ProductionOrder', key, create, rest: shuffle(rest, next) };
+}
+
+/**
+ * A DowntimeEvent moved between lines: line 1 belongs to MES, line 2 to SCADA, and both keep
+ * writing it with either line's scope. Its decisions depend on arrival order (a move changes the
+ * owner), so these histories are posted one at a time.
+ */
+export function scopeHistory(seed: number, index: number): History {
+  const next = random(seed * 104729 + index);
+  const key = `DT-${seed}-${index}`;
+  const versions = { mes: 0, scada: 0 };
+  const post = (system: 'mes' | 'scada', line: string, n: number): Post => {
+    versions[system] += 1;
+    // Now and then a write arrives with an older version than the writer's last one.
+    const version = next() < 0.15 ? Math.max(1, versions[system] - 2) : versions[system];
+    const document = {
+      ...examples.DowntimeEvent,
+      id: key,
+      equipmentId: line,
+      equipmentLevel: 'ProductionLine',
+      description: `stop ${Math.floor(next() * 3)}`,
+    };
+    const occurredAt = new Date(BASE + version * 60_000).toISOString();
+    return {
+      type: 'DowntimeEvent',
+      key,
+      system,
+      label: `${system} write ${n} (v${version}, ${line}) of ${key}`,
+      idempotencyKey: `${key}-${n}`,
+      write: { document, version, occurredAt },
+      body: JSON.stringify({
+        messageId: 'set-by-the-hub',
+        type: 'DowntimeEvent',
+        objectKey: key,
+        sourceSystem: system,
+        occurredAt,
+        receivedAt: occurredAt,
+        version,
+        document,
+      }),
+    };
+  };
+  const line = () => (next() < 0.5 ? 'LINE-1' : 'LINE-2');
+  const writer = () => (next() < 0.5 ? 'mes' : 'scada');
+  const create = post('mes', 'LINE-1', 0);
+  const rest = Array.from({ length: 6 + Math.floor(next() * 6) }, (_, n) => post(writer(), line(), n + 1));
+  return { type: 'DowntimeEvent', key, create, rest };
 }
 
 export function shuffle<T>(items: T[], next: () => number): T[] {

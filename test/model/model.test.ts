@@ -41,7 +41,7 @@ describe('the model', () => {
         const model = new Model(MODEL_RULES);
         const order = round === 0 ? writes : shuffle(writes, random(seed * 31 + round));
         [item.create, ...order].forEach((post, seq) =>
-          model.apply({ type: 'ProductionOrder', key: post.key, system: post.system, seq, ...post.write! }),
+          model.apply({ type: post.type, key: post.key, system: post.system, seq, ...post.write! }),
         );
         return model.get('ProductionOrder', item.key);
       });

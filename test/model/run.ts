@@ -3,7 +3,7 @@
  * audited with the sequential model. Returns every difference found (empty when all holds).
  */
 import type { Received } from '../support/http-target';
-import { history, MODEL_RULES, type History, type Post } from './histories';
+import { history, MODEL_RULES, scopeHistory, type History, type Post, type Writer } from './histories';
 import { equal, Model } from './rules';
 
 /** A hub to test: the API process's URL, the tokens, and what its target systems received. */
@@ -11,7 +11,7 @@ export interface Topology {
   name: string;
   url: string;
   adminToken: string;
-  tokens: Record<'erp' | 'mes' | 'qms', string>;
+  tokens: Record<Writer, string>;
   /** Requests the targets answered 2xx, in the order they arrived; paths /erp, /mes, /bi. */
   received: Received[];
   /** Makes the target refuse (503) every request to `/bi` whose key hashes to a failing bucket. */
@@ -47,6 +47,9 @@ export async function runHistories(topology: Topology, options: RunOptions): Pro
   const problems: string[] = [];
   const at = `[${topology.name} seed=${options.seed}]`;
   const histories = Array.from({ length: options.objects }, (_, index) => history(options.seed, index));
+  // Scope moves make decisions depend on arrival order, so they join only one-at-a-time runs.
+  if (options.sequential)
+    histories.push(...Array.from({ length: options.objects }, (_, index) => scopeHistory(options.seed, index)));
   const api = (path: string, init: RequestInit = {}) =>
     fetch(`${topology.url}${path}`, {
       ...init,
@@ -166,7 +169,7 @@ export async function runHistories(topology: Topology, options: RunOptions): Pro
 
 function writeOf(post: Post) {
   return {
-    type: 'ProductionOrder',
+    type: post.type,
     key: post.key,
     system: post.system,
     document: post.write!.document,
@@ -184,19 +187,19 @@ async function checkObject(
   at: string,
 ): Promise<string[]> {
   const problems: string[] = [];
-  const response = await api(`/api/v1/objects/ProductionOrder/${item.key}`);
+  const response = await api(`/api/v1/objects/${item.type}/${item.key}`);
   const stored = (await response.json()) as {
     data: Record<string, unknown>;
     revision: number;
     history: Array<{ revision: number; sourceSystem: string }>;
   };
-  const expected = model.get('ProductionOrder', item.key);
+  const expected = model.get(item.type, item.key);
   if (!equal(stored.data, expected)) {
     problems.push(
       `${at} ${item.key}: stored ${JSON.stringify(pick(stored.data))}, the model says ${JSON.stringify(pick(expected))}`,
     );
   }
-  for (const target of ['erp', 'mes', 'bi']) {
+  for (const target of item.type === 'ProductionOrder' ? ['erp', 'mes', 'bi'] : ['bi']) {
     const deliveries = topology.received.filter(
       (request) =>
         request.path === `/${target}` && (JSON.parse(request.body) as { objectKey: string }).objectKey === item.key,
@@ -225,7 +228,14 @@ async function checkObject(
 
 /** The fields the histories change, for readable differences. */
 function pick(document: Record<string, unknown> | undefined) {
-  return document && { description: document.description, state: document.state, priority: document.priority };
+  return (
+    document && {
+      description: document.description,
+      state: document.state,
+      priority: document.priority,
+      equipmentId: document.equipmentId,
+    }
+  );
 }
 
 interface Trace {

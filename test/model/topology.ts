@@ -21,7 +21,7 @@ export interface RunningTopology extends Topology {
   stop(): Promise<void>;
 }
 
-const tokens = { erp: 'model-erp', mes: 'model-mes', qms: 'model-qms' } as const;
+const tokens = { erp: 'model-erp', mes: 'model-mes', qms: 'model-qms', scada: 'model-scada' } as const;
 const ADMIN = 'model-admin';
 
 function config(dir: string, targetUrl: string): string {
@@ -34,13 +34,15 @@ function config(dir: string, targetUrl: string): string {
   - { id: erp, name: ERP, processOwner: Planning, technicalOwner: IT }
   - { id: mes, name: MES, processOwner: Production, technicalOwner: IT }
   - { id: qms, name: QMS, processOwner: Quality, technicalOwner: IT }
+  - { id: scada, name: Line 2 SCADA, processOwner: Production, technicalOwner: Automation }
   - { id: bi, name: Reporting, processOwner: Management, technicalOwner: IT }
 ownership:
   ProductionOrder: { owner: erp, fields: { state: mes } }
+  DowntimeEvent: { owner: mes, scopes: [{ equipment: LINE-2, owner: scada }] }
 routes:
   - { id: orders-to-erp, target: erp, types: [ProductionOrder], url: "${targetUrl}/erp", timeoutMs: 5000, retry: ${retry} }
   - { id: orders-to-mes, target: mes, types: [ProductionOrder], url: "${targetUrl}/mes", timeoutMs: 5000, retry: ${retry} }
-  - { id: orders-to-bi, target: bi, types: [ProductionOrder], url: "${targetUrl}/bi", timeoutMs: 5000, retry: ${retry} }
+  - { id: orders-to-bi, target: bi, types: [ProductionOrder, DowntimeEvent], url: "${targetUrl}/bi", timeoutMs: 5000, retry: ${retry} }
 partitions: 4
 `,
   );
@@ -65,6 +67,7 @@ export async function startTopology(kind: TopologyKind): Promise<RunningTopology
     HANDOVER_TOKEN_ERP: tokens.erp,
     HANDOVER_TOKEN_MES: tokens.mes,
     HANDOVER_TOKEN_QMS: tokens.qms,
+    HANDOVER_TOKEN_SCADA: tokens.scada,
     HANDOVER_ADMIN_TOKEN: ADMIN,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   };
