@@ -20,7 +20,7 @@ import { applyProcessor } from './pipeline/apply';
 import { deliverProcessor } from './pipeline/deliver';
 import { ingestProcessor } from './pipeline/ingest';
 import { APPLY_QUEUE, INGEST_QUEUE, PREFIX, deliverQueue, partitionOf } from './queue/queue-keys';
-import { createQueues } from './queue/queues';
+import { createQueues, serialiseDeliveries } from './queue/queues';
 import { ensureRedis } from './queue/redis-server';
 import { openStore, pendingDeliveries } from './store/index';
 
@@ -80,6 +80,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
 
   const shutdown = new AbortController();
   const workers: Worker[] = [];
+  await serialiseDeliveries(context.queues, options.config);
   if (role !== 'api') {
     const workerOptions = {
       connection,
