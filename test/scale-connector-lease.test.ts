@@ -96,11 +96,24 @@ routes: []
   const leader = apis[leaderIndex]!;
   const standby = apis[1 - leaderIndex]!;
 
+  // Two clients with one client id would knock each other off: neither process may report it down.
+  const downs: string[] = [];
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      for (const v of await Promise.all(apis.map(view)))
+        if (v.health.status !== 'up') downs.push(v.health.detail ?? '');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
   await publish(0, 10);
   await waitFor(async () => (await received(standby)) >= 10, 30000, 'ten messages ingested');
   // Long enough for a second subscriber's copies to have arrived, had there been one.
   await new Promise((resolve) => setTimeout(resolve, 1500));
+  sampling = false;
+  await sampler;
   expect(await received(standby)).toBe(10);
+  expect(downs).toEqual([]);
 
   await topology.kill(leader);
   const killedAt = Date.now();
