@@ -15,6 +15,13 @@ export interface InboundPayload {
   idempotencyKey?: string;
 }
 
+/**
+ * What an instance is for. `full`: it receives from its peer and may send; the hub runs one at a
+ * time across all its processes. `outbound`: it only sends (no subscriptions, no emit, no presence
+ * announcements), so every delivering process can run one beside the full instance elsewhere.
+ */
+export type ConnectorMode = 'full' | 'outbound';
+
 /** What the hub gives a connector. */
 export interface ConnectorContext {
   logger: Logger;
@@ -22,6 +29,13 @@ export interface ConnectorContext {
   emit(payload: InboundPayload): Promise<string>;
   /** A directory the connector may keep files in (certificates, session state). */
   dataDir: string;
+  /** `full` when absent. */
+  mode?: ConnectorMode;
+  /**
+   * Unique to this hub process and start: a connector whose peer allows one connection per client
+   * identity (an MQTT client id) makes its outbound instances' identity from it.
+   */
+  instanceId?: string;
 }
 
 export type HealthStatus = 'up' | 'degraded' | 'down';
@@ -57,8 +71,13 @@ export interface SendResult {
   body?: string;
 }
 
-/** A running connector instance. */
+/** A connector instance: inert until `start()` (creating one does no I/O). */
 export interface Connector {
+  /**
+   * True when the instance takes messages in from its peer (subscriptions, monitored items): the hub
+   * then runs it in one process at a time, under a lease. Absent means it only sends.
+   */
+  readonly receives?: boolean;
   start(): Promise<void>;
   stop(): Promise<void>;
   health(): ConnectorHealth;

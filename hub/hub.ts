@@ -2,7 +2,9 @@
  * Starting and stopping a hub: Redis (given or its own child), the store, the queues, the
  * workers and the HTTP API. `role` lets the API and the workers scale out separately.
  */
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';
@@ -11,7 +13,7 @@ import { MappingRegistry } from '../mappings/engine/registry';
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import { createApp } from './api/app';
-import { startConnectors, stopConnectors } from './connectors';
+import { startConnectors } from './connectors';
 import type { HubConfig } from './config/schema';
 import { readCredentials } from './config/secrets';
 import type { HubContext } from './context';
@@ -20,7 +22,7 @@ import { applyProcessor } from './pipeline/apply';
 import { deliverProcessor } from './pipeline/deliver';
 import { ingestProcessor } from './pipeline/ingest';
 import { APPLY_QUEUE, INGEST_QUEUE, PREFIX, deliverQueue, partitionOf } from './queue/queue-keys';
-import { createQueues } from './queue/queues';
+import { createQueues, serialiseDeliveries } from './queue/queues';
 import { ensureRedis } from './queue/redis-server';
 import { openStore, pendingDeliveries } from './store/index';
 
@@ -53,6 +55,8 @@ export interface RunningHub {
 /** Starts a hub and resolves once it listens (API) and its workers run. */
 export async function startHub(options: HubOptions): Promise<RunningHub> {
   const role = options.role ?? 'all';
+  // Names this process to operators (connector leadership) and to peers; unique per start.
+  const processId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const logger = options.logger ?? pino({ name: 'handover', level: process.env.LOG_LEVEL ?? 'info' });
   const redisHandle = await ensureRedis({
     dataDir: options.dataDir,
@@ -80,6 +84,15 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
 
   const shutdown = new AbortController();
   const workers: Worker[] = [];
+  await serialiseDeliveries(context.queues, options.config);
+  // Before any worker runs, so a delivery through a connector always finds its outbound instance.
+  const connectors = await startConnectors(context, {
+    dataDir: options.dataDir,
+    processId,
+    inbound: role !== 'worker',
+    outbound: role !== 'api',
+  });
+  context.connectors = connectors.running;
   if (role !== 'api') {
     const workerOptions = {
       connection,
@@ -102,6 +115,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     );
     for (let partition = 0; partition < options.config.partitions; partition += 1) {
       for (const target of new Set(options.config.routes.map((route) => route.target))) {
+        // One job at a time here, and (global concurrency, set above) across every worker process.
         workers.push(
           new Worker(deliverQueue(target, partition), deliverProcessor(context, shutdown.signal), {
             ...workerOptions,
@@ -113,11 +127,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     for (const worker of workers)
       worker.on('error', (error) => logger.error({ err: error, queue: worker.name }, 'worker error'));
     await requeuePending(context);
+    if (role === 'worker') logger.info({ role, processId }, 'hub workers running');
   }
-
-  // Connectors feed the door's queue, so they run where the API runs (idempotency keys absorb repeats).
-  const connectors = role === 'worker' ? [] : await startConnectors(context, options.dataDir);
-  context.connectors = connectors;
 
   let server: Server | undefined;
   let url: string | undefined;
@@ -126,7 +137,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     await once(server, 'listening');
     const address = server.address() as AddressInfo;
     url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
-    logger.info({ url, role }, 'hub listening');
+    logger.info({ url, role, processId }, 'hub listening');
   }
 
   return {
@@ -137,9 +148,10 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
         server.closeAllConnections();
         await new Promise((resolve) => server!.close(resolve));
       }
-      await stopConnectors(connectors);
+      await connectors.stopInbound();
       shutdown.abort(new Error('hub stopping'));
       await Promise.all(workers.map((worker) => worker.close()));
+      await connectors.stopOutbound();
       await Promise.all(context.queues.all().map((queue) => queue.close()));
       redis.disconnect();
       await db.close();

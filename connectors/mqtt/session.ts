@@ -3,6 +3,7 @@
  * its session, acknowledges a message only once the hub queued it, announces Sparkplug STATE, and
  * reports health.
  */
+import { randomBytes } from 'node:crypto';
 import {
   connect,
   validateTopics,
@@ -48,10 +49,16 @@ export class MqttSession implements Connector {
   /** Set when the broker refused MQTT 5 and the next attempt uses 3.1.1: start() waits for it. */
   private fellBack = false;
 
+  private readonly config: ResolvedConfig;
+  readonly receives: boolean;
+
   constructor(
-    private readonly config: ResolvedConfig,
+    given: ResolvedConfig,
     private readonly context: ConnectorContext,
   ) {
+    const config = context.mode === 'outbound' ? outboundOnly(given, context.instanceId) : given;
+    this.config = config;
+    this.receives = config.subscriptions.length > 0 || config.hostId !== undefined;
     checkTopicTemplate(config.publish.topicTemplate);
     const invalid = config.subscriptions.length > 0 ? validateTopics(config.subscriptions.map((s) => s.topic)) : null;
     if (invalid !== null) throw new MqttError('MQTT_TOPIC_FILTER_INVALID', `not a valid topic filter: ${invalid}`);
@@ -249,6 +256,23 @@ export class MqttSession implements Connector {
       },
     );
   }
+}
+
+/**
+ * The configuration of an instance that only publishes: no subscriptions and no Sparkplug STATE
+ * (the full instance elsewhere has them), a client id of its own so the broker never disconnects
+ * the full instance for it, and a clean session so finished processes leave no sessions behind.
+ */
+export function outboundOnly(config: ResolvedConfig, instanceId = randomBytes(4).toString('hex')): ResolvedConfig {
+  const suffix = instanceId.replace(/[^A-Za-z0-9_-]/g, '-');
+  const outbound: ResolvedConfig = {
+    ...config,
+    subscriptions: [],
+    clientId: `${config.clientId}-out-${suffix}`,
+    cleanSession: true,
+  };
+  delete outbound.hostId;
+  return outbound;
 }
 
 /** Settles like `promise`, or rejects after `ms`; the timer never outlives the race. */

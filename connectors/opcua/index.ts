@@ -31,6 +31,8 @@ export function createOpcuaConnector(config: OpcuaConfig, context: ConnectorCont
     return (instance ??= module.createOpcuaConnector(config, context));
   };
   return {
+    // Every OPC UA instance monitors its signals.
+    receives: true,
     start: async () => (await load()).start(),
     stop: async () => {
       if (instance) await instance.stop();

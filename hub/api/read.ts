@@ -1,6 +1,7 @@
 /** The read and operations API (admin token): traces, objects, audit, ownership, dead letters. */
 import express, { type Router } from 'express';
 import { isCanonicalType } from '../../schemas/index';
+import { describeConnector, testable } from '../connectors';
 import type { HubContext } from '../context';
 import { replayDeadLetter } from '../pipeline/replay';
 import { getDeadLetter, getObject, listDeadLetters, messageTrace, queryAudit, verifyAudit } from '../store/index';
@@ -52,16 +53,15 @@ export function readRouter(ctx: HubContext): Router {
     res.json({ systems: ctx.config.systems, ownership: ctx.config.ownership });
   });
 
-  router.get('/connectors', (_req, res) => {
-    res.json({
-      connectors: (ctx.connectors ?? []).map(({ id, kind, connector }) => ({ id, kind, health: connector.health() })),
-    });
+  router.get('/connectors', async (_req, res) => {
+    res.json({ connectors: await Promise.all((ctx.connectors ?? []).map(describeConnector)) });
   });
 
   router.post('/connectors/:id/test', async (req, res) => {
     const running = (ctx.connectors ?? []).find((candidate) => candidate.id === req.params.id);
-    if (!running) throw ApiError.of('NOT_FOUND', { connector: req.params.id }, 'No such connector in this process');
-    res.json(await running.connector.test());
+    const connector = running && testable(running);
+    if (!connector) throw ApiError.of('NOT_FOUND', { connector: req.params.id }, 'No such connector in this process');
+    res.json(await connector.test());
   });
 
   router.get('/dead-letters', async (req, res) => {

@@ -99,11 +99,12 @@ const transports = new WeakMap<RouteConfig, Connector>();
 /** What a route delivers through: its configured connector, or an http connector made once for its url. */
 function transport(ctx: HubContext, route: RouteConfig): Connector {
   if (route.connector !== undefined) {
+    // Every delivering process runs an outbound-only instance of each connector that sends.
     const running = ctx.connectors?.find((candidate) => candidate.id === route.connector);
-    if (!running?.connector.send) {
+    if (!running?.outbound?.send) {
       throw new HttpDeliveryError(`connector ${route.connector} does not send documents in this process`, false);
     }
-    return running.connector;
+    return running.outbound;
   }
   let connector = transports.get(route);
   if (!connector) {

@@ -26,6 +26,14 @@ export function idempotencyKey(system: string, key: string): string {
   return `${PREFIX}:idempotency:${system}:${createHash('sha256').update(key).digest('hex')}`;
 }
 
+/**
+ * The lease that lets one hub process at a time run a connector's inbound side (its value names
+ * the holder; see hub/queue/lease.ts).
+ */
+export function connectorLeaseKey(connectorId: string): string {
+  return `${PREFIX}:lease:connector:${connectorId}`;
+}
+
 /** The ordering partition of an object: the same type and key always land in the same one. */
 export function partitionOf(type: string, objectKey: string, partitions: number): number {
   return createHash('sha1').update(`${type}\u0000${objectKey}`).digest().readUInt32BE(0) % partitions;

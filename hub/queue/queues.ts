@@ -36,3 +36,17 @@ export function createQueues(connection: ConnectionOptions, config: HubConfig): 
     all: () => [...queues.values()],
   };
 }
+
+/**
+ * Lets each deliver partition queue run one job at a time across every worker process: a Worker's
+ * `concurrency` counts only its own jobs, while BullMQ's global concurrency (a field of the queue's
+ * meta hash in Redis) makes `moveToActive` hand out no job while the queue's active list is full.
+ * Idempotent; every process sets it before its workers start, so no worker ever runs without it.
+ */
+export async function serialiseDeliveries(queues: HubQueues, config: HubConfig): Promise<void> {
+  const targets = new Set(config.routes.map((route) => route.target));
+  const settings: Promise<unknown>[] = [];
+  for (const target of targets)
+    for (let p = 0; p < config.partitions; p += 1) settings.push(queues.deliver(target, p).setGlobalConcurrency(1));
+  await Promise.all(settings);
+}
