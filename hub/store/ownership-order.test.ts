@@ -2,14 +2,11 @@
  * Ownership and ordering through the store, on SQLite and PostgreSQL: the interleavings concurrent
  * apply jobs meet (A-B-A, field groups with their own versions, non-owners, scope moves).
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { examples } from '../../schemas/examples';
 import type { CanonicalEnvelope } from '../../schemas/index';
-import { freshSchema } from '../../test/support/postgres';
 import type { OwnershipConfig } from '../config/schema';
-import { applyDocument, getObject, openStore, queryAudit, recordReceived, type Db } from './index';
+import { applyDocument, getObject, queryAudit, recordReceived, type Db } from './index';
+import { storeBackends } from './test-backends';
 
 const ownership: OwnershipConfig = {
   onNonOwnerWrite: 'reject',
@@ -63,24 +60,7 @@ async function apply(
   return { ...outcome, audit: audit! };
 }
 
-const backends: Array<[string, () => Promise<{ db: Db; drop(): Promise<void> }>]> = [
-  [
-    'SQLite',
-    async () => ({
-      db: await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'handover-order-')) }),
-      drop: async () => undefined,
-    }),
-  ],
-  [
-    'PostgreSQL',
-    async () => {
-      const schema = await freshSchema();
-      return { db: await openStore({ dataDir: '/nonexistent', databaseUrl: schema.url }), drop: schema.drop };
-    },
-  ],
-];
-
-describe.each(backends)('ownership and ordering on %s', (_name, open) => {
+describe.each(storeBackends)('ownership and ordering on %s', (_name, open) => {
   let db: Db;
   let drop: () => Promise<void>;
   beforeEach(async () => {

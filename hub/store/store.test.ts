@@ -1,10 +1,6 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { examples } from '../../schemas/examples';
 import { wrap } from '../../schemas/canonical-json';
 import type { CanonicalEnvelope } from '../../schemas/index';
-import { freshSchema } from '../../test/support/postgres';
 import type { OwnershipConfig } from '../config/schema';
 import { migrate } from './migrations';
 import {
@@ -13,7 +9,6 @@ import {
   getObject,
   listDeadLetters,
   messageTrace,
-  openStore,
   queryAudit,
   recordDead,
   recordDelivered,
@@ -21,6 +16,7 @@ import {
   verifyAudit,
   type Db,
 } from './index';
+import { storeBackends } from './test-backends';
 
 const ownership: OwnershipConfig = {
   onNonOwnerWrite: 'reject',
@@ -57,24 +53,7 @@ async function apply(db: Db, messageId: string, envelope: CanonicalEnvelope, rec
   });
 }
 
-const backends: Array<[string, () => Promise<{ db: Db; drop(): Promise<void> }>]> = [
-  [
-    'SQLite',
-    async () => ({
-      db: await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'handover-store-')) }),
-      drop: async () => undefined,
-    }),
-  ],
-  [
-    'PostgreSQL',
-    async () => {
-      const schema = await freshSchema();
-      return { db: await openStore({ dataDir: '/nonexistent', databaseUrl: schema.url }), drop: schema.drop };
-    },
-  ],
-];
-
-describe.each(backends)('stores on %s', (_name, open) => {
+describe.each(storeBackends)('stores on %s', (_name, open) => {
   let db: Db;
   let drop: () => Promise<void>;
   beforeEach(async () => {
