@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { repoRoot } from '../test/support/paths';
 import { MQTT_ERRORS } from '../connectors/mqtt/errors';
 import { OPCUA_ERRORS } from '../connectors/opcua/errors';
+import { MAPPING_ERRORS } from '../mappings/engine/errors';
 import { API_ERRORS } from '../hub/api/errors';
 import { CONFIG_ERRORS } from '../hub/config/errors';
 import { PIPELINE_ERRORS } from '../hub/pipeline/errors';
@@ -33,6 +34,7 @@ describe('docs/errors.md', () => {
     ...Object.keys(PIPELINE_ERRORS),
     ...Object.keys(OPCUA_ERRORS),
     ...Object.keys(MQTT_ERRORS),
+    ...Object.keys(MAPPING_ERRORS),
   ])('documents %s', (code) => {
     expect(row(code)).toBeDefined();
   });
