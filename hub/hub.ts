@@ -18,9 +18,10 @@ import type { HubContext } from './context';
 import { createMetrics } from './metrics';
 import { applyProcessor } from './pipeline/apply';
 import { deliverProcessor } from './pipeline/deliver';
+import { guarded, logFailures } from './pipeline/failures';
 import { ingestProcessor } from './pipeline/ingest';
 import { APPLY_QUEUE, INGEST_QUEUE, PREFIX, deliverQueue, partitionOf } from './queue/queue-keys';
-import { createQueues } from './queue/queues';
+import { WORKER_LOCKS, WORKER_SETTINGS, createQueues } from './queue/queues';
 import { ensureRedis } from './queue/redis-server';
 import { openStore, pendingDeliveries } from './store/index';
 
@@ -81,37 +82,34 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const shutdown = new AbortController();
   const workers: Worker[] = [];
   if (role !== 'api') {
-    const workerOptions = {
-      connection,
-      prefix: PREFIX,
-      lockDuration: 15000,
-      stalledInterval: 5000,
-      maxStalledCount: 1000,
-    };
+    const workerOptions = { connection, prefix: PREFIX, ...WORKER_LOCKS, settings: WORKER_SETTINGS };
     workers.push(
-      new Worker(INGEST_QUEUE, ingestProcessor(context), {
+      new Worker(INGEST_QUEUE, guarded(context, INGEST_QUEUE, ingestProcessor(context)), {
         ...workerOptions,
         concurrency: options.ingestConcurrency ?? 64,
       }),
     );
     workers.push(
-      new Worker(APPLY_QUEUE, applyProcessor(context), {
+      new Worker(APPLY_QUEUE, guarded(context, APPLY_QUEUE, applyProcessor(context)), {
         ...workerOptions,
         concurrency: options.applyConcurrency ?? 64,
       }),
     );
     for (let partition = 0; partition < options.config.partitions; partition += 1) {
       for (const target of new Set(options.config.routes.map((route) => route.target))) {
+        const name = deliverQueue(target, partition);
         workers.push(
-          new Worker(deliverQueue(target, partition), deliverProcessor(context, shutdown.signal), {
+          new Worker(name, guarded(context, name, deliverProcessor(context, shutdown.signal), shutdown.signal), {
             ...workerOptions,
             concurrency: 1,
           }),
         );
       }
     }
-    for (const worker of workers)
+    for (const worker of workers) {
       worker.on('error', (error) => logger.error({ err: error, queue: worker.name }, 'worker error'));
+      logFailures(context, worker);
+    }
     await requeuePending(context);
   }
 

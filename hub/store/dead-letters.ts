@@ -55,6 +55,56 @@ export async function recordInvalid(
   });
 }
 
+/**
+ * Records a job that failed on its last attempt with an unexpected error: a PROCESSING_FAILED
+ * dead letter and its audit record in one transaction. With `message` (an ingest job that never
+ * got as far as recording its message), the message and its payload are recorded too, as
+ * `failed`, so the dead letter can be replayed once the cause is fixed.
+ */
+export async function recordProcessingFailed(
+  db: Db,
+  failure: {
+    messageId: string;
+    system: string;
+    reason: string;
+    details: Record<string, unknown>;
+    message?: ReceivedMessage;
+  },
+): Promise<DeadLetter> {
+  const code = 'PROCESSING_FAILED';
+  return db.transaction(async (tx) => {
+    if (failure.message) {
+      await insertReceived(tx, failure.message, 'failed');
+      await tx.execute(
+        `UPDATE messages SET status = 'failed', error = $2, processed_at = $3 WHERE id = $1 AND status <> 'routed'`,
+        [
+          failure.messageId,
+          JSON.stringify({ code, problems: [{ path: '/', reason: failure.reason }] }),
+          new Date().toISOString(),
+        ],
+      );
+    }
+    const letter = await insertDeadLetter(tx, {
+      stage: 'ingest',
+      messageId: failure.messageId,
+      system: failure.system,
+      code,
+      reason: failure.reason,
+    });
+    await appendAudit(tx, [
+      {
+        kind: 'dead-letter',
+        messageId: failure.messageId,
+        system: failure.system,
+        decision: 'dead-letter',
+        rule: 'processing',
+        details: { ...failure.details, code, reason: failure.reason, deadLetter: letter.id },
+      },
+    ]);
+    return letter;
+  });
+}
+
 export async function insertDeadLetter(
   tx: Db,
   letter: Omit<DeadLetter, 'id' | 'createdAt' | 'replayCount'>,
