@@ -8,6 +8,7 @@ import { freshSchema } from '../../test/support/postgres';
 import type { OwnershipConfig } from '../config/schema';
 import { migrate } from './migrations';
 import {
+  appendAudit,
   applyDocument,
   getDelivery,
   getObject,
@@ -223,6 +224,32 @@ describe.each(backends)('stores on %s', (_name, open) => {
       const problems = (await verifyAudit(db)).problems;
       expect(problems).toEqual(expect.arrayContaining([expect.objectContaining({ seq: 8, problem: 'deleted' })]));
       expect(problems).toEqual(expect.arrayContaining([expect.objectContaining({ seq: 8, problem: 'edited' })]));
+    });
+
+    it('stays intact while records are appended during the verification (one consistent view)', async () => {
+      let writing = true;
+      let written = 0;
+      const writer = (async () => {
+        while (writing) {
+          await db.transaction((tx) => appendAudit(tx, [{ kind: 'received', messageId: `w${written}` }]));
+          written += 1;
+        }
+      })();
+      let rounds = 0;
+      try {
+        while (written < 100 || rounds < 10) {
+          const result = await verifyAudit(db, 3);
+          expect(result.problems).toEqual([]);
+          expect(result.records).toBe(result.headSeq);
+          rounds += 1;
+          // Lets the writer's group commit run (SQLite flushes it on the next turn of the event loop).
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      } finally {
+        writing = false;
+        await writer;
+      }
+      expect((await verifyAudit(db)).records).toBe(8 + written);
     });
 
     it('keeps the chain intact under concurrent writers', async () => {
