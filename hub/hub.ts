@@ -20,10 +20,11 @@ import { applyProcessor } from './pipeline/apply';
 import { deliverProcessor } from './pipeline/deliver';
 import { guarded, logFailures } from './pipeline/failures';
 import { ingestProcessor } from './pipeline/ingest';
-import { APPLY_QUEUE, INGEST_QUEUE, PREFIX, deliverQueue, partitionOf } from './queue/queue-keys';
+import { startOutboxSweeper, sweepOutbox } from './pipeline/outbox';
+import { APPLY_QUEUE, INGEST_QUEUE, PREFIX, deliverQueue } from './queue/queue-keys';
 import { WORKER_LOCKS, WORKER_SETTINGS, createQueues } from './queue/queues';
 import { ensureRedis } from './queue/redis-server';
-import { openStore, pendingDeliveries } from './store/index';
+import { openStore } from './store/index';
 
 export type Role = 'all' | 'api' | 'worker';
 
@@ -43,6 +44,8 @@ export interface HubOptions {
   mappingsDir?: string;
   /** Documents the apply worker decides at once. */
   applyConcurrency?: number;
+  /** How often workers sweep committed-but-unqueued work into its queue; default 30 s. */
+  sweepIntervalMs?: number;
 }
 
 export interface RunningHub {
@@ -81,6 +84,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
 
   const shutdown = new AbortController();
   const workers: Worker[] = [];
+  let sweeper: { stop(): Promise<void> } | undefined;
   if (role !== 'api') {
     const workerOptions = { connection, prefix: PREFIX, ...WORKER_LOCKS, settings: WORKER_SETTINGS };
     workers.push(
@@ -110,7 +114,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       worker.on('error', (error) => logger.error({ err: error, queue: worker.name }, 'worker error'));
       logFailures(context, worker);
     }
-    await requeuePending(context);
+    await sweepOutbox(context);
+    sweeper = startOutboxSweeper(context, options.sweepIntervalMs);
   }
 
   // Connectors feed the door's queue, so they run where the API runs (idempotency keys absorb repeats).
@@ -136,6 +141,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
         await new Promise((resolve) => server!.close(resolve));
       }
       await stopConnectors(connectors);
+      await sweeper?.stop();
       shutdown.abort(new Error('hub stopping'));
       await Promise.all(workers.map((worker) => worker.close()));
       await Promise.all(context.queues.all().map((queue) => queue.close()));
@@ -144,17 +150,4 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       await redisHandle.stop();
     },
   };
-}
-
-/**
- * Deliveries committed as pending whose job never reached Redis (a crash between the store's
- * commit and the enqueue) are queued again; the job id makes this a no-op for the others.
- */
-async function requeuePending(ctx: HubContext): Promise<void> {
-  for (const delivery of await pendingDeliveries(ctx.db)) {
-    const partition = partitionOf(delivery.type, delivery.objectKey, ctx.config.partitions);
-    const queue = ctx.queues.deliver(delivery.target, partition);
-    if (!(await queue.getJob(delivery.id)))
-      await queue.add('deliver', { deliveryId: delivery.id }, { jobId: delivery.id });
-  }
 }

@@ -6,7 +6,7 @@ import { OPCUA_ERRORS } from '../connectors/opcua/errors';
 import { MAPPING_ERRORS } from '../mappings/engine/errors';
 import { API_ERRORS } from '../hub/api/errors';
 import { CONFIG_ERRORS } from '../hub/config/errors';
-import { PIPELINE_ERRORS } from '../hub/pipeline/errors';
+import { PIPELINE_ERRORS, REPLAY_ERRORS } from '../hub/pipeline/errors';
 import { QUEUE_ERRORS } from '../hub/queue/errors';
 import { B2MML_ERRORS } from './b2mml/errors';
 
@@ -23,7 +23,7 @@ describe('docs/errors.md', () => {
     );
   const row = (code: string) => rows.find((cells) => cells[0] === `\`${code}\``);
 
-  const withStatus = { ...B2MML_ERRORS, ...API_ERRORS, ...QUEUE_ERRORS };
+  const withStatus = { ...B2MML_ERRORS, ...API_ERRORS, ...QUEUE_ERRORS, ...REPLAY_ERRORS };
   it.each(Object.keys(withStatus))('documents %s with its HTTP status', (code) => {
     expect(row(code)).toBeDefined();
     expect(row(code)![1]).toBe(String(withStatus[code as keyof typeof withStatus].status));

@@ -13,3 +13,12 @@ export const PIPELINE_ERRORS = {
   PROCESSING_FAILED: 'A job failed with an unexpected error on its last attempt',
 } as const;
 export type PipelineErrorCode = keyof typeof PIPELINE_ERRORS;
+
+/** Codes the replay endpoints answer with, and their HTTP status. */
+export const REPLAY_ERRORS = {
+  REPLAY_WOULD_ROLL_BACK: {
+    status: 409,
+    message: 'The target already received a newer revision of this object; replaying would roll it back',
+  },
+} as const;
+export type ReplayErrorCode = keyof typeof REPLAY_ERRORS;

@@ -69,8 +69,13 @@ export function logFailures(ctx: HubContext, worker: Worker): void {
  * Files the dead letter for a job that will not run again: its message (ingest, apply) or its
  * delivery (deliver) ends as PROCESSING_FAILED with `reason`, audited in the same transaction.
  */
-export async function parkFailed(ctx: HubContext, queue: string, job: Job, reason: string): Promise<void> {
-  const attempts = Math.max(job.attemptsMade + 1, 1);
+export async function parkFailed(
+  ctx: HubContext,
+  queue: string,
+  job: Job,
+  reason: string,
+  attempts = job.attemptsMade + 1,
+): Promise<void> {
   const detail = `${queue} job ${job.id} failed on attempt ${attempts} of ${job.opts.attempts ?? 1}: ${reason}`;
   ctx.metrics.deadLetters.inc({ stage: queue === INGEST_QUEUE || queue === APPLY_QUEUE ? 'ingest' : 'deliver' });
   ctx.logger.error({ jobId: job.id, queue, attempts, error: reason }, 'job dead-lettered');

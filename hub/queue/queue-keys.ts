@@ -30,3 +30,11 @@ export function idempotencyKey(system: string, key: string): string {
 export function partitionOf(type: string, objectKey: string, partitions: number): number {
   return createHash('sha1').update(`${type}\u0000${objectKey}`).digest().readUInt32BE(0) % partitions;
 }
+
+/** Held by the process running the outbox sweep, so several workers do not sweep at once. */
+export const SWEEP_LOCK_KEY = `${PREFIX}:outbox-sweep`;
+
+/** Claimed by the one process that files the dead letter of a job that failed for good. */
+export function parkedJobKey(queue: string, jobId: string): string {
+  return `${PREFIX}:parked:${queue}:${jobId}`;
+}
