@@ -1,7 +1,8 @@
 /**
  * Delivery worker (one per target and partition, one job at a time, so one object's updates
- * reach a target in order): HTTP POST in the route's format with an Idempotency-Key that stays
- * the same across retries and restarts; exponential backoff; dead letter after the last attempt.
+ * reach a target in order): the route's format over HTTP or the route's connector, with an
+ * Idempotency-Key that stays the same across retries and restarts; exponential backoff; a dead
+ * letter after the last attempt, or at once for a failure the connector marks permanent.
  */
 import type { Job } from 'bullmq';
 import { HttpDeliveryError, httpOutbound } from '../../connectors/http/outbound';

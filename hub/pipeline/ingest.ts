@@ -1,4 +1,4 @@
-/** Ingest worker: records the message, translates it, and hands each document to its ordering partition. */
+/** Ingest worker: translates the message, records it, and queues one apply job per document. */
 import type { Job } from 'bullmq';
 import { markReplayStarted, recordInvalid, recordReceived, type ReceivedMessage } from '../store/index';
 import type { HubContext } from '../context';

@@ -13,7 +13,7 @@ export const INGEST_QUEUE = 'ingest';
  */
 export const APPLY_QUEUE = 'apply';
 
-/** Deliveries to one target, partitioned like apply so one object's deliveries stay in order. */
+/** Deliveries to one target, partitioned by object (partitionOf) so one object's deliveries stay in order. */
 export function deliverQueue(target: string, partition: number): string {
   return `deliver-${target}-${partition}`;
 }
