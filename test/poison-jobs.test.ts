@@ -7,10 +7,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { Queue, Worker } from 'bullmq';
 import pino from 'pino';
 import { parseConfig } from '../hub/config/load';
 import { startHub, type RunningHub } from '../hub/hub';
+import type { HubContext } from '../hub/context';
 import { enqueueInbound } from '../hub/pipeline/enqueue';
+import { sweepOutbox } from '../hub/pipeline/outbox';
 import { JOB_OPTIONS, MAX_BACKOFF_MS, WORKER_LOCKS, cappedBackoff } from '../hub/queue/queues';
 import { listDeadLetters, messageTrace, queryAudit } from '../hub/store/index';
 import { waitFor } from './support/http-target';
@@ -116,5 +119,51 @@ describe('a job that throws on every attempt', () => {
     });
     // Nothing is left in Redis to be retried or to sit in the failed set unseen.
     expect(await hub.context.queues.apply.getJob(jobId)).toBeUndefined();
+  });
+});
+
+describe('a job that failed for good outside the guard (stall limit, or its dead letter could not be written)', () => {
+  it('is filed as a PROCESSING_FAILED dead letter by the outbox sweep and removed from Redis', async () => {
+    // Queues of their own (another prefix), so the hub's workers leave the job to the test's worker.
+    const connection = hub.context.queues.ingest.opts.connection;
+    const prefix = 'handover-sweep-test';
+    const ingest = new Queue('ingest', { connection, prefix });
+    const queues: HubContext['queues'] = {
+      ingest,
+      apply: ingest,
+      deliver: () => ingest,
+      all: () => [ingest],
+    };
+    const ctx: HubContext = { ...hub.context, queues };
+    const messageId = 'failed-for-good-1';
+    await ingest.add(
+      'ingest',
+      {
+        messageId,
+        system: 'scada',
+        contentType: 'json',
+        body: '{}',
+        receivedAt: new Date().toISOString(),
+        receivedSeq: 1,
+      },
+      { jobId: messageId, attempts: 1 },
+    );
+    const worker = new Worker(
+      'ingest',
+      async () => {
+        throw new Error('job stalled more than allowable limit');
+      },
+      { connection, prefix },
+    );
+    await waitFor(async () => (await ingest.getFailed()).length === 1, 10000, 'the job to fail');
+    await worker.close();
+    expect(await sweepOutbox(ctx)).toMatchObject({ parked: 1 });
+    const letter = (await listDeadLetters(hub.context.db)).find((candidate) => candidate.messageId === messageId);
+    expect(letter).toMatchObject({ code: 'PROCESSING_FAILED', reason: expect.stringContaining('stalled more than') });
+    expect((await messageTrace(hub.context.db, messageId))?.status).toBe('failed');
+    expect(await ingest.getJob(messageId)).toBeUndefined();
+    expect(await sweepOutbox(ctx)).toMatchObject({ parked: 0 });
+    await ingest.obliterate({ force: true });
+    await ingest.close();
   });
 });
