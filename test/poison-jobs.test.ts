@@ -3,7 +3,7 @@
  * backoff, every failure is logged, and what cannot be processed ends as a dead letter with an
  * audit record, never a job retried forever or parked silently.
  */
-import { mkdtempSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -30,17 +30,41 @@ const logStream = new Writable({
 
 let hub: RunningHub;
 
+/** The shipped scada mappings, and a mapping of system `loop` whose expression never ends. */
+function mappingsWithALoop(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'handover-poison-mappings-'));
+  cpSync(join(repoRoot, 'mappings', 'scada'), join(dir, 'scada'), { recursive: true });
+  mkdirSync(join(dir, 'loop'));
+  writeFileSync(
+    join(dir, 'loop', 'forever.yaml'),
+    [
+      'id: loop-forever',
+      'version: 1',
+      'system: loop',
+      'direction: inbound',
+      'contentType: json',
+      'types: [DowntimeEvent]',
+      "expression: '($f := function($n) { $f($n + 1) }; $f(0))'",
+      'timeoutMs: 100',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(join(dir, 'loop', 'forever.test.yaml'), 'cases: [{ name: never ends, input: {}, expected: [] }]\n');
+  return dir;
+}
+
 beforeAll(async () => {
   hub = await startHub({
     config: parseConfig(`
 systems:
   - { id: scada, name: SCADA, processOwner: Production, technicalOwner: OT }
+  - { id: loop, name: Looping system, processOwner: Production, technicalOwner: OT }
 ownership:
   DowntimeEvent: { owner: scada }
 routes: []
 `),
     dataDir: mkdtempSync(join(tmpdir(), 'handover-poison-')),
-    mappingsDir: join(repoRoot, 'mappings'),
+    mappingsDir: mappingsWithALoop(),
     env: { HANDOVER_TOKEN_SCADA: 'scada-token', HANDOVER_ADMIN_TOKEN: 'admin-token' },
     logger: pino({ level: 'info' }, logStream),
   });
@@ -85,6 +109,34 @@ describe('a payload that cannot be parsed for a mapping', () => {
       code: 'PAYLOAD_MALFORMED',
     });
     expect(logs.filter((line) => line.msg === 'job failed' && line.jobId === messageId)).toEqual([]);
+  });
+});
+
+describe('a mapping expression that never ends', () => {
+  it('is stopped at its time limit: a MAPPING_TIMEOUT dead letter naming the mapping, and the worker goes on', async () => {
+    const looping = await enqueueInbound(
+      hub.context,
+      { system: 'loop', contentType: 'json', body: '{"a":1}', receivedAt: new Date().toISOString() },
+      undefined,
+    );
+    const trace = await waitFor(
+      async () => {
+        const found = await messageTrace(hub.context.db, looping);
+        return found?.status === 'invalid' ? found : undefined;
+      },
+      15000,
+      'the looping message to be dead-lettered',
+    );
+    expect(trace.error).toMatchObject({
+      code: 'MAPPING_TIMEOUT',
+      problems: [{ path: '/expression', reason: expect.stringContaining('loop-forever@1') }],
+    });
+    const next = await enqueueInbound(
+      hub.context,
+      { system: 'scada', contentType: 'json', body: 'still not json', receivedAt: new Date().toISOString() },
+      undefined,
+    );
+    await waitFor(async () => (await messageTrace(hub.context.db, next))?.status === 'invalid', 15000, 'the next one');
   });
 });
 
