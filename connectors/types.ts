@@ -82,8 +82,28 @@ export interface Connector {
   stop(): Promise<void>;
   health(): ConnectorHealth;
   test(): Promise<ConnectionTest>;
-  /** Outbound connectors only: send one document; throw to have the hub retry. */
+  /**
+   * Outbound connectors only: send one document. Throw to have the hub retry with backoff; throw
+   * a {@link SendFailure} with `permanent: true` when sending the same document again cannot succeed.
+   */
   send?(document: OutboundDocument, signal: AbortSignal): Promise<SendResult>;
+}
+
+/**
+ * The one failure vocabulary of every connector: `permanent` means retrying the same document can
+ * never succeed (the target refused it, a credential or setting is missing), so the delivery becomes
+ * a TARGET_REFUSED dead letter at once; anything else thrown is retried until the route's attempts
+ * run out (ATTEMPTS_EXHAUSTED).
+ */
+export interface SendFailure extends Error {
+  readonly permanent: boolean;
+  /** The target's status, where the protocol has one (HTTP). */
+  readonly status?: number;
+}
+
+/** True when `error` is a connector failure that says retrying cannot help. */
+export function isPermanent(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { permanent?: unknown }).permanent === true;
 }
 
 /** What a connector folder's index.ts exports. */

@@ -20,11 +20,13 @@ import type { HubContext } from './context';
 import { createMetrics } from './metrics';
 import { applyProcessor } from './pipeline/apply';
 import { deliverProcessor } from './pipeline/deliver';
+import { guarded, logFailures } from './pipeline/failures';
 import { ingestProcessor } from './pipeline/ingest';
-import { APPLY_QUEUE, INGEST_QUEUE, PREFIX, deliverQueue, partitionOf } from './queue/queue-keys';
-import { createQueues, serialiseDeliveries } from './queue/queues';
+import { startOutboxSweeper, sweepOutbox } from './pipeline/outbox';
+import { APPLY_QUEUE, INGEST_QUEUE, PREFIX, deliverQueue } from './queue/queue-keys';
+import { WORKER_LOCKS, WORKER_SETTINGS, createQueues, serialiseDeliveries } from './queue/queues';
 import { ensureRedis } from './queue/redis-server';
-import { openStore, pendingDeliveries } from './store/index';
+import { openStore } from './store/index';
 
 export type Role = 'all' | 'api' | 'worker';
 
@@ -44,6 +46,8 @@ export interface HubOptions {
   mappingsDir?: string;
   /** Documents the apply worker decides at once. */
   applyConcurrency?: number;
+  /** How often workers sweep committed-but-unqueued work into its queue; default 30 s. */
+  sweepIntervalMs?: number;
 }
 
 export interface RunningHub {
@@ -93,22 +97,17 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     outbound: role !== 'api',
   });
   context.connectors = connectors.running;
+  let sweeper: { stop(): Promise<void> } | undefined;
   if (role !== 'api') {
-    const workerOptions = {
-      connection,
-      prefix: PREFIX,
-      lockDuration: 15000,
-      stalledInterval: 5000,
-      maxStalledCount: 1000,
-    };
+    const workerOptions = { connection, prefix: PREFIX, ...WORKER_LOCKS, settings: WORKER_SETTINGS };
     workers.push(
-      new Worker(INGEST_QUEUE, ingestProcessor(context), {
+      new Worker(INGEST_QUEUE, guarded(context, INGEST_QUEUE, ingestProcessor(context)), {
         ...workerOptions,
         concurrency: options.ingestConcurrency ?? 64,
       }),
     );
     workers.push(
-      new Worker(APPLY_QUEUE, applyProcessor(context), {
+      new Worker(APPLY_QUEUE, guarded(context, APPLY_QUEUE, applyProcessor(context)), {
         ...workerOptions,
         concurrency: options.applyConcurrency ?? 64,
       }),
@@ -116,17 +115,21 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     for (let partition = 0; partition < options.config.partitions; partition += 1) {
       for (const target of new Set(options.config.routes.map((route) => route.target))) {
         // One job at a time here, and (global concurrency, set above) across every worker process.
+        const name = deliverQueue(target, partition);
         workers.push(
-          new Worker(deliverQueue(target, partition), deliverProcessor(context, shutdown.signal), {
+          new Worker(name, guarded(context, name, deliverProcessor(context, shutdown.signal), shutdown.signal), {
             ...workerOptions,
             concurrency: 1,
           }),
         );
       }
     }
-    for (const worker of workers)
+    for (const worker of workers) {
       worker.on('error', (error) => logger.error({ err: error, queue: worker.name }, 'worker error'));
-    await requeuePending(context);
+      logFailures(context, worker);
+    }
+    await sweepOutbox(context);
+    sweeper = startOutboxSweeper(context, options.sweepIntervalMs);
     if (role === 'worker') logger.info({ role, processId }, 'hub workers running');
   }
 
@@ -149,6 +152,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
         await new Promise((resolve) => server!.close(resolve));
       }
       await connectors.stopInbound();
+      await sweeper?.stop();
       shutdown.abort(new Error('hub stopping'));
       await Promise.all(workers.map((worker) => worker.close()));
       await connectors.stopOutbound();
@@ -158,17 +162,4 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       await redisHandle.stop();
     },
   };
-}
-
-/**
- * Deliveries committed as pending whose job never reached Redis (a crash between the store's
- * commit and the enqueue) are queued again; the job id makes this a no-op for the others.
- */
-async function requeuePending(ctx: HubContext): Promise<void> {
-  for (const delivery of await pendingDeliveries(ctx.db)) {
-    const partition = partitionOf(delivery.type, delivery.objectKey, ctx.config.partitions);
-    const queue = ctx.queues.deliver(delivery.target, partition);
-    if (!(await queue.getJob(delivery.id)))
-      await queue.add('deliver', { deliveryId: delivery.id }, { jobId: delivery.id });
-  }
 }

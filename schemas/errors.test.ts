@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { repoRoot } from '../test/support/paths';
 import { MQTT_ERRORS } from '../connectors/mqtt/errors';
 import { OPCUA_ERRORS } from '../connectors/opcua/errors';
+import { MAPPING_ERRORS } from '../mappings/engine/errors';
 import { API_ERRORS } from '../hub/api/errors';
 import { CONFIG_ERRORS } from '../hub/config/errors';
-import { PIPELINE_ERRORS } from '../hub/pipeline/errors';
+import { PIPELINE_ERRORS, REPLAY_ERRORS } from '../hub/pipeline/errors';
 import { QUEUE_ERRORS } from '../hub/queue/errors';
 import { B2MML_ERRORS } from './b2mml/errors';
 
@@ -22,7 +23,7 @@ describe('docs/errors.md', () => {
     );
   const row = (code: string) => rows.find((cells) => cells[0] === `\`${code}\``);
 
-  const withStatus = { ...B2MML_ERRORS, ...API_ERRORS, ...QUEUE_ERRORS };
+  const withStatus = { ...B2MML_ERRORS, ...API_ERRORS, ...QUEUE_ERRORS, ...REPLAY_ERRORS };
   it.each(Object.keys(withStatus))('documents %s with its HTTP status', (code) => {
     expect(row(code)).toBeDefined();
     expect(row(code)![1]).toBe(String(withStatus[code as keyof typeof withStatus].status));
@@ -33,6 +34,7 @@ describe('docs/errors.md', () => {
     ...Object.keys(PIPELINE_ERRORS),
     ...Object.keys(OPCUA_ERRORS),
     ...Object.keys(MQTT_ERRORS),
+    ...Object.keys(MAPPING_ERRORS),
   ])('documents %s', (code) => {
     expect(row(code)).toBeDefined();
   });

@@ -1,4 +1,4 @@
-import { once } from 'node:events';
+import { getEventListeners, once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpDeliveryError, httpOutbound } from './outbound';
@@ -112,6 +112,20 @@ describe('http connector', () => {
     await expect(timeout).rejects.toMatchObject({ permanent: false, message: expect.stringContaining('TimeoutError') });
   });
 
+  it('leaves nothing on the long-lived shutdown signal after many deliveries, and still stops on it', async () => {
+    const shutdown = new AbortController();
+    const connector = httpOutbound({ url, method: 'POST', headers: {}, timeoutMs: 1000 });
+    for (let n = 0; n < 200; n += 1) await connector.send!(document, shutdown.signal);
+    // AbortSignal.any([shutdown, …]) per request adds a dependant Node 20 never drops (nodejs/node#55351).
+    expect(dependants(shutdown.signal)).toBe(0);
+    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(0);
+    delayMs = 5000;
+    const inFlight = connector.send!(document, shutdown.signal);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    shutdown.abort(new Error('hub stopping'));
+    await expect(inFlight).rejects.toThrow('hub stopping');
+  });
+
   it('tests its connection', async () => {
     expect(await httpOutbound({ url, method: 'POST', headers: {}, timeoutMs: 1000 }).test()).toMatchObject({
       ok: true,
@@ -129,3 +143,10 @@ describe('http connector', () => {
     expect(refused).toMatchObject({ ok: false, detail: expect.stringContaining('ECONNREFUSED') });
   });
 });
+
+/** How many signals made by AbortSignal.any() Node still keeps for `signal` (its internal set). */
+function dependants(signal: AbortSignal): number {
+  const key = Object.getOwnPropertySymbols(signal).find((symbol) => symbol.description === 'kDependantSignals');
+  const set = key === undefined ? undefined : (signal as unknown as Record<symbol, Set<unknown> | undefined>)[key];
+  return set?.size ?? 0;
+}

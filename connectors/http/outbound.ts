@@ -3,11 +3,11 @@
  * A 4xx other than 408/409/425/429 means the target will never take the document.
  */
 import type { Static } from '@sinclair/typebox';
-import type { Connector, ConnectionTest, OutboundDocument, SendResult } from '../types';
+import type { Connector, ConnectionTest, OutboundDocument, SendFailure, SendResult } from '../types';
 import type { HttpConfig } from './index';
 
 /** A failed delivery attempt; `permanent` when retrying the same document cannot help. */
-export class HttpDeliveryError extends Error {
+export class HttpDeliveryError extends Error implements SendFailure {
   constructor(
     message: string,
     readonly permanent: boolean,
@@ -58,6 +58,16 @@ export function httpOutbound(config: Static<typeof HttpConfig>, env: NodeJS.Proc
     },
     async send(document: OutboundDocument, signal: AbortSignal): Promise<SendResult> {
       const auth = authorization();
+      // One short-lived controller per request instead of AbortSignal.any on the hub's long-lived
+      // shutdown signal: Node 20 keeps every such dependant for good (nodejs/node#55351).
+      const request = new AbortController();
+      const onShutdown = () => request.abort(signal.reason);
+      signal.addEventListener('abort', onShutdown, { once: true });
+      const timeoutMs = config.timeoutMs ?? 10000;
+      const timer = setTimeout(
+        () => request.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')),
+        timeoutMs,
+      );
       try {
         const response = await fetch(config.url, {
           method: config.method ?? 'POST',
@@ -69,7 +79,7 @@ export function httpOutbound(config: Static<typeof HttpConfig>, env: NodeJS.Proc
             'idempotency-key': document.idempotencyKey,
             ...(auth ? { authorization: auth } : {}),
           },
-          signal: AbortSignal.any([signal, AbortSignal.timeout(config.timeoutMs ?? 10000)]),
+          signal: request.signal,
         });
         const answer = (await response.text().catch(() => '')).slice(0, 65536);
         lastOutcome = { ok: response.ok, at: new Date().toISOString(), detail: `HTTP ${response.status}` };
@@ -81,6 +91,9 @@ export function httpOutbound(config: Static<typeof HttpConfig>, env: NodeJS.Proc
         signal.throwIfAborted();
         lastOutcome = { ok: false, at: new Date().toISOString(), detail: describe(error) };
         throw new HttpDeliveryError(`${describe(error)} (${config.url})`, false);
+      } finally {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onShutdown);
       }
     },
   };

@@ -102,9 +102,14 @@ export class InboundHandler {
     }
     const outcome = this.tracker.handle(parsed, decoded);
     const digest = sha256(payload);
-    for (const [index, message] of outcome.messages.entries()) {
-      const part = message.kind === 'lifecycle' ? message.event : String(index);
-      await this.emit(JSON.stringify(message), keyOf(topic, digest, part));
+    for (const message of outcome.messages) {
+      // Only births and deaths carry a key (remembered 7 days in Redis): their number follows the
+      // nodes' lifecycles. A key per metric value grew Redis by one key per metric per message. A
+      // repeated signal needs none: the tracker drops a repeated seq on a live connection, data
+      // after a restart waits for a rebirth, and what a signal maps to is keyed by equipment and
+      // source time, so a repeat is absorbed as identical content.
+      const key = message.kind === 'lifecycle' ? keyOf(topic, digest, message.event) : undefined;
+      await this.emit(JSON.stringify(message), key);
     }
     outcome.commit();
     if (outcome.ignored) this.context.logger.debug({ topic, reason: outcome.ignored }, 'Sparkplug message not emitted');

@@ -62,7 +62,13 @@ test('the specification sample payloads decode, aliases resolved, 64-bit integer
     { ...signal, ...device, metric: 'Inputs/A', alias: 100, value: true, datatype: 'Boolean', seq: 3 },
     { ...signal, ...device, metric: 'Inputs/C', alias: 102, value: true, datatype: 'Boolean', seq: 3 },
   ]);
-  expect(new Set(emitted.map((payload) => payload.idempotencyKey)).size).toBe(emitted.length);
+  // A Redis key per birth or death (bounded by the nodes' lifecycles), none per metric value.
+  const keyed = emitted.filter((payload) => payload.idempotencyKey !== undefined);
+  expect(bodies(keyed).map((message) => [message.kind, message.event])).toEqual([
+    ['lifecycle', 'birth'],
+    ['lifecycle', 'birth'],
+  ]);
+  expect(new Set(keyed.map((payload) => payload.idempotencyKey)).size).toBe(keyed.length);
   expect(connector.sparkplug.node(GROUP, EDGE)).toMatchObject({ online: true, stale: false, seq: 3, bdSeq: '0' });
   await settle();
   expect(commands).toEqual([]);

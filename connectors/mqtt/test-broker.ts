@@ -46,13 +46,20 @@ export function findMosquitto(): string | undefined {
   return undefined;
 }
 
-/** Starts Mosquitto if installed (or asked for), otherwise aedes. */
-export async function startTestBroker(): Promise<TestBroker> {
+/**
+ * Starts Mosquitto if installed (or asked for), otherwise aedes. `denyTopics`: topic filters the
+ * broker refuses publishes on (an ACL); that needs Mosquitto, the only one answering MQTT 5 reason codes.
+ */
+export async function startTestBroker(options: { denyTopics?: string[] } = {}): Promise<TestBroker> {
   const wanted = process.env.HANDOVER_TEST_MQTT_BROKER;
   const mosquitto = wanted === 'aedes' ? undefined : findMosquitto();
   if (wanted === 'mosquitto' && !mosquitto)
     throw new Error('HANDOVER_TEST_MQTT_BROKER=mosquitto but it is not installed');
-  const broker = mosquitto ? new MosquittoBroker(mosquitto, await freePort()) : new AedesBroker(await freePort());
+  if (options.denyTopics && !mosquitto)
+    throw new Error('a broker that refuses publishes needs Mosquitto (apt-get install mosquitto)');
+  const broker = mosquitto
+    ? new MosquittoBroker(mosquitto, await freePort(), options.denyTopics ?? [])
+    : new AedesBroker(await freePort());
   await broker.start();
   return broker;
 }
@@ -88,8 +95,13 @@ class MosquittoBroker implements TestBroker {
   constructor(
     private readonly executable: string,
     readonly port: number,
+    denyTopics: string[] = [],
   ) {
     this.url = `mqtt://127.0.0.1:${port}`;
+    if (denyTopics.length > 0) {
+      const acl = ['topic readwrite #', ...denyTopics.map((topic) => `topic deny ${topic}`)];
+      writeFileSync(join(this.dir, 'acl'), acl.join('\n') + '\n');
+    }
     const config = [
       `listener ${port} 127.0.0.1`,
       'allow_anonymous true',
@@ -102,6 +114,7 @@ class MosquittoBroker implements TestBroker {
       'log_dest stderr',
       'log_type error',
       'log_type warning',
+      ...(denyTopics.length > 0 ? [`acl_file ${join(this.dir, 'acl')}`] : []),
     ];
     writeFileSync(join(this.dir, 'mosquitto.conf'), config.join('\n') + '\n');
   }

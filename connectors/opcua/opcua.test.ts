@@ -131,7 +131,7 @@ it('writes listed signals only, with values of the right type', async () => {
   expect(server.value('Setpoint')).toBe(120.5);
   await expect(connector.write('FILLER-01', 'running', true)).rejects.toMatchObject({
     code: 'OPCUA_WRITE_NOT_ALLOWED',
-    transient: false,
+    permanent: true,
     message: expect.stringContaining('FILLER-01/running; allowed: FILLER-01/speedSetpoint'),
   });
   await expect(connector.write('FILLER-01', 'speedSetpoint', 'fast')).rejects.toMatchObject({

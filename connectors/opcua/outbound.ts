@@ -104,8 +104,8 @@ export class OpcuaWriter {
 
   /**
    * Writes `value` to the variable bound to `equipmentId`/`signal`. Throws an {@link OpcuaError}:
-   * OPCUA_WRITE_NOT_ALLOWED or OPCUA_VALUE_INVALID (final), OPCUA_NOT_CONNECTED (transient),
-   * OPCUA_WRITE_REJECTED (final or transient, after the server's status).
+   * OPCUA_WRITE_NOT_ALLOWED or OPCUA_VALUE_INVALID (permanent), OPCUA_NOT_CONNECTED (retried),
+   * OPCUA_WRITE_REJECTED (permanent or retried, after the server's status).
    *
    * @example await connector.write('FILLER-01', 'speedSetpoint', 120.5)
    */
@@ -132,7 +132,7 @@ export class OpcuaWriter {
     if (status.isNotGood()) {
       this.dataTypes.get(session)?.delete(binding.nodeId);
       const final = FINAL_WRITE_STATUSES.some((s) => s.value === status.value);
-      throw new OpcuaError('OPCUA_WRITE_REJECTED', `${binding.nodeId}: ${status.name}`, !final);
+      throw new OpcuaError('OPCUA_WRITE_REJECTED', `${binding.nodeId}: ${status.name}`, final);
     }
   }
 

@@ -108,6 +108,6 @@ describe('toVariant (writes)', () => {
   ])('%s refuses %j', (dataType, value) => {
     const write = () => toVariant(binding, DataType[dataType as keyof typeof DataType], value);
     expect(write).toThrow(OpcuaError);
-    expect(write).toThrow(expect.objectContaining({ code: 'OPCUA_VALUE_INVALID', transient: false }));
+    expect(write).toThrow(expect.objectContaining({ code: 'OPCUA_VALUE_INVALID', permanent: true }));
   });
 });

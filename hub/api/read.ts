@@ -3,8 +3,17 @@ import express, { type Router } from 'express';
 import { isCanonicalType } from '../../schemas/index';
 import { describeConnector, testable } from '../connectors';
 import type { HubContext } from '../context';
-import { replayDeadLetter } from '../pipeline/replay';
-import { getDeadLetter, getObject, listDeadLetters, messageTrace, queryAudit, verifyAudit } from '../store/index';
+import { REPLAY_ERRORS } from '../pipeline/errors';
+import { replayDeadLetter, replayMatching } from '../pipeline/replay';
+import {
+  getDeadLetter,
+  getObject,
+  listDeadLetters,
+  messageTrace,
+  queryAudit,
+  verifyAudit,
+  type DeadLetterFilter,
+} from '../store/index';
 import { requireAdmin } from './auth';
 import { ApiError } from './errors';
 
@@ -68,11 +77,59 @@ export function readRouter(ctx: HubContext): Router {
     res.json({ deadLetters: await listDeadLetters(ctx.db, { includeReplayed: req.query.all === 'true' }) });
   });
 
+  router.post('/dead-letters/replay', express.json({ limit: '64kb' }), async (req, res) => {
+    const { filter, reason } = bulkReplayRequest(req.body);
+    res.json(await replayMatching(ctx, filter, String(res.locals.operator), reason));
+  });
+
   router.post('/dead-letters/:id/replay', async (req, res) => {
     const letter = await getDeadLetter(ctx.db, req.params.id);
     if (!letter) throw ApiError.of('NOT_FOUND', { deadLetter: req.params.id }, 'No such dead letter');
-    res.status(202).json(await replayDeadLetter(ctx, letter, String(res.locals.operator)));
+    const outcome = await replayDeadLetter(ctx, letter, String(res.locals.operator));
+    if (!outcome.ok) {
+      const { status, message } = REPLAY_ERRORS.REPLAY_WOULD_ROLL_BACK;
+      throw new ApiError('REPLAY_WOULD_ROLL_BACK', status, message, outcome.rollBack);
+    }
+    res.status(202).json({ deadLetter: outcome.deadLetter, replay: outcome.replay, queued: outcome.queued });
   });
 
   return router;
+}
+
+const FILTER_TEXT = ['code', 'system', 'target'] as const;
+
+/** The body of a bulk replay: a filter and the operator's reason, checked field by field. */
+function bulkReplayRequest(body: unknown): { filter: DeadLetterFilter; reason: string } {
+  const problems: Array<{ path: string; reason: string }> = [];
+  const input = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<
+    string,
+    unknown
+  >;
+  if (body === undefined || input !== body) problems.push({ path: '/', reason: 'a JSON object is required' });
+  const known = new Set(['stage', 'code', 'system', 'target', 'from', 'to', 'reason']);
+  for (const key of Object.keys(input))
+    if (!known.has(key)) problems.push({ path: `/${key}`, reason: 'not allowed here (unknown property)' });
+  const reason = input.reason;
+  if (typeof reason !== 'string' || reason.trim() === '' || reason.length > 500)
+    problems.push({ path: '/reason', reason: 'required: why these dead letters are replayed (1 to 500 characters)' });
+  const filter: DeadLetterFilter = {};
+  if (input.stage !== undefined) {
+    if (input.stage === 'ingest' || input.stage === 'deliver') filter.stage = input.stage;
+    else problems.push({ path: '/stage', reason: 'must be "ingest" or "deliver"' });
+  }
+  for (const key of FILTER_TEXT) {
+    const value = input[key];
+    if (value === undefined) continue;
+    if (typeof value === 'string' && value !== '') filter[key] = value;
+    else problems.push({ path: `/${key}`, reason: 'must be a non-empty string' });
+  }
+  for (const key of ['from', 'to'] as const) {
+    const value = input[key];
+    if (value === undefined) continue;
+    const time = typeof value === 'string' && /[zZ]|[+-]\d\d:\d\d$/.test(value) ? Date.parse(value) : NaN;
+    if (Number.isNaN(time)) problems.push({ path: `/${key}`, reason: 'must be an RFC 3339 date-time with zone' });
+    else filter[key] = new Date(time).toISOString();
+  }
+  if (problems.length > 0) throw ApiError.of('BAD_REQUEST', problems);
+  return { filter, reason: reason as string };
 }

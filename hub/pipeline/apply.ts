@@ -1,6 +1,7 @@
 /**
- * Apply worker (one per ordering partition, one job at a time): the ownership decision, the
- * store and the audit in one transaction, then the deliveries it planned onto the target queues.
+ * Apply worker (one queue, many jobs at once; the store serialises writes to one object): the
+ * ownership decision, the store and the audit in one transaction, then the deliveries it planned
+ * onto each target's partition queue.
  */
 import type { Job } from 'bullmq';
 import type { HubContext } from '../context';

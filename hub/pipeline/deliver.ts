@@ -1,11 +1,12 @@
 /**
  * Delivery worker (one per target and partition, one job at a time, so one object's updates
- * reach a target in order): HTTP POST in the route's format with an Idempotency-Key that stays
- * the same across retries and restarts; exponential backoff; dead letter after the last attempt.
+ * reach a target in order): the route's format over HTTP or the route's connector, with an
+ * Idempotency-Key that stays the same across retries and restarts; exponential backoff; a dead
+ * letter after the last attempt, or at once for a failure the connector marks permanent.
  */
 import type { Job } from 'bullmq';
 import { HttpDeliveryError, httpOutbound } from '../../connectors/http/outbound';
-import type { Connector } from '../../connectors/types';
+import { isPermanent, type Connector } from '../../connectors/types';
 import { runOutbound } from '../../mappings/engine/mapping';
 import { writeB2mml } from '../../schemas/b2mml/index';
 import type { RouteConfig } from '../config/schema';
@@ -151,27 +152,35 @@ async function attempt(
     return { ok: true, status: result.status ?? 0 };
   } catch (error) {
     signal.throwIfAborted();
-    // Any connector may fail; only one that says so (permanent: true) makes the failure final.
-    const { permanent, status } = error as { permanent?: boolean; status?: number };
+    // Any connector may fail; only one that says so (permanent: true, connectors/types.ts) makes it final.
+    const { status } = error as { status?: number };
     return {
       ok: false,
-      permanent: permanent === true,
+      permanent: isPermanent(error),
       error: (error as Error).message,
       ...(status === undefined ? {} : { status }),
     };
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/**
+ * Waits `ms`, or rejects with the signal's reason once it aborts. The listener on the long-lived
+ * shutdown signal is removed when the timer fires, so thousands of retries leave nothing behind.
+ */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -9,5 +9,16 @@ export const PIPELINE_ERRORS = {
   TARGET_REFUSED: 'The target answered a 4xx that retrying cannot fix',
   ROUTE_REMOVED: 'The route of a pending delivery is no longer configured',
   NO_ROUTE_TO_OWNER: 'A change request (propose policy) has no route to the owner',
+  PAYLOAD_MALFORMED: 'A payload for a system with mappings is not the JSON or XML its content type says',
+  PROCESSING_FAILED: 'A job failed with an unexpected error on its last attempt',
 } as const;
 export type PipelineErrorCode = keyof typeof PIPELINE_ERRORS;
+
+/** Codes the replay endpoints answer with, and their HTTP status. */
+export const REPLAY_ERRORS = {
+  REPLAY_WOULD_ROLL_BACK: {
+    status: 409,
+    message: 'The target already received a newer revision of this object; replaying would roll it back',
+  },
+} as const;
+export type ReplayErrorCode = keyof typeof REPLAY_ERRORS;

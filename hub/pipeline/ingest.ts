@@ -1,6 +1,6 @@
-/** Ingest worker: records the message, translates it, and hands each document to its ordering partition. */
+/** Ingest worker: translates the message, records it, and queues one apply job per document. */
 import type { Job } from 'bullmq';
-import { recordInvalid, recordReceived, type ReceivedMessage } from '../store/index';
+import { markReplayStarted, recordInvalid, recordReceived, type ReceivedMessage } from '../store/index';
 import type { HubContext } from '../context';
 import type { IngestJob } from './jobs';
 import { translate } from './translate';
@@ -8,6 +8,8 @@ import { translate } from './translate';
 export function ingestProcessor(ctx: HubContext) {
   return async (job: Job<IngestJob>): Promise<void> => {
     const message = job.data;
+    // From here BullMQ holds the job until it ends, so the outbox sweep must not queue it again.
+    if (message.replayRequest) await markReplayStarted(ctx.db, message.replayRequest);
     const translation = await translate(message, ctx.mappings);
     const received: ReceivedMessage = {
       id: message.messageId,

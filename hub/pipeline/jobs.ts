@@ -11,6 +11,8 @@ export interface IngestJob {
   idempotencyKey?: string;
   /** For JSON bodies holding bare documents: their canonical type. */
   type?: string;
+  /** Set on a replay of an ingest dead letter: the replay request (and job id) it fulfils. */
+  replayRequest?: string;
 }
 
 export interface ApplyJob {

@@ -19,8 +19,22 @@ export type Translation =
  */
 export async function translate(job: IngestJob, mappings: MappingRegistry): Promise<Translation> {
   if (mappings.hasInbound(job.system, job.contentType)) {
-    const payload = payloadOf(job.contentType, job.body);
-    const mapping = await mappings.inboundFor(job.system, job.contentType, payload);
+    let payload: unknown;
+    try {
+      payload = payloadOf(job.contentType, job.body);
+    } catch (error) {
+      // Bytes that do not parse never will: a dead letter at once, not a job retried for hours.
+      if (error instanceof B2mmlError) return { ok: false, code: error.code, problems: error.problems };
+      const reason = `not ${job.contentType === 'json' ? 'JSON' : 'XML'}: ${(error as Error).message.split('\n')[0]}`;
+      return { ok: false, code: 'PAYLOAD_MALFORMED', problems: [{ path: '/', reason }] };
+    }
+    let mapping: Mapping | undefined;
+    try {
+      mapping = await mappings.inboundFor(job.system, job.contentType, payload);
+    } catch (error) {
+      if (error instanceof MappingError) return mappingFailure(error, error.file);
+      throw error;
+    }
     if (mapping) return translateWith(mapping, job, payload);
   }
   if (job.contentType === 'xml') {
@@ -79,13 +93,17 @@ async function translateWith(mapping: Mapping, job: IngestJob, payload: unknown)
     });
     return { ok: true, mapping: mapping.name, envelopes };
   } catch (error) {
-    if (error instanceof MappingError) {
-      return {
-        ok: false,
-        code: error.code,
-        problems: error.problems.map((p) => ({ ...p, reason: `${mapping.name} (${error.file}): ${p.reason}` })),
-      };
-    }
+    if (error instanceof MappingError) return mappingFailure(error, mapping.name);
     throw error;
   }
+}
+
+/** A mapping error as a translation failure, every problem naming the mapping and its file. */
+function mappingFailure(error: MappingError, name: string): Translation {
+  const where = name === error.file ? error.file : `${name} (${error.file})`;
+  return {
+    ok: false,
+    code: error.code,
+    problems: error.problems.map((p) => ({ ...p, reason: `${where}: ${p.reason}` })),
+  };
 }

@@ -13,7 +13,7 @@ export const INGEST_QUEUE = 'ingest';
  */
 export const APPLY_QUEUE = 'apply';
 
-/** Deliveries to one target, partitioned like apply so one object's deliveries stay in order. */
+/** Deliveries to one target, partitioned by object (partitionOf) so one object's deliveries stay in order. */
 export function deliverQueue(target: string, partition: number): string {
   return `deliver-${target}-${partition}`;
 }
@@ -37,4 +37,12 @@ export function connectorLeaseKey(connectorId: string): string {
 /** The ordering partition of an object: the same type and key always land in the same one. */
 export function partitionOf(type: string, objectKey: string, partitions: number): number {
   return createHash('sha1').update(`${type}\u0000${objectKey}`).digest().readUInt32BE(0) % partitions;
+}
+
+/** Held by the process running the outbox sweep, so several workers do not sweep at once. */
+export const SWEEP_LOCK_KEY = `${PREFIX}:outbox-sweep`;
+
+/** Claimed by the one process that files the dead letter of a job that failed for good. */
+export function parkedJobKey(queue: string, jobId: string): string {
+  return `${PREFIX}:parked:${queue}:${jobId}`;
 }

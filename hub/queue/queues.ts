@@ -2,18 +2,50 @@
  * The hub's BullMQ queues on one Redis connection. Completed jobs are removed at once: the
  * store and the audit log are the record, not Redis.
  */
-import { Queue, type ConnectionOptions, type DefaultJobOptions } from 'bullmq';
+import { Queue, type AdvancedOptions, type ConnectionOptions, type DefaultJobOptions } from 'bullmq';
 import type { HubConfig } from '../config/schema';
 import type { HubQueues } from '../context';
 import { APPLY_QUEUE, INGEST_QUEUE, PREFIX, deliverQueue } from './queue-keys';
 
-/** Ingest and apply retry transient failures (database or Redis down) for about a day, never dropping a job. */
+/** The longest wait between two attempts of a job. */
+export const MAX_BACKOFF_MS = 5 * 60 * 1000;
+
+/**
+ * Ingest and apply retry failures (database or Redis down) with a backoff doubling from 200 ms up
+ * to {@link MAX_BACKOFF_MS}: 30 attempts span about 1.5 hours. The last failure becomes a dead
+ * letter (hub/pipeline/failures.ts), so no job is retried forever or parked silently.
+ */
 export const JOB_OPTIONS: DefaultJobOptions = {
-  attempts: 1000,
-  backoff: { type: 'exponential', delay: 200 },
+  attempts: 30,
+  backoff: { type: 'capped', delay: 200 },
   removeOnComplete: true,
   removeOnFail: { count: 10000 },
 };
+
+/**
+ * The `capped` backoff: exponential from the job's `delay`, never longer than MAX_BACKOFF_MS, with
+ * ±10 % jitter so jobs that failed together do not all come back at the same instant.
+ */
+export function cappedBackoff(
+  attemptsMade: number,
+  _type?: string,
+  _error?: Error,
+  job?: { opts: { backoff?: unknown } },
+): number {
+  const backoff = job?.opts.backoff as { delay?: number } | undefined;
+  const base = Math.min(MAX_BACKOFF_MS, (backoff?.delay ?? 200) * 2 ** Math.min(attemptsMade - 1, 30));
+  return Math.round(base * (0.9 + Math.random() * 0.2));
+}
+
+/** Every worker knows the `capped` strategy, whichever queue it works. */
+export const WORKER_SETTINGS: AdvancedOptions = { backoffStrategy: cappedBackoff };
+
+/**
+ * Lock and stall handling of every worker: a job whose process died is taken over after about
+ * 15 s, and a job that stalls 3 times (it crashes or blocks its process) fails for good and
+ * becomes a dead letter instead of bringing every worker down in turn.
+ */
+export const WORKER_LOCKS = { lockDuration: 15000, stalledInterval: 5000, maxStalledCount: 3 } as const;
 
 export function createQueues(connection: ConnectionOptions, config: HubConfig): HubQueues {
   const queues = new Map<string, Queue>();

@@ -104,65 +104,98 @@ export function hashRecord(record: Omit<AuditRecord, 'hash'>): string {
 
 /**
  * Walks the whole chain: recomputes every hash, checks sequence numbers and links, and compares
- * the last record with the head, so a deleted last record is caught too.
+ * the last record with the head, so a deleted last record is caught too. On a busy hub it answers
+ * from one consistent view: the head is read first and the walk goes up to it; on PostgreSQL all of
+ * it runs in one read-only REPEATABLE READ transaction (one snapshot). SQLite shares its one
+ * connection with the group commit, so instead the end of the log is judged from a single statement
+ * (head and last record together) rather than from reads made at different moments.
  */
 export async function verifyAudit(db: Db, pageSize = 5000): Promise<AuditVerification> {
-  const problems: AuditProblem[] = [];
-  let expectedSeq = 1;
-  let prevHash = GENESIS_HASH;
-  let records = 0;
-  let after = 0;
-  for (;;) {
-    const page = await db.query(`SELECT ${COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2`, [
-      after,
-      pageSize,
-    ]);
-    for (const row of page) {
-      const record = toRecord(row);
-      records += 1;
-      if (record.seq !== expectedSeq) {
-        problems.push({
-          seq: record.seq,
-          problem: record.seq > expectedSeq ? 'deleted' : 'reordered',
-          detail:
-            record.seq > expectedSeq
-              ? `records ${expectedSeq}…${record.seq - 1} are missing`
-              : `sequence number ${record.seq} where ${expectedSeq} was expected`,
-        });
-      }
-      if (record.prevHash !== prevHash) {
-        problems.push({
-          seq: record.seq,
-          problem: 'inserted',
-          detail: 'does not link to the record before it (a record was inserted or removed before it)',
-        });
-      }
-      if (hashRecord(record) !== record.hash) {
-        problems.push({ seq: record.seq, problem: 'edited', detail: 'its content does not match its hash' });
-      }
-      expectedSeq = record.seq + 1;
-      prevHash = record.hash;
-      after = record.seq;
-    }
-    if (page.length < pageSize) break;
+  if (db.dialect === 'postgres') {
+    return db.transaction(async (tx) => {
+      await tx.execute('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+      return verifyWithin(tx, pageSize);
+    });
   }
-  const [head] = await db.query<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_head WHERE id = 1');
-  const headSeq = Number(head?.seq ?? 0);
-  const lastSeq = expectedSeq - 1;
+  return verifyWithin(db, pageSize);
+}
+
+interface Walk {
+  problems: AuditProblem[];
+  expectedSeq: number;
+  prevHash: string;
+  records: number;
+}
+
+async function verifyWithin(db: Db, pageSize: number): Promise<AuditVerification> {
+  const walk: Walk = { problems: [], expectedSeq: 1, prevHash: GENESIS_HASH, records: 0 };
+  const [first] = await db.query<{ seq: number }>('SELECT seq FROM audit_head WHERE id = 1');
+  const firstHead = Number(first?.seq ?? 0);
+  await walkChain(db, walk, 0, firstHead, pageSize);
+  // Head and last record in one statement, so records appended meanwhile are not taken for forgeries.
+  const [end] = await db.query<{ seq: number; hash: string; last: number | null }>(
+    'SELECT seq, hash, (SELECT MAX(seq) FROM audit_log) AS last FROM audit_head WHERE id = 1',
+  );
+  const headSeq = Number(end?.seq ?? 0);
+  const headHash = end?.hash ?? GENESIS_HASH;
+  const last = Number(end?.last ?? 0);
+  if (last > firstHead) await walkChain(db, walk, firstHead, last, pageSize);
+  const { problems, prevHash } = walk;
+  const lastSeq = walk.expectedSeq - 1;
   if (lastSeq > headSeq) {
     problems.push({
       seq: headSeq + 1,
       problem: 'inserted',
       detail: `records ${headSeq + 1}…${lastSeq} were added after the last one the hub wrote (${headSeq})`,
     });
-  } else if (lastSeq < headSeq || (head?.hash ?? GENESIS_HASH) !== prevHash) {
+  } else if (lastSeq < headSeq || headHash !== prevHash) {
     problems.push({
       seq: headSeq,
       problem: 'truncated',
       detail: `the log ends at record ${lastSeq} but the hub wrote ${headSeq}`,
     });
   }
-  return { ok: problems.length === 0, records, headSeq, headHash: head?.hash ?? GENESIS_HASH, problems };
+  return { ok: problems.length === 0, records: walk.records, headSeq, headHash, problems };
+}
+
+/** Checks the records with `after` < seq ≤ `upTo`, page by page, continuing `walk`. */
+async function walkChain(db: Db, walk: Walk, after: number, upTo: number, pageSize: number): Promise<void> {
+  let cursor = after;
+  for (;;) {
+    const page = await db.query(`SELECT ${COLUMNS} FROM audit_log WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3`, [
+      cursor,
+      upTo,
+      pageSize,
+    ]);
+    for (const row of page) {
+      const record = toRecord(row);
+      walk.records += 1;
+      if (record.seq !== walk.expectedSeq) {
+        walk.problems.push({
+          seq: record.seq,
+          problem: record.seq > walk.expectedSeq ? 'deleted' : 'reordered',
+          detail:
+            record.seq > walk.expectedSeq
+              ? `records ${walk.expectedSeq}…${record.seq - 1} are missing`
+              : `sequence number ${record.seq} where ${walk.expectedSeq} was expected`,
+        });
+      }
+      if (record.prevHash !== walk.prevHash) {
+        walk.problems.push({
+          seq: record.seq,
+          problem: 'inserted',
+          detail: 'does not link to the record before it (a record was inserted or removed before it)',
+        });
+      }
+      if (hashRecord(record) !== record.hash) {
+        walk.problems.push({ seq: record.seq, problem: 'edited', detail: 'its content does not match its hash' });
+      }
+      walk.expectedSeq = record.seq + 1;
+      walk.prevHash = record.hash;
+      cursor = record.seq;
+    }
+    if (page.length < pageSize) return;
+  }
 }
 
 export interface AuditQuery {

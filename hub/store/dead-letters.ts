@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { appendAudit } from './audit-log';
 import type { Db } from './db';
 import { insertReceived, type ReceivedMessage } from './messages';
+import { insertReplayRequest } from './replay-requests';
 
 export type DeadLetterStage = 'ingest' | 'deliver';
 
@@ -27,7 +28,16 @@ export async function recordInvalid(
   problems: Array<{ path: string; reason: string }>,
 ): Promise<DeadLetter> {
   return db.transaction(async (tx) => {
-    await insertReceived(tx, message, 'invalid');
+    const first = await insertReceived(tx, message, 'invalid');
+    if (!first) {
+      // The same job run again (a stalled or retried ingest, a repeated replay job): one dead letter is enough.
+      const [open] = await tx.query(
+        `SELECT * FROM dead_letters WHERE message_id = $1 AND stage = 'ingest' AND replayed_at IS NULL
+           AND delivery_id IS NULL ORDER BY created_at DESC LIMIT 1`,
+        [message.id],
+      );
+      if (open) return toDeadLetter(open);
+    }
     const reason = problems.map((problem) => `${problem.path}: ${problem.reason}`).join('\n');
     await tx.execute(`UPDATE messages SET status = 'invalid', error = $2, processed_at = $3 WHERE id = $1`, [
       message.id,
@@ -49,6 +59,56 @@ export async function recordInvalid(
         decision: 'invalid',
         rule: 'schema',
         details: { code, problems },
+      },
+    ]);
+    return letter;
+  });
+}
+
+/**
+ * Records a job that failed on its last attempt with an unexpected error: a PROCESSING_FAILED
+ * dead letter and its audit record in one transaction. With `message` (an ingest job that never
+ * got as far as recording its message), the message and its payload are recorded too, as
+ * `failed`, so the dead letter can be replayed once the cause is fixed.
+ */
+export async function recordProcessingFailed(
+  db: Db,
+  failure: {
+    messageId: string;
+    system: string;
+    reason: string;
+    details: Record<string, unknown>;
+    message?: ReceivedMessage;
+  },
+): Promise<DeadLetter> {
+  const code = 'PROCESSING_FAILED';
+  return db.transaction(async (tx) => {
+    if (failure.message) {
+      await insertReceived(tx, failure.message, 'failed');
+      await tx.execute(
+        `UPDATE messages SET status = 'failed', error = $2, processed_at = $3 WHERE id = $1 AND status <> 'routed'`,
+        [
+          failure.messageId,
+          JSON.stringify({ code, problems: [{ path: '/', reason: failure.reason }] }),
+          new Date().toISOString(),
+        ],
+      );
+    }
+    const letter = await insertDeadLetter(tx, {
+      stage: 'ingest',
+      messageId: failure.messageId,
+      system: failure.system,
+      code,
+      reason: failure.reason,
+    });
+    await appendAudit(tx, [
+      {
+        kind: 'dead-letter',
+        messageId: failure.messageId,
+        system: failure.system,
+        decision: 'dead-letter',
+        rule: 'processing',
+        details: { ...failure.details, code, reason: failure.reason, deadLetter: letter.id },
       },
     ]);
     return letter;
@@ -84,26 +144,138 @@ export async function getDeadLetter(db: Db, id: string): Promise<DeadLetter | un
   return row && toDeadLetter(row);
 }
 
-/** Marks a dead letter replayed (and audits who asked), returning the new replay count. */
-export async function markReplayed(db: Db, letter: DeadLetter, by: string): Promise<number> {
-  return db.transaction(async (tx) => {
-    await tx.execute('UPDATE dead_letters SET replayed_at = $2, replay_count = replay_count + 1 WHERE id = $1', [
+/** A replay refused because the target already holds a newer revision of the object. */
+export interface ReplayRollBack {
+  deadLetter: string;
+  deliveryId: string;
+  target: string;
+  type: string;
+  objectKey: string;
+  /** The revision the dead letter would send. */
+  revision: number;
+  /** The newest revision the target already received. */
+  deliveredRevision: number;
+}
+
+export type ReplayMark =
+  { ok: true; replay: number; jobId: string; queue: 'deliver' | 'ingest' } | { ok: false; rollBack: ReplayRollBack };
+
+/**
+ * Marks a dead letter replayed and audits who asked (and why), in one transaction that also
+ * records what must be queued: a delivery reset to pending, or an ingest replay request (both
+ * swept into their queue if the caller dies before queueing). A delivery whose target already
+ * received a newer revision of the object is not replayed: the refusal is audited instead.
+ */
+export async function markReplayed(db: Db, letter: DeadLetter, by: string, reason?: string): Promise<ReplayMark> {
+  return db.transaction(async (tx): Promise<ReplayMark> => {
+    const replay = letter.replayCount + 1;
+    const now = new Date().toISOString();
+    const [delivery] = letter.deliveryId
+      ? await tx.query('SELECT id, target, type, object_key, object_revision FROM deliveries WHERE id = $1', [
+          letter.deliveryId,
+        ])
+      : [];
+    if (delivery) {
+      const [newer] = await tx.query<{ revision: number | null }>(
+        `SELECT MAX(object_revision) AS revision FROM deliveries
+          WHERE target = $1 AND type = $2 AND object_key = $3 AND status = 'delivered' AND object_revision > $4`,
+        [delivery.target, delivery.type, delivery.object_key, delivery.object_revision],
+      );
+      if (newer?.revision !== null && newer?.revision !== undefined) {
+        const rollBack: ReplayRollBack = {
+          deadLetter: letter.id,
+          deliveryId: String(delivery.id),
+          target: String(delivery.target),
+          type: String(delivery.type),
+          objectKey: String(delivery.object_key),
+          revision: Number(delivery.object_revision),
+          deliveredRevision: Number(newer.revision),
+        };
+        await appendAudit(tx, [
+          {
+            kind: 'replay',
+            messageId: letter.messageId,
+            system: letter.system,
+            type: rollBack.type,
+            objectKey: rollBack.objectKey,
+            target: rollBack.target,
+            decision: 'skipped',
+            rule: 'replay.no-roll-back',
+            details: { ...rollBack, code: 'REPLAY_WOULD_ROLL_BACK', by, ...(reason ? { reason } : {}) },
+          },
+        ]);
+        return { ok: false, rollBack };
+      }
+    }
+    await tx.execute('UPDATE dead_letters SET replayed_at = $2, replay_count = $3 WHERE id = $1', [
       letter.id,
-      new Date().toISOString(),
+      now,
+      replay,
     ]);
-    if (letter.deliveryId) {
-      await tx.execute(`UPDATE deliveries SET status = 'pending', attempts = 0 WHERE id = $1`, [letter.deliveryId]);
+    let jobId: string;
+    if (delivery) {
+      jobId = `${String(delivery.id)}-replay-${replay}`;
+      await tx.execute(`UPDATE deliveries SET status = 'pending', attempts = 0 WHERE id = $1`, [delivery.id]);
+    } else {
+      jobId = `${letter.messageId}-replay-${replay}`;
+      await insertReplayRequest(tx, {
+        id: jobId,
+        deadLetterId: letter.id,
+        messageId: letter.messageId,
+        requestedBy: by,
+        requestedAt: now,
+      });
     }
     await appendAudit(tx, [
       {
         kind: 'replay',
         messageId: letter.messageId,
         system: letter.system,
-        details: { deadLetter: letter.id, stage: letter.stage, deliveryId: letter.deliveryId, by },
+        details: {
+          deadLetter: letter.id,
+          stage: letter.stage,
+          deliveryId: letter.deliveryId,
+          by,
+          ...(reason ? { reason } : {}),
+        },
       },
     ]);
-    return letter.replayCount + 1;
+    return { ok: true, replay, jobId, queue: delivery ? 'deliver' : 'ingest' };
   });
+}
+
+/** Which dead letters a bulk replay takes; every field narrows the selection. */
+export interface DeadLetterFilter {
+  stage?: DeadLetterStage;
+  code?: string;
+  system?: string;
+  target?: string;
+  /** Created at or after (RFC 3339). */
+  from?: string;
+  /** Created before (RFC 3339). */
+  to?: string;
+}
+
+/** Dead letters not replayed yet that match `filter`, oldest first. */
+export async function findDeadLetters(db: Db, filter: DeadLetterFilter, limit = 1000): Promise<DeadLetter[]> {
+  const where = ['replayed_at IS NULL'];
+  const params: unknown[] = [];
+  const add = (clause: string, value: unknown) => {
+    params.push(value);
+    where.push(clause.replace('?', `$${params.length}`));
+  };
+  if (filter.stage) add('stage = ?', filter.stage);
+  if (filter.code) add('code = ?', filter.code);
+  if (filter.system) add('system = ?', filter.system);
+  if (filter.target) add('delivery_id IN (SELECT id FROM deliveries WHERE target = ?)', filter.target);
+  if (filter.from) add('created_at >= ?', filter.from);
+  if (filter.to) add('created_at < ?', filter.to);
+  params.push(limit);
+  const rows = await db.query(
+    `SELECT * FROM dead_letters WHERE ${where.join(' AND ')} ORDER BY created_at, id LIMIT $${params.length}`,
+    params,
+  );
+  return rows.map(toDeadLetter);
 }
 
 function toDeadLetter(row: Record<string, unknown>): DeadLetter {

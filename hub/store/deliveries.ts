@@ -138,6 +138,26 @@ export async function pendingDeliveries(db: Db, limit = 10000): Promise<Delivery
   ).map(toDelivery);
 }
 
+/**
+ * Pending deliveries with every job id they may be queued under: their own id, and after a replay
+ * `<id>-replay-<n>`. The outbox sweep queues the ones none of these jobs carries.
+ */
+export async function pendingDeliveryJobs(
+  db: Db,
+  limit = 1000,
+): Promise<Array<{ delivery: DeliveryRow; jobIds: string[] }>> {
+  const rows = await db.query(
+    `SELECT d.*, (SELECT MAX(l.replay_count) FROM dead_letters l WHERE l.delivery_id = d.id) AS replays
+       FROM deliveries d WHERE d.status = 'pending' ORDER BY d.created_at LIMIT $1`,
+    [limit],
+  );
+  return rows.map((row) => {
+    const delivery = toDelivery(row);
+    const replays = Number(row.replays ?? 0);
+    return { delivery, jobIds: replays > 0 ? [delivery.id, `${delivery.id}-replay-${replays}`] : [delivery.id] };
+  });
+}
+
 function toDelivery(row: Record<string, unknown>): DeliveryRow {
   const delivery: DeliveryRow = {
     id: String(row.id),

@@ -7,12 +7,14 @@ import { openDb, type Db } from './db';
 import { queryAudit } from './audit-log';
 import { deliveriesOf } from './deliveries';
 import { migrate } from './migrations';
+import { migrateReplayRequests } from './replay-requests';
 
 export * from './audit-log';
 export * from './dead-letters';
 export * from './deliveries';
 export * from './messages';
 export * from './objects';
+export * from './replay-requests';
 export type { Db, Dialect } from './db';
 
 /** Opens (and migrates) the store: PostgreSQL when `databaseUrl` is set, else `<dataDir>/handover.db`. */
@@ -22,6 +24,7 @@ export async function openStore(options: { dataDir: string; databaseUrl?: string
     ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
   });
   await migrate(db);
+  await migrateReplayRequests(db);
   return db;
 }
 

@@ -2,7 +2,8 @@
 import { appendAudit } from './audit-log';
 import type { Db } from './db';
 
-export type MessageStatus = 'received' | 'routed' | 'invalid';
+/** `failed`: an unexpected error on the last attempt (a PROCESSING_FAILED dead letter). */
+export type MessageStatus = 'received' | 'routed' | 'invalid' | 'failed';
 
 export interface ReceivedMessage {
   id: string;
@@ -65,7 +66,7 @@ export async function recordReceived(db: Db, message: ReceivedMessage): Promise<
     if (await insertReceived(tx, message, 'routed')) return true;
     // A replayed dead letter that translates now.
     await tx.execute(
-      `UPDATE messages SET status = 'routed', mapping = $2, error = NULL WHERE id = $1 AND status = 'invalid'`,
+      `UPDATE messages SET status = 'routed', mapping = $2, error = NULL WHERE id = $1 AND status IN ('invalid', 'failed')`,
       [message.id, JSON.stringify(message.mapping)],
     );
     return false;

@@ -4,10 +4,14 @@ import type { CanonicalEnvelope } from '../../schemas/index';
 import type { OwnershipConfig } from '../config/schema';
 import { migrate } from './migrations';
 import {
+  appendAudit,
   applyDocument,
   getDelivery,
   getObject,
   listDeadLetters,
+  markReplayed,
+  recordInvalid,
+  unstartedReplayRequests,
   messageTrace,
   queryAudit,
   recordDead,
@@ -152,6 +156,51 @@ describe.each(storeBackends)('stores on %s', (_name, open) => {
     expect((await verifyAudit(db)).ok).toBe(true);
   });
 
+  it('replays a dead delivery only while no newer revision reached its target', async () => {
+    await apply(db, 'm1', order('m1'));
+    const first = (await getDelivery(db, 'm1-0-mes'))!;
+    await recordDead(db, first, 8, 'ATTEMPTS_EXHAUSTED', 'HTTP 503');
+    const [letter] = await listDeadLetters(db);
+    const changed = { ...order('m2', { occurredAt: '2024-05-02T07:00:00Z' }), document: { ...examples.ProductionOrder, description: 'changed' } } as CanonicalEnvelope; // prettier-ignore
+    await apply(db, 'm2', changed, 2);
+    await recordDelivered(db, (await getDelivery(db, 'm2-0-mes'))!, 1, 200, 5);
+    expect(await markReplayed(db, letter!, 'operator', 'after the outage')).toEqual({
+      ok: false,
+      rollBack: expect.objectContaining({ deadLetter: letter!.id, revision: 1, deliveredRevision: 2, target: 'mes' }),
+    });
+    expect(await getDelivery(db, 'm1-0-mes')).toMatchObject({ status: 'dead' });
+    const audit = await queryAudit(db, { messageId: 'm1' });
+    expect(audit.at(-1)).toMatchObject({ kind: 'replay', decision: 'skipped', rule: 'replay.no-roll-back' });
+    expect((await verifyAudit(db)).ok).toBe(true);
+  });
+
+  it('keeps one dead letter per invalid message however often ingest runs, and a durable replay request', async () => {
+    const message = {
+      id: 'bad-1',
+      system: 'erp',
+      receivedAt: '2024-05-02T06:00:00Z',
+      receivedSeq: 1,
+      contentType: 'json',
+      body: '{}',
+      mapping: { name: 'canonical-json', documents: 0 },
+    };
+    const problems = [{ path: '/', reason: 'no documents' }];
+    const letter = await recordInvalid(db, message, 'CANONICAL_INVALID', problems);
+    expect(await recordInvalid(db, message, 'CANONICAL_INVALID', problems)).toEqual(letter);
+    expect(await listDeadLetters(db)).toHaveLength(1);
+    expect(await markReplayed(db, letter, 'operator')).toEqual({
+      ok: true,
+      replay: 1,
+      jobId: 'bad-1-replay-1',
+      queue: 'ingest',
+    });
+    expect(await unstartedReplayRequests(db)).toEqual([
+      expect.objectContaining({ id: 'bad-1-replay-1', deadLetterId: letter.id, messageId: 'bad-1' }),
+    ]);
+    // The replay's run finds it invalid again: a new dead letter, since the first one was replayed.
+    expect((await recordInvalid(db, message, 'CANONICAL_INVALID', problems)).id).not.toBe(letter.id);
+  });
+
   describe('the audit log proves it is complete and unaltered', () => {
     beforeEach(async () => {
       for (let i = 1; i <= 4; i += 1)
@@ -202,6 +251,32 @@ describe.each(storeBackends)('stores on %s', (_name, open) => {
       const problems = (await verifyAudit(db)).problems;
       expect(problems).toEqual(expect.arrayContaining([expect.objectContaining({ seq: 8, problem: 'deleted' })]));
       expect(problems).toEqual(expect.arrayContaining([expect.objectContaining({ seq: 8, problem: 'edited' })]));
+    });
+
+    it('stays intact while records are appended during the verification (one consistent view)', async () => {
+      let writing = true;
+      let written = 0;
+      const writer = (async () => {
+        while (writing) {
+          await db.transaction((tx) => appendAudit(tx, [{ kind: 'received', messageId: `w${written}` }]));
+          written += 1;
+        }
+      })();
+      let rounds = 0;
+      try {
+        while (written < 100 || rounds < 10) {
+          const result = await verifyAudit(db, 3);
+          expect(result.problems).toEqual([]);
+          expect(result.records).toBe(result.headSeq);
+          rounds += 1;
+          // Lets the writer's group commit run (SQLite flushes it on the next turn of the event loop).
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      } finally {
+        writing = false;
+        await writer;
+      }
+      expect((await verifyAudit(db)).records).toBe(8 + written);
     });
 
     it('keeps the chain intact under concurrent writers', async () => {

@@ -1,5 +1,5 @@
 /** The shape of a mapping file (YAML): identity, direction, how it is selected, and its JSONata expressions. */
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { CANONICAL_TYPES } from '../../schemas/types';
 
 const Expression = Type.String({ minLength: 1, description: 'A JSONata expression' });
@@ -25,12 +25,21 @@ export const MappingFile = Type.Object(
     objectKey: Type.Optional(Expression),
     occurredAt: Type.Optional(Expression),
     objectVersion: Type.Optional(Expression),
+    timeoutMs: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 60000,
+        description: 'Time limit of one expression evaluation in milliseconds (default 1000)',
+      }),
+    ),
     /** Outbound XML: the root element the result is written under. */
     root: Type.Optional(Type.String({ minLength: 1 })),
   },
   { additionalProperties: false },
 );
 export type MappingFile = Static<typeof MappingFile>;
+
+const OneOrEach = <T extends TSchema>(item: T) => Type.Union([item, Type.Array(item)]);
 
 export const MappingCase = Type.Object(
   {
@@ -39,6 +48,12 @@ export const MappingCase = Type.Object(
     input: Type.Unknown(),
     /** Inbound: the canonical documents. Outbound: the payload (object, or XML text). */
     expected: Type.Unknown(),
+    /** Inbound: the object key of each document (one value, or one per document). */
+    objectKey: Type.Optional(OneOrEach(Type.String())),
+    /** Inbound: when each document's fact happened, as the mapping states it. */
+    occurredAt: Type.Optional(OneOrEach(Type.String())),
+    /** Inbound: the sender's version of each document's object. */
+    version: Type.Optional(OneOrEach(Type.Integer())),
   },
   { additionalProperties: false },
 );

@@ -4,22 +4,37 @@
  * the expression and, where known, the position.
  */
 import { readFileSync } from 'node:fs';
+import { Type } from '@sinclair/typebox';
 import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
 import jsonata from 'jsonata';
 import { Builder } from 'xml2js';
 import { parse as parseYaml } from 'yaml';
 import { parseXml } from '../../schemas/b2mml/xml-parse';
+import { Envelope } from '../../schemas/envelope';
 import type { CanonicalEnvelope, CanonicalType } from '../../schemas/index';
 import type { Problem } from '../../schemas/problem';
 import { validateDocument } from '../../schemas/validate';
+import type { MappingErrorCode } from './errors';
 import { helpers } from './helpers';
 import { MappingFile } from './mapping-file';
 import { toJson } from './xml-to-json';
 
 const ajv = new Ajv({ allErrors: true, strict: false });
+addFormats(ajv);
 const validateFile = ajv.compile(MappingFile);
 
-export type MappingErrorCode = 'MAPPING_INVALID' | 'MAPPING_FAILED' | 'MAPPING_OUTPUT_INVALID';
+/** The envelope fields a mapping makes, checked by the same schemas as every envelope. */
+const envelopeFields = {
+  objectKey: ajv.compile(Envelope.properties.objectKey),
+  occurredAt: ajv.compile(Envelope.properties.occurredAt),
+  version: ajv.compile(Type.Integer({ minimum: 0 })),
+};
+
+/** How long one expression may run on one input unless the mapping or the loader says otherwise. */
+export const DEFAULT_TIMEOUT_MS = 1000;
+
+export type { MappingErrorCode } from './errors';
 
 /** A mapping that could not load or run, with where and why. */
 export class MappingError extends Error {
@@ -56,8 +71,13 @@ interface LoadedMapping extends Mapping {
   expressions: Record<'expression' | 'match' | 'objectKey' | 'occurredAt' | 'objectVersion', Compiled | undefined>;
 }
 
+export interface LoadOptions {
+  /** Time limit of one evaluation for mappings that set no `timeoutMs`; default {@link DEFAULT_TIMEOUT_MS}. */
+  timeoutMs?: number;
+}
+
 /** Loads and compiles the mapping file at `file`; throws MAPPING_INVALID with every problem. */
-export function loadMapping(file: string): LoadedMapping {
+export function loadMapping(file: string, options: LoadOptions = {}): LoadedMapping {
   let spec: unknown;
   try {
     spec = parseYaml(readFileSync(file, 'utf8'));
@@ -72,11 +92,13 @@ export function loadMapping(file: string): LoadedMapping {
     throw new MappingError('MAPPING_INVALID', file, problems);
   }
   const mapping = spec as MappingFile;
+  // jsonata checks the limit each time it enters a sub-expression, so a runaway loop ends as D1012.
+  const timeout = mapping.timeoutMs ?? options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const compile = (name: keyof LoadedMapping['expressions']): Compiled | undefined => {
     const source = mapping[name];
     if (source === undefined) return undefined;
     try {
-      const compiled = jsonata(source);
+      const compiled = jsonata(source, { timeout });
       for (const [helper, definition] of Object.entries(helpers)) {
         compiled.registerFunction(
           helper,
@@ -119,7 +141,18 @@ async function evaluate(
   try {
     return await compiled.evaluate(input, bindings);
   } catch (error) {
-    const { position, token, message } = error as { position?: number; token?: string; message: string };
+    const { position, token, message, code } = error as {
+      position?: number;
+      token?: string;
+      message: string;
+      code?: string;
+    };
+    if (code === 'D1012') {
+      const limit = (error as { value?: number }).value;
+      throw new MappingError('MAPPING_TIMEOUT', file, [
+        { path: `/${name}`, reason: `ran past its time limit of ${limit} ms (an endless loop or recursion?)` },
+      ]);
+    }
     const where = [position === undefined ? '' : `at character ${position}`, token ? `near "${token}"` : '']
       .filter(Boolean)
       .join(' ');
@@ -144,32 +177,48 @@ export async function runInbound(mapping: Mapping, payload: unknown): Promise<Ma
   >;
   const type = spec.types[0]!;
   const problems: Problem[] = [];
+  const envelopeProblems: Problem[] = [];
   const mapped: MappedDocument[] = [];
   for (const [index, document] of documents.entries()) {
     const clean = JSON.parse(JSON.stringify(document)) as Record<string, unknown>;
-    problems.push(...validateDocument(type, clean, `/documents/${index}`));
-    const objectKey = expressions.objectKey
-      ? String(await evaluate(file, 'objectKey', expressions.objectKey, clean))
-      : String(clean.id);
-    const item: MappedDocument = { type, objectKey, document: clean };
+    const at = `/documents/${index}`;
+    problems.push(...validateDocument(type, clean, at));
+    const check = (field: keyof typeof envelopeFields, expression: string, value: unknown): boolean => {
+      if (envelopeFields[field](value)) return true;
+      const got = value === undefined ? 'nothing' : JSON.stringify(value);
+      envelopeProblems.push({ path: `${at}/${field}`, reason: `${expression} gave ${got}: ${FIELD_RULES[field]}` });
+      return false;
+    };
+    const rawKey = expressions.objectKey ? await evaluate(file, 'objectKey', expressions.objectKey, clean) : clean.id;
+    const objectKey = typeof rawKey === 'number' && Number.isFinite(rawKey) ? String(rawKey) : rawKey;
+    check('objectKey', expressions.objectKey ? `objectKey (${spec.objectKey})` : 'the document id', objectKey);
+    const item: MappedDocument = { type, objectKey: objectKey as string, document: clean };
     if (expressions.occurredAt) {
       const occurredAt = await evaluate(file, 'occurredAt', expressions.occurredAt, clean, { payload });
-      if (typeof occurredAt === 'string') item.occurredAt = occurredAt;
+      // Nothing means "the time it arrived"; anything else must be a real instant, or stale checks go blind.
+      if (occurredAt !== undefined && check('occurredAt', `occurredAt (${spec.occurredAt})`, occurredAt))
+        item.occurredAt = occurredAt as string;
     }
     if (expressions.objectVersion) {
       const version = await evaluate(file, 'objectVersion', expressions.objectVersion, clean, { payload });
-      if (typeof version === 'number' && Number.isInteger(version)) item.version = version;
+      if (version !== undefined && check('version', `objectVersion (${spec.objectVersion})`, version))
+        item.version = version as number;
     }
     mapped.push(item);
   }
-  if (problems.length > 0)
-    throw new MappingError(
-      'MAPPING_OUTPUT_INVALID',
-      file,
-      problems.map((p) => ({ ...p, reason: `${type} ${p.reason}` })),
-    );
+  if (problems.length > 0 || envelopeProblems.length > 0)
+    throw new MappingError('MAPPING_OUTPUT_INVALID', file, [
+      ...problems.map((p) => ({ ...p, reason: `${type} ${p.reason}` })),
+      ...envelopeProblems,
+    ]);
   return mapped;
 }
+
+const FIELD_RULES: Record<keyof typeof envelopeFields, string> = {
+  objectKey: 'an object key is a non-empty string (or a number) of at most 200 characters',
+  occurredAt: 'occurredAt is an RFC 3339 date-time with a time zone',
+  version: 'a version is an integer of 0 or more',
+};
 
 const xmlBuilder = new Builder({
   xmldec: { version: '1.0', encoding: 'UTF-8' },

@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadMapping, MappingError, type Mapping } from './mapping';
+import { loadMapping, MappingError, type LoadOptions, type Mapping } from './mapping';
 
 /** The mapping files below `dir`, test files excluded. */
 export function mappingFiles(dir: string): string[] {
@@ -24,7 +24,10 @@ export class MappingRegistry {
   /** Files that failed to load at the last (re)load; their previous version, if any, stays in use. */
   failures: MappingError[] = [];
 
-  constructor(readonly dir: string) {
+  constructor(
+    readonly dir: string,
+    private readonly options: LoadOptions = {},
+  ) {
     this.reload();
   }
 
@@ -33,7 +36,7 @@ export class MappingRegistry {
     const failures: MappingError[] = [];
     for (const file of mappingFiles(this.dir)) {
       try {
-        this.byFile.set(file, loadMapping(file));
+        this.byFile.set(file, loadMapping(file, this.options));
       } catch (error) {
         if (error instanceof MappingError) failures.push(error);
         else throw error;

@@ -7,7 +7,7 @@ import Ajv from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { wrap } from '../../schemas/canonical-json';
 import type { CanonicalEnvelope } from '../../schemas/index';
-import { loadMapping, MappingError, payloadOf, runInbound, runOutbound } from './mapping';
+import { loadMapping, MappingError, payloadOf, runInbound, runOutbound, type MappedDocument } from './mapping';
 import { MappingTests, type MappingCase } from './mapping-file';
 import { mappingFiles } from './registry';
 
@@ -48,8 +48,8 @@ export async function runMappingTests(dir: string): Promise<CaseResult[]> {
     }
     for (const testCase of (tests as { cases: MappingCase[] }).cases) {
       try {
-        const actual = await run(mapping, testCase);
-        const differences = diff(testCase.expected, actual, '');
+        const { documents, envelopes } = await run(mapping, testCase);
+        const differences = [...diff(testCase.expected, documents, ''), ...envelopeDiff(testCase, envelopes)];
         results.push({ file, mapping: mapping.name, name: testCase.name, ok: differences.length === 0, differences });
       } catch (error) {
         results.push({
@@ -65,18 +65,49 @@ export async function runMappingTests(dir: string): Promise<CaseResult[]> {
   return results;
 }
 
-async function run(mapping: ReturnType<typeof loadMapping>, testCase: MappingCase): Promise<unknown> {
+/** What a case's mapping made: the documents (or payload) and, inbound, each document's envelope fields. */
+async function run(
+  mapping: ReturnType<typeof loadMapping>,
+  testCase: MappingCase,
+): Promise<{ documents: unknown; envelopes: Array<Omit<MappedDocument, 'type' | 'document'>> }> {
   const { spec } = mapping;
   if (spec.direction === 'inbound') {
     const body = typeof testCase.input === 'string' ? testCase.input : JSON.stringify(testCase.input);
-    return (await runInbound(mapping, payloadOf(spec.contentType, body))).map((document) => document.document);
+    const mapped = await runInbound(mapping, payloadOf(spec.contentType, body));
+    return { documents: mapped.map((document) => document.document), envelopes: mapped.map(envelopeFields) };
   }
   const input = testCase.input as Record<string, unknown>;
   const envelope = (
     'document' in input ? input : wrap(spec.types[0]!, input as { id: string }, 'hub')
   ) as CanonicalEnvelope;
   const body = await runOutbound(mapping, envelope);
-  return spec.contentType === 'json' ? JSON.parse(body) : body;
+  return { documents: spec.contentType === 'json' ? JSON.parse(body) : body, envelopes: [] };
+}
+
+function envelopeFields({ objectKey, occurredAt, version }: MappedDocument): Omit<MappedDocument, 'type' | 'document'> {
+  return {
+    objectKey,
+    ...(occurredAt === undefined ? {} : { occurredAt }),
+    ...(version === undefined ? {} : { version }),
+  };
+}
+
+/** Differences between the key, time and version a case states and what the mapping made, per document. */
+function envelopeDiff(testCase: MappingCase, envelopes: Array<Omit<MappedDocument, 'type' | 'document'>>): string[] {
+  const differences: string[] = [];
+  for (const field of ['objectKey', 'occurredAt', 'version'] as const) {
+    const stated = testCase[field];
+    if (stated === undefined) continue;
+    const expected: unknown[] = Array.isArray(stated) ? stated : envelopes.map(() => stated);
+    expected.forEach((value, index) => {
+      const actual = envelopes[index]?.[field];
+      if (actual !== value)
+        differences.push(
+          `/${index} ${field}: expected ${JSON.stringify(value)}, got ${actual === undefined ? 'nothing' : JSON.stringify(actual)}`,
+        );
+    });
+  }
+  return differences.sort((a, b) => Number(a.split(' ')[0]!.slice(1)) - Number(b.split(' ')[0]!.slice(1)));
 }
 
 /** Paths where `actual` differs from `expected`, as `path: expected …, got …` lines. */

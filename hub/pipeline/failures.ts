@@ -1,0 +1,115 @@
+/**
+ * Jobs that keep failing: every failed attempt is logged, and the last one becomes a dead letter
+ * (PROCESSING_FAILED) with an audit record, so no job is retried forever or parked in silence.
+ */
+import type { Job, Worker } from 'bullmq';
+import type { HubContext } from '../context';
+import { APPLY_QUEUE, INGEST_QUEUE } from '../queue/queue-keys';
+import { getDelivery, recordDead, recordProcessingFailed } from '../store/index';
+import type { ApplyJob, DeliverJob, IngestJob } from './jobs';
+
+/**
+ * The first line of an error and the first frame of its stack: enough to find the bug, short
+ * enough for a dead letter's reason and a log line.
+ * @example firstLine(new TypeError('x is undefined')) // 'TypeError: x is undefined (at applyDocument (…/objects.ts:80:11))'
+ */
+export function firstLine(error: unknown): string {
+  if (!(error instanceof Error)) return String(error).split('\n')[0]!;
+  const head = `${error.name}: ${error.message.split('\n')[0]}`;
+  const frame = error.stack
+    ?.split('\n')
+    .map((line) => line.trim())
+    .find((line) => line.startsWith('at '));
+  return frame ? `${head} (${frame})` : head;
+}
+
+/** True when a job that fails now will not be tried again. */
+function lastAttempt(job: Job): boolean {
+  return job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+}
+
+/**
+ * Wraps a processor: an exception on the job's last attempt files a dead letter instead of
+ * leaving a failed job in Redis that nobody looks at. A shutdown is not a failure: it rethrows.
+ */
+export function guarded<T>(
+  ctx: HubContext,
+  queue: string,
+  processor: (job: Job<T>) => Promise<void>,
+  signal?: AbortSignal,
+): (job: Job<T>) => Promise<void> {
+  return async (job) => {
+    try {
+      await processor(job);
+    } catch (error) {
+      if (signal?.aborted || !lastAttempt(job)) throw error;
+      await parkFailed(ctx, queue, job, firstLine(error));
+    }
+  };
+}
+
+/** Logs every failed attempt of a worker's jobs, and every stall, with what an operator needs to find it. */
+export function logFailures(ctx: HubContext, worker: Worker): void {
+  worker.on('failed', (job, error) => {
+    ctx.logger.warn(
+      {
+        jobId: job?.id,
+        queue: worker.name,
+        attempt: job?.attemptsMade,
+        attempts: job?.opts.attempts,
+        error: firstLine(error),
+      },
+      'job failed',
+    );
+  });
+  worker.on('stalled', (jobId) => ctx.logger.warn({ jobId, queue: worker.name }, 'job stalled'));
+}
+
+/**
+ * Files the dead letter for a job that will not run again: its message (ingest, apply) or its
+ * delivery (deliver) ends as PROCESSING_FAILED with `reason`, audited in the same transaction.
+ */
+export async function parkFailed(
+  ctx: HubContext,
+  queue: string,
+  job: Job,
+  reason: string,
+  attempts = job.attemptsMade + 1,
+): Promise<void> {
+  const detail = `${queue} job ${job.id} failed on attempt ${attempts} of ${job.opts.attempts ?? 1}: ${reason}`;
+  ctx.metrics.deadLetters.inc({ stage: queue === INGEST_QUEUE || queue === APPLY_QUEUE ? 'ingest' : 'deliver' });
+  ctx.logger.error({ jobId: job.id, queue, attempts, error: reason }, 'job dead-lettered');
+  if (queue === INGEST_QUEUE) {
+    const message = job.data as IngestJob;
+    await recordProcessingFailed(ctx.db, {
+      messageId: message.messageId,
+      system: message.system,
+      reason: detail,
+      details: { queue, jobId: job.id, attempts },
+      message: {
+        id: message.messageId,
+        system: message.system,
+        receivedAt: message.receivedAt,
+        receivedSeq: message.receivedSeq,
+        contentType: message.contentType,
+        body: message.body,
+        mapping: { name: 'none', documents: 0 },
+        ...(message.idempotencyKey === undefined ? {} : { idempotencyKey: message.idempotencyKey }),
+      },
+    });
+    return;
+  }
+  if (queue === APPLY_QUEUE) {
+    const document = job.data as ApplyJob;
+    await recordProcessingFailed(ctx.db, {
+      messageId: document.messageId,
+      system: document.envelope?.sourceSystem ?? '',
+      reason: detail,
+      details: { queue, jobId: job.id, attempts, docIndex: document.docIndex },
+    });
+    return;
+  }
+  const delivery = await getDelivery(ctx.db, (job.data as DeliverJob).deliveryId);
+  if (delivery?.status === 'pending')
+    await recordDead(ctx.db, delivery, delivery.attempts, 'PROCESSING_FAILED', detail);
+}

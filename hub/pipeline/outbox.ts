@@ -1,0 +1,89 @@
+/**
+ * The outbox sweep: state the store committed but no queue holds (a crash between commit and
+ * queue) is queued again — pending deliveries without a job, ingest replays never queued — and
+ * jobs that failed for good (a stall limit, a dead letter that could not be written) are filed as
+ * dead letters. Runs at start-up and then periodically; job ids make every re-add idempotent, and
+ * processors do nothing for work that is no longer pending.
+ */
+import type { HubContext } from '../context';
+import { SWEEP_LOCK_KEY, parkedJobKey, partitionOf } from '../queue/queue-keys';
+import { pendingDeliveryJobs, unstartedReplayRequests } from '../store/index';
+import { parkFailed } from './failures';
+import { queueIngestReplay } from './replay';
+
+/** How often the sweep runs unless configured otherwise. */
+export const SWEEP_INTERVAL_MS = 30000;
+
+/** How many rows of each kind one sweep looks at: it stays cheap, the next sweep takes the rest. */
+const BATCH = 1000;
+
+export interface SweepResult {
+  deliveries: number;
+  replays: number;
+  parked: number;
+}
+
+/** One sweep; returns what it queued again and how many failed jobs it filed. */
+export async function sweepOutbox(ctx: HubContext): Promise<SweepResult> {
+  const result: SweepResult = { deliveries: 0, replays: 0, parked: 0 };
+  for (const { delivery, jobIds } of await pendingDeliveryJobs(ctx.db, BATCH)) {
+    const queue = ctx.queues.deliver(
+      delivery.target,
+      partitionOf(delivery.type, delivery.objectKey, ctx.config.partitions),
+    );
+    const jobs = await Promise.all(jobIds.map((id) => queue.getJob(id)));
+    if (jobs.some(Boolean)) continue;
+    await queue.add('deliver', { deliveryId: delivery.id }, { jobId: jobIds[jobIds.length - 1]! });
+    result.deliveries += 1;
+  }
+  for (const request of await unstartedReplayRequests(ctx.db, BATCH)) {
+    if (await ctx.queues.ingest.getJob(request.id)) continue;
+    await queueIngestReplay(ctx, request.messageId, request.id);
+    result.replays += 1;
+  }
+  for (const queue of ctx.queues.all()) {
+    for (const job of await queue.getFailed(0, 99)) {
+      if (!job?.id) continue;
+      // Several processes may sweep; only the one that claims the job files its dead letter.
+      const claimed = await ctx.redis.set(parkedJobKey(queue.name, job.id), '1', 'EX', 86400, 'NX');
+      if (claimed === null) continue;
+      try {
+        await parkFailed(ctx, queue.name, job, job.failedReason ?? 'failed for good', job.attemptsStarted);
+        await job.remove();
+      } catch (error) {
+        await ctx.redis.del(parkedJobKey(queue.name, job.id));
+        throw error;
+      }
+      result.parked += 1;
+    }
+  }
+  if (result.deliveries + result.replays + result.parked > 0) ctx.logger.warn(result, 'outbox sweep queued lost work');
+  return result;
+}
+
+/**
+ * Runs the sweep every `intervalMs` in one process at a time (a Redis lock that expires with the
+ * interval); a failing sweep is logged and tried again at the next tick.
+ */
+export function startOutboxSweeper(ctx: HubContext, intervalMs = SWEEP_INTERVAL_MS): { stop(): Promise<void> } {
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = (async () => {
+      const mine = await ctx.redis.set(
+        SWEEP_LOCK_KEY,
+        String(process.pid),
+        'PX',
+        Math.max(intervalMs - 100, 100),
+        'NX',
+      );
+      if (mine !== null) await sweepOutbox(ctx);
+    })().catch((error: unknown) => ctx.logger.error({ err: error }, 'outbox sweep failed'));
+  }, intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

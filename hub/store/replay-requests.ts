@@ -1,0 +1,61 @@
+/**
+ * Replay requests of ingest dead letters, committed before their job is queued: the outbox sweep
+ * queues any that no job carries yet (a crash between the commit and the queue loses nothing).
+ */
+import type { Db } from './db';
+
+const TABLE = `CREATE TABLE IF NOT EXISTS replay_requests (
+  id TEXT PRIMARY KEY,
+  dead_letter_id TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  requested_by TEXT NOT NULL,
+  requested_at TEXT NOT NULL,
+  started_at TEXT
+)`;
+
+/** Creates the table (a migration of its own beside migrations.ts); safe from every process at every start. */
+export async function migrateReplayRequests(db: Db): Promise<void> {
+  await db.transaction(async (tx) => {
+    if (tx.dialect === 'postgres') await tx.execute('SELECT pg_advisory_xact_lock(4242002)');
+    await tx.execute(TABLE);
+  });
+}
+
+export interface ReplayRequest {
+  /** The ingest job id the replay runs under. */
+  id: string;
+  deadLetterId: string;
+  messageId: string;
+  requestedBy: string;
+  requestedAt: string;
+}
+
+export async function insertReplayRequest(tx: Db, request: ReplayRequest): Promise<void> {
+  await tx.execute(
+    `INSERT INTO replay_requests (id, dead_letter_id, message_id, requested_by, requested_at)
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
+    [request.id, request.deadLetterId, request.messageId, request.requestedBy, request.requestedAt],
+  );
+}
+
+/** The ingest worker took the replay's job: from now on BullMQ keeps it until it is done. */
+export async function markReplayStarted(db: Db, id: string): Promise<void> {
+  await db.execute('UPDATE replay_requests SET started_at = $2 WHERE id = $1 AND started_at IS NULL', [
+    id,
+    new Date().toISOString(),
+  ]);
+}
+
+/** Replay requests whose job has not started yet, oldest first. */
+export async function unstartedReplayRequests(db: Db, limit = 1000): Promise<ReplayRequest[]> {
+  const rows = await db.query('SELECT * FROM replay_requests WHERE started_at IS NULL ORDER BY requested_at LIMIT $1', [
+    limit,
+  ]);
+  return rows.map((row) => ({
+    id: String(row.id),
+    deadLetterId: String(row.dead_letter_id),
+    messageId: String(row.message_id),
+    requestedBy: String(row.requested_by),
+    requestedAt: String(row.requested_at),
+  }));
+}
