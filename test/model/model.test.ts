@@ -69,7 +69,7 @@ describe.each<TopologyKind>(['single', 'api+2 workers'])('the hub as %s agrees w
     180_000,
   );
 
-  it('sequential histories: every decision as the model makes it', async () => {
+  it('sequential histories with scope moves: every decision as the model makes it', async () => {
     topology.setFaulty(true);
     const result = await runHistories(topology, { seed: seeds[0]! + 1, objects: 3, concurrency: 1, sequential: true });
     expect(result.problems).toEqual([]);

@@ -68,7 +68,7 @@ export async function runHistories(topology: Topology, options: RunOptions): Pro
     const body = (await response.json().catch(() => ({}))) as { messageId?: string };
     return { post, status: response.status, ...(body.messageId ? { messageId: body.messageId } : {}) };
   };
-  const settled = (messageId: string) => waitSettled(api, [messageId], options.timeoutMs ?? 60_000);
+  const settled = (ids: string[]) => waitSettled(api, ids, options.timeoutMs ?? 60_000);
 
   // The model's oracle: writes in generation order; the generator keeps the final state independent of order.
   const model = new Model(MODEL_RULES);
@@ -76,12 +76,11 @@ export async function runHistories(topology: Topology, options: RunOptions): Pro
   const sequentialDecisions: Array<{ sent: Sent; expected: string }> = [];
   const sent: Sent[] = [];
 
-  for (const item of histories) {
-    const created = await send(item.create);
-    sent.push(created);
-    model.apply({ ...writeOf(item.create), seq: (seq += 1) });
-    if (created.messageId) await settled(created.messageId);
-  }
+  // Creations first, all at once, and waited for: a field owner's write before them would be refused.
+  const created = await inParallel(histories, options.concurrency, (item) => send(item.create));
+  sent.push(...created);
+  for (const item of histories) model.apply({ ...writeOf(item.create), seq: (seq += 1) });
+  await settled(created.flatMap((result) => (result.messageId ? [result.messageId] : [])));
   const posts = histories.flatMap((item) => item.rest);
   if (options.sequential) {
     const seen = new Map<string, string>();
@@ -89,7 +88,7 @@ export async function runHistories(topology: Topology, options: RunOptions): Pro
       const result = await send(post);
       sent.push(result);
       if (!result.messageId) continue;
-      await settled(result.messageId);
+      await settled([result.messageId]);
       if (post.invalid) continue;
       // A request repeated with its Idempotency-Key is answered with the first message id; nothing is decided again.
       if (seen.has(post.idempotencyKey)) continue;
