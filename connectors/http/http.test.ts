@@ -124,6 +124,10 @@ describe('http connector', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     shutdown.abort(new Error('hub stopping'));
     await expect(inFlight).rejects.toThrow('hub stopping');
+    // Nor does a send start once the hub is stopping (its abort event has fired already).
+    const sent = seen.length;
+    await expect(connector.send!(document, shutdown.signal)).rejects.toThrow('hub stopping');
+    expect(seen.length).toBe(sent);
   });
 
   it('tests its connection', async () => {

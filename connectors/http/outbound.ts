@@ -58,16 +58,15 @@ export function httpOutbound(config: Static<typeof HttpConfig>, env: NodeJS.Proc
     },
     async send(document: OutboundDocument, signal: AbortSignal): Promise<SendResult> {
       const auth = authorization();
-      // One short-lived controller per request instead of AbortSignal.any on the hub's long-lived
-      // shutdown signal: Node 20 keeps every such dependant for good (nodejs/node#55351).
+      // An abort event never fires for a signal that is already aborted: the hub is stopping.
+      signal.throwIfAborted();
+      // The hub's shutdown signal lives as long as the process: it gets one listener per request,
+      // removed in finally, and is never an AbortSignal.any input (Node 20 keeps every such
+      // dependant for good, nodejs/node#55351). Only this request's short-lived signals are combined.
       const request = new AbortController();
       const onShutdown = () => request.abort(signal.reason);
       signal.addEventListener('abort', onShutdown, { once: true });
-      const timeoutMs = config.timeoutMs ?? 10000;
-      const timer = setTimeout(
-        () => request.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')),
-        timeoutMs,
-      );
+      const timeout = AbortSignal.timeout(config.timeoutMs ?? 10000);
       try {
         const response = await fetch(config.url, {
           method: config.method ?? 'POST',
@@ -79,7 +78,7 @@ export function httpOutbound(config: Static<typeof HttpConfig>, env: NodeJS.Proc
             'idempotency-key': document.idempotencyKey,
             ...(auth ? { authorization: auth } : {}),
           },
-          signal: request.signal,
+          signal: AbortSignal.any([request.signal, timeout]),
         });
         const answer = (await response.text().catch(() => '')).slice(0, 65536);
         lastOutcome = { ok: response.ok, at: new Date().toISOString(), detail: `HTTP ${response.status}` };
@@ -92,7 +91,6 @@ export function httpOutbound(config: Static<typeof HttpConfig>, env: NodeJS.Proc
         lastOutcome = { ok: false, at: new Date().toISOString(), detail: describe(error) };
         throw new HttpDeliveryError(`${describe(error)} (${config.url})`, false);
       } finally {
-        clearTimeout(timer);
         signal.removeEventListener('abort', onShutdown);
       }
     },
