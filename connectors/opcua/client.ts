@@ -87,7 +87,9 @@ export async function settle(
 
 /** The first line of an error's message (node-opcua's messages run over several lines). */
 export function firstLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
+  // Not `instanceof Error`: errors from another realm (a worker, a test sandbox) or without a message exist.
+  const raw = (error as { message?: unknown } | null | undefined)?.message;
+  const message = typeof raw === 'string' && raw !== '' ? raw : String(error);
   return message.split('\n').find((line) => line.trim() !== '') ?? message;
 }
 
