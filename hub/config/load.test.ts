@@ -30,6 +30,7 @@ describe('hub configuration', () => {
     expect(config.routes[0]).toMatchObject({ timeoutMs: 10000, retry: { attempts: 8, backoffMs: 500 } });
     expect(config.partitions).toBe(16);
     expect(config.limits.maxBodyBytes).toBe(10485760);
+    expect(config.limits.maxJsonDepth).toBe(64);
   });
 
   it('reports a bad value with file, line, path and reason', () => {
