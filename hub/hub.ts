@@ -21,6 +21,8 @@ import { deliverProcessor } from './pipeline/deliver';
 import { ingestProcessor } from './pipeline/ingest';
 import { APPLY_QUEUE, INGEST_QUEUE, PREFIX, deliverQueue, partitionOf } from './queue/queue-keys';
 import { createQueues } from './queue/queues';
+import { withDeadline, settledWithin } from './deadline';
+import { redisErrorLog } from './queue/redis-errors';
 import { ensureRedis } from './queue/redis-server';
 import { openStore, pendingDeliveries } from './store/index';
 
@@ -54,6 +56,8 @@ export interface RunningHub {
 export async function startHub(options: HubOptions): Promise<RunningHub> {
   const role = options.role ?? 'all';
   const logger = options.logger ?? pino({ name: 'handover', level: process.env.LOG_LEVEL ?? 'info' });
+  // Checked before anything starts, so a configuration error leaves no redis-server behind.
+  const credentials = readCredentials(options.config.systems, options.env ?? process.env);
   const redisHandle = await ensureRedis({
     dataDir: options.dataDir,
     ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
@@ -63,11 +67,16 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     dataDir: options.dataDir,
     ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
   });
+  const redisErrors = redisErrorLog(logger);
   const redis = new Redis(redisHandle.url, { maxRetriesPerRequest: null });
+  redisErrors.watch(redis, 'hub');
+  redis.on('ready', () => redisErrors.recovered());
+  // The door answers 503 until this connection is ready, so it is ready before the door opens.
+  await withDeadline(redis.ping(), 10_000, () => new Error('Redis did not answer PING within 10 s'));
   const connection = { url: redisHandle.url, maxRetriesPerRequest: null } as const;
   const context: HubContext = {
     config: options.config,
-    credentials: readCredentials(options.config.systems, options.env ?? process.env),
+    credentials,
     db,
     redis,
     queues: createQueues(connection, options.config),
@@ -110,10 +119,11 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
         );
       }
     }
-    for (const worker of workers)
-      worker.on('error', (error) => logger.error({ err: error, queue: worker.name }, 'worker error'));
+    for (const worker of workers) redisErrors.watch(worker, `worker ${worker.name}`);
     await requeuePending(context);
   }
+
+  for (const queue of context.queues.all()) redisErrors.watch(queue, `queue ${queue.name}`);
 
   // Connectors feed the door's queue, so they run where the API runs (idempotency keys absorb repeats).
   const connectors = role === 'worker' ? [] : await startConnectors(context, options.dataDir);
@@ -137,10 +147,18 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
         server.closeAllConnections();
         await new Promise((resolve) => server!.close(resolve));
       }
-      await stopConnectors(connectors);
+      // Every wait is bounded: with Redis down, closing a worker or a queue never finishes on its own.
+      await settledWithin(stopConnectors(connectors), 3000);
       shutdown.abort(new Error('hub stopping'));
-      await Promise.all(workers.map((worker) => worker.close()));
-      await Promise.all(context.queues.all().map((queue) => queue.close()));
+      const queues = context.queues.all();
+      const closed = await settledWithin(
+        Promise.all([...workers.map((worker) => worker.close()), ...queues.map((queue) => queue.close())]),
+        4000,
+      );
+      if (!closed) {
+        logger.warn('workers and queues did not close within 4 s (Redis unreachable?); disconnecting them');
+        await settledWithin(Promise.allSettled([...workers, ...queues].map((part) => part.disconnect())), 1000);
+      }
       redis.disconnect();
       await db.close();
       await redisHandle.stop();
