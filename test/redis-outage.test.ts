@@ -14,6 +14,7 @@ import { freePort, hubReady, orderEnvelopeJson, spawnHandover, writeOrdersConfig
 
 const CONCURRENCY = 8;
 const processes: ChildProcess[] = [];
+const dataDirs: string[] = [];
 let target: HttpTarget;
 
 interface Hub {
@@ -26,6 +27,7 @@ interface Hub {
 
 async function startHub(env: Record<string, string> = {}): Promise<Hub> {
   const dataDir = mkdtempSync(join(tmpdir(), 'handover-outage-'));
+  dataDirs.push(dataDir);
   const port = await freePort();
   const child = spawnHandover(['start', '--config', writeOrdersConfig(dataDir, target.url), '--port', String(port)], {
     env: {
@@ -189,6 +191,16 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const child of processes) await stopProcess(child);
+  // A hub killed by a failed test leaves its own redis-server running, on purpose (the next start adopts it).
+  for (const dir of dataDirs) {
+    const instance = join(dir, 'redis', 'instance.json');
+    if (!existsSync(instance)) continue;
+    try {
+      process.kill((JSON.parse(readFileSync(instance, 'utf8')) as { pid: number }).pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
   await target?.close();
 });
 
