@@ -25,6 +25,8 @@ import { ingestProcessor } from './pipeline/ingest';
 import { startOutboxSweeper, sweepOutbox } from './pipeline/outbox';
 import { APPLY_QUEUE, INGEST_QUEUE, PREFIX, deliverQueue } from './queue/queue-keys';
 import { WORKER_LOCKS, WORKER_SETTINGS, createQueues, serialiseDeliveries } from './queue/queues';
+import { withDeadline, settledWithin } from './deadline';
+import { redisErrorLog } from './queue/redis-errors';
 import { ensureRedis } from './queue/redis-server';
 import { openStore } from './store/index';
 
@@ -62,6 +64,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   // Names this process to operators (connector leadership) and to peers; unique per start.
   const processId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const logger = options.logger ?? pino({ name: 'handover', level: process.env.LOG_LEVEL ?? 'info' });
+  // Checked before anything starts, so a configuration error leaves no redis-server behind.
+  const credentials = readCredentials(options.config.systems, options.env ?? process.env);
   const redisHandle = await ensureRedis({
     dataDir: options.dataDir,
     ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
@@ -71,11 +75,16 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     dataDir: options.dataDir,
     ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
   });
+  const redisErrors = redisErrorLog(logger);
   const redis = new Redis(redisHandle.url, { maxRetriesPerRequest: null });
+  redisErrors.watch(redis, 'hub');
+  redis.on('ready', () => redisErrors.recovered());
+  // The door answers 503 until this connection is ready, so it is ready before the door opens.
+  await withDeadline(redis.ping(), 10_000, () => new Error('Redis did not answer PING within 10 s'));
   const connection = { url: redisHandle.url, maxRetriesPerRequest: null } as const;
   const context: HubContext = {
     config: options.config,
-    credentials: readCredentials(options.config.systems, options.env ?? process.env),
+    credentials,
     db,
     redis,
     queues: createQueues(connection, options.config),
@@ -125,13 +134,15 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       }
     }
     for (const worker of workers) {
-      worker.on('error', (error) => logger.error({ err: error, queue: worker.name }, 'worker error'));
+      redisErrors.watch(worker, `worker ${worker.name}`);
       logFailures(context, worker);
     }
     await sweepOutbox(context);
     sweeper = startOutboxSweeper(context, options.sweepIntervalMs);
     if (role === 'worker') logger.info({ role, processId }, 'hub workers running');
   }
+
+  for (const queue of context.queues.all()) redisErrors.watch(queue, `queue ${queue.name}`);
 
   let server: Server | undefined;
   let url: string | undefined;
@@ -151,12 +162,20 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
         server.closeAllConnections();
         await new Promise((resolve) => server!.close(resolve));
       }
-      await connectors.stopInbound();
-      await sweeper?.stop();
+      // Every wait is bounded: with Redis down, closing a worker or a queue never finishes on its own.
+      await settledWithin(connectors.stopInbound(), 3000);
+      await settledWithin(sweeper?.stop() ?? Promise.resolve(), 2000);
       shutdown.abort(new Error('hub stopping'));
-      await Promise.all(workers.map((worker) => worker.close()));
-      await connectors.stopOutbound();
-      await Promise.all(context.queues.all().map((queue) => queue.close()));
+      const queues = context.queues.all();
+      const closed = await settledWithin(
+        Promise.all([...workers.map((worker) => worker.close()), ...queues.map((queue) => queue.close())]),
+        4000,
+      );
+      if (!closed) {
+        logger.warn('workers and queues did not close within 4 s (Redis unreachable?); disconnecting them');
+        await settledWithin(Promise.allSettled([...workers, ...queues].map((part) => part.disconnect())), 1000);
+      }
+      await settledWithin(connectors.stopOutbound(), 3000);
       redis.disconnect();
       await db.close();
       await redisHandle.stop();

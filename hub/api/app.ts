@@ -1,9 +1,13 @@
 /** The hub's HTTP API (express 5): inbound, read and operations endpoints, health and metrics. */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { HubContext } from '../context';
+import { withDeadline } from '../deadline';
 import { ApiError, sendError } from './errors';
 import { inboundRouter } from './inbound';
 import { readRouter } from './read';
+
+/** How long /readyz and /metrics wait for Redis or the database. */
+const PROBE_TIMEOUT_MS = 700;
 
 export function createApp(ctx: HubContext): express.Express {
   const app = express();
@@ -13,16 +17,28 @@ export function createApp(ctx: HubContext): express.Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  // Readiness answers within a second whatever Redis and the database do: a probe that hangs is no probe.
   app.get('/readyz', async (_req, res) => {
-    const checks = await Promise.allSettled([ctx.redis.ping(), ctx.db.query('SELECT 1 AS ok')]);
+    const timeout = (what: string) => () => new Error(`${what} did not answer within ${PROBE_TIMEOUT_MS} ms`);
+    const checks = await Promise.allSettled([
+      ctx.redis.status === 'ready'
+        ? withDeadline(ctx.redis.ping(), PROBE_TIMEOUT_MS, timeout('Redis'))
+        : Promise.reject(new Error(`Redis is not connected (${ctx.redis.status})`)),
+      withDeadline(ctx.db.query('SELECT 1 AS ok'), PROBE_TIMEOUT_MS, timeout('the database')),
+    ]);
     const [redis, db] = checks.map((check) => (check.status === 'fulfilled' ? 'ok' : String(check.reason)));
     const ready = redis === 'ok' && db === 'ok';
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', redis, database: db });
   });
   app.get('/metrics', async (_req, res) => {
-    await Promise.all(
+    // Queue depths are left at their last value while Redis does not answer; the rest is served as usual.
+    await Promise.allSettled(
       ctx.queues.all().map(async (queue) => {
-        const counts = await queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
+        const counts = await withDeadline(
+          queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized'),
+          PROBE_TIMEOUT_MS,
+          () => new Error('Redis did not answer'),
+        );
         ctx.metrics.queueDepth.set(
           { queue: queue.name },
           Object.values(counts).reduce((sum, count) => sum + count, 0),

@@ -11,10 +11,19 @@ export const API_ERRORS = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send application/json or application/xml' },
   BODY_TOO_LARGE: { status: 413, message: 'The body is larger than the limit' },
   JSON_MALFORMED: { status: 400, message: 'The body is not valid JSON' },
+  JSON_TOO_DEEP: { status: 400, message: 'The JSON nests deeper than the depth limit' },
+  BODY_NOT_UTF8: { status: 400, message: 'The body is not valid UTF-8' },
   BAD_REQUEST: { status: 400, message: 'The request is not valid' },
+  QUEUE_UNAVAILABLE: {
+    status: 503,
+    message: 'The hub’s queue (Redis) is unreachable; nothing was accepted, retry with the same Idempotency-Key',
+  },
   UNAVAILABLE: { status: 503, message: 'The hub cannot queue the message right now; retry later' },
 } as const;
 export type ApiErrorCode = keyof typeof API_ERRORS;
+
+/** Seconds a client is asked to wait (Retry-After) after a 503: long enough for Redis to be restarted. */
+export const RETRY_AFTER_SECONDS = 2;
 
 /** An error answered to the client; `details` says where and why. */
 export class ApiError extends Error {
@@ -35,6 +44,7 @@ export class ApiError extends Error {
 }
 
 export function sendError(res: Response, error: ApiError): void {
+  if (error.status === 503) res.setHeader('retry-after', String(RETRY_AFTER_SECONDS));
   res.status(error.status).json({
     error: {
       code: error.code,

@@ -1,10 +1,12 @@
 /**
- * POST /api/v1/inbound/{system}: cheap checks at the door (token, size, content type,
- * well-formedness, no DOCTYPE), then 202 {messageId} once the job is durably in Redis.
+ * POST /api/v1/inbound/{system}: cheap checks at the door (token, size, content type, UTF-8,
+ * well-formedness, JSON depth, no DOCTYPE, a B2MML root), then 202 {messageId} once the job is
+ * durably in Redis, or 503 QUEUE_UNAVAILABLE within a bounded wait when Redis is unreachable.
  */
 import express, { type Request, type Response, type Router } from 'express';
 import {
   B2mmlError,
+  assertB2mmlRoot,
   originalApplicationArea,
   parseXml,
   writeConfirmBod,
@@ -14,9 +16,11 @@ import { formatProblems, type Problem } from '../../schemas/problem';
 import { isCanonicalType } from '../../schemas/index';
 import type { HubContext } from '../context';
 import type { IngestJob } from '../pipeline/jobs';
-import { enqueueInbound, IdempotencyKeyError } from '../pipeline/enqueue';
+import { enqueueInbound, IdempotencyKeyError, QueueUnavailableError } from '../pipeline/enqueue';
 import { requireSystem } from './auth';
-import { ApiError } from './errors';
+import { ApiError, RETRY_AFTER_SECONDS } from './errors';
+import { tooDeep } from './json-depth';
+import { decodeUtf8 } from './utf8';
 
 export function inboundRouter(ctx: HubContext): Router {
   const router = express.Router();
@@ -35,7 +39,7 @@ export function inboundRouter(ctx: HubContext): Router {
       const confirm = req.accepts(['application/json', 'application/xml']) === 'application/xml';
       const admitted: { area?: ApplicationArea } = {};
       try {
-        const job = admit(req, system, admitted);
+        const job = admit(ctx, req, system, admitted);
         const messageId = await enqueueInbound(ctx, job, req.header('idempotency-key'));
         ctx.metrics.inbound.inc({ system, outcome: 'accepted' });
         res.status(202).setHeader('x-handover-message-id', messageId);
@@ -48,12 +52,15 @@ export function inboundRouter(ctx: HubContext): Router {
         const error =
           caught instanceof IdempotencyKeyError
             ? ApiError.of('BAD_REQUEST', [{ path: 'Idempotency-Key', reason: caught.message }])
-            : caught;
+            : caught instanceof QueueUnavailableError
+              ? ApiError.of('QUEUE_UNAVAILABLE', { reason: caught.message })
+              : caught;
         ctx.metrics.inbound.inc({ system, outcome: error instanceof ApiError ? error.code : 'UNAVAILABLE' });
         if (!(confirm && error instanceof ApiError)) throw error;
         const problems = Array.isArray(error.details)
           ? (error.details as Problem[])
           : [{ path: '/', reason: error.message }];
+        if (error.status === 503) res.setHeader('retry-after', String(RETRY_AFTER_SECONDS));
         res
           .status(error.status)
           .type('application/xml')
@@ -74,12 +81,13 @@ function now(): ApplicationArea {
 }
 
 function admit(
+  ctx: HubContext,
   req: Request,
   system: string,
   admitted: { area?: ApplicationArea },
 ): Omit<IngestJob, 'messageId' | 'receivedSeq'> {
   const contentType = kindOf(req.header('content-type'));
-  const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+  const body = utf8Text(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
   if (body.trim() === '') throw ApiError.of('BAD_REQUEST', [{ path: '/', reason: 'empty body' }], 'The body is empty');
   if (contentType === 'json') {
     try {
@@ -87,9 +95,22 @@ function admit(
     } catch (error) {
       throw ApiError.of('JSON_MALFORMED', [{ path: '/', reason: (error as Error).message }]);
     }
+    // Later stages (validation, mappings, canonical JSON) recurse; a hostile depth must stop here.
+    const limit = ctx.config.limits.maxJsonDepth;
+    const deep = tooDeep(body, limit);
+    if (deep) {
+      throw ApiError.of(
+        'JSON_TOO_DEEP',
+        { limit, path: deep.path, offset: Buffer.byteLength(body.slice(0, deep.index)) },
+        `The JSON nests deeper than ${limit} levels at ${deep.path}`,
+      );
+    }
   } else {
     try {
-      admitted.area = originalApplicationArea(parseXml(body));
+      const root = parseXml(body);
+      // A system with XML mappings may send any root they match; otherwise only B2MML can be read.
+      if (!ctx.mappings.hasInbound(system, 'xml')) assertB2mmlRoot(root);
+      admitted.area = originalApplicationArea(root);
     } catch (error) {
       if (error instanceof B2mmlError) throw new ApiError(error.code, error.status, error.message, error.problems);
       throw error;
@@ -100,6 +121,17 @@ function admit(
     throw ApiError.of('BAD_REQUEST', [{ path: '?type', reason: `"${type}" is not a canonical type` }]);
   }
   return { system, contentType, body, receivedAt: new Date().toISOString(), ...(type === undefined ? {} : { type }) };
+}
+
+/** The body as sent, or 400 BODY_NOT_UTF8 naming the first bad byte: never text with U+FFFD put in. */
+function utf8Text(bytes: Buffer): string {
+  const decoded = decodeUtf8(bytes);
+  if ('text' in decoded) return decoded.text;
+  throw ApiError.of(
+    'BODY_NOT_UTF8',
+    { offset: decoded.offset },
+    `The body is not valid UTF-8: the byte at offset ${decoded.offset} starts no valid sequence`,
+  );
 }
 
 function kindOf(header: string | undefined): 'json' | 'xml' {

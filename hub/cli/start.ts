@@ -33,5 +33,8 @@ export async function startCommand(options: { config?: string; port?: string; ro
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+  // After a stop with Redis down, BullMQ and ioredis leave timers behind that would keep the process
+  // alive for most of a minute; everything that matters is closed by now.
+  setTimeout(() => process.exit(0), 1000).unref();
   return 0;
 }

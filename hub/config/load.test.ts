@@ -30,6 +30,7 @@ describe('hub configuration', () => {
     expect(config.routes[0]).toMatchObject({ timeoutMs: 10000, retry: { attempts: 8, backoffMs: 500 } });
     expect(config.partitions).toBe(16);
     expect(config.limits.maxBodyBytes).toBe(10485760);
+    expect(config.limits.maxJsonDepth).toBe(64);
   });
 
   it('reports a bad value with file, line, path and reason', () => {
@@ -87,6 +88,22 @@ describe('credentials come from the environment only', () => {
     expect(credentials.systemTokens.get('erp')).toBe('erp-secret');
     expect(credentials.systemTokens.has('qms')).toBe(false);
     expect(credentials.adminToken).toBe('admin');
+  });
+
+  it('refuses a token shared by two systems, or by a system and the operators, naming the variables only', () => {
+    const systems = ['erp', 'mes', 'qms'].map((id) => ({ id, name: id, processOwner: 'p', technicalOwner: 't' }));
+    const shared = () =>
+      readCredentials(systems, { HANDOVER_TOKEN_ERP: 'same-secret', HANDOVER_TOKEN_QMS: 'same-secret' });
+    expect(shared).toThrow(ConfigError);
+    expect(shared).toThrow(/HANDOVER_TOKEN_ERP and HANDOVER_TOKEN_QMS/);
+    expect(shared).not.toThrow(/same-secret/);
+    const admin = () =>
+      readCredentials(systems, { HANDOVER_TOKEN_MES: 'admin-secret', HANDOVER_ADMIN_TOKEN: 'admin-secret' });
+    expect(admin).toThrow(/HANDOVER_TOKEN_MES and HANDOVER_ADMIN_TOKEN/);
+    expect(admin).not.toThrow(/admin-secret/);
+    expect(() =>
+      readCredentials(systems, { HANDOVER_TOKEN_ERP: 'a', HANDOVER_TOKEN_MES: 'b', HANDOVER_ADMIN_TOKEN: 'c' }),
+    ).not.toThrow();
   });
 
   it('compares tokens exactly', () => {

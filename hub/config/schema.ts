@@ -167,6 +167,15 @@ export const HubConfigSchema = Type.Object(
             minimum: 1024,
             default: 10485760,
             description: 'Largest inbound body accepted',
+            examples: [10485760],
+          }),
+          maxJsonDepth: Type.Integer({
+            minimum: 1,
+            maximum: 10000,
+            default: 64,
+            description:
+              'Deepest nesting of arrays and objects accepted in an inbound JSON body; deeper is refused at the door (JSON_TOO_DEEP)',
+            examples: [64],
           }),
         },
         { additionalProperties: false },
@@ -188,6 +197,6 @@ export interface HubConfig {
   connectors: ConnectorInstance[];
   ownership: OwnershipConfig;
   routes: Array<RouteConfig & { retry: Static<typeof RetryPolicy> }>;
-  limits: { maxBodyBytes: number };
+  limits: { maxBodyBytes: number; maxJsonDepth: number };
   partitions: number;
 }

@@ -3,6 +3,7 @@
  * HANDOVER_TOKEN_<SYSTEM ID IN UPPER CASE>, the operators' token from HANDOVER_ADMIN_TOKEN.
  */
 import { timingSafeEqual, createHash } from 'node:crypto';
+import { ConfigError } from './errors';
 import type { SystemConfig } from './schema';
 
 /** The environment variable holding a system's token: `erp` → HANDOVER_TOKEN_ERP, `mes-2` → HANDOVER_TOKEN_MES_2. */
@@ -16,14 +17,38 @@ export interface Credentials {
   adminToken?: string;
 }
 
+/**
+ * Reads every token from `env`. A token set for two identities is refused: a request carrying it
+ * would act as whichever is checked first, so one system could publish as another.
+ */
 export function readCredentials(systems: SystemConfig[], env: NodeJS.ProcessEnv = process.env): Credentials {
   const systemTokens = new Map<string, string>();
+  const holders = new Map<string, string[]>();
+  const hold = (variable: string, token: string) => holders.set(token, [...(holders.get(token) ?? []), variable]);
   for (const system of systems) {
     const token = env[tokenVariable(system.id)];
-    if (token) systemTokens.set(system.id, token);
+    if (token) {
+      systemTokens.set(system.id, token);
+      hold(tokenVariable(system.id), token);
+    }
   }
   const credentials: Credentials = { systemTokens };
-  if (env.HANDOVER_ADMIN_TOKEN) credentials.adminToken = env.HANDOVER_ADMIN_TOKEN;
+  if (env.HANDOVER_ADMIN_TOKEN) {
+    credentials.adminToken = env.HANDOVER_ADMIN_TOKEN;
+    hold('HANDOVER_ADMIN_TOKEN', env.HANDOVER_ADMIN_TOKEN);
+  }
+  // The variables are named, never the token.
+  const shared = [...holders.values()].filter((variables) => variables.length > 1);
+  if (shared.length > 0) {
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      '<environment>',
+      shared.map((variables) => ({
+        path: variables.join(' and '),
+        reason: 'hold the same token; give every system and the operators a token of their own',
+      })),
+    );
+  }
   return credentials;
 }
 

@@ -1,5 +1,14 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +55,24 @@ async function withRedis<T>(url: string, work: (client: Redis) => Promise<T>): P
   }
 }
 
+/** A real hub process's server: the hub can then be killed with SIGKILL, leaving its server orphaned. */
+async function orphanedServer(dir: string): Promise<{ url: string; hub: ChildProcess }> {
+  const hub = spawn(
+    process.execPath,
+    [
+      '--require',
+      'tsx/cjs',
+      '--eval',
+      `require(${JSON.stringify(join(repoRoot, 'hub/queue/redis-server.ts'))})` +
+        `.ensureRedis({ dataDir: ${JSON.stringify(dir)} }).then((r) => console.log(r.url));` +
+        'setInterval(() => undefined, 1000);',
+    ],
+    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const url = await new Promise<string>((started) => hub.stdout!.once('data', (data) => started(String(data).trim())));
+  return { url, hub };
+}
+
 async function refusedPort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
@@ -80,7 +107,7 @@ describe('ensureRedis, managed', () => {
     const dir = dataDir();
     const first = await ensure({ dataDir: dir });
     expect(first.managed).toBe(true);
-    expect(first.url).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
+    expect(first.url).toMatch(/^redis:\/\/:[0-9a-f]{64}@127\.0\.0\.1:\d+$/);
     await withRedis(first.url, async (client) => {
       const settings = Object.fromEntries(
         await Promise.all(
@@ -112,11 +139,13 @@ describe('ensureRedis, managed', () => {
     await second.stop();
   });
 
-  it('loses no acknowledged write when redis-server is killed, and replaces it despite a stale instance.json', async () => {
+  it('loses no acknowledged write when redis-server is killed with its hub, and replaces it despite a stale instance.json', async () => {
     const dir = dataDir();
-    const first = await ensure({ dataDir: dir });
-    await withRedis(first.url, (client) => client.set('handover:test', 'acknowledged'));
+    const { url, hub } = await orphanedServer(dir);
+    await withRedis(url, (client) => client.set('handover:test', 'acknowledged'));
     const { pid } = instance(dir);
+    hub.kill('SIGKILL');
+    await new Promise((exited) => hub.once('exit', exited));
     process.kill(pid, 'SIGKILL');
     while (isAlive(pid)) await new Promise((tick) => setTimeout(tick, 10));
     expect(instance(dir).pid).toBe(pid);
@@ -125,26 +154,11 @@ describe('ensureRedis, managed', () => {
     expect(instance(dir).pid).not.toBe(pid);
     expect(await withRedis(second.url, (client) => client.get('handover:test'))).toBe('acknowledged');
     await second.stop();
-  });
+  }, 60_000);
 
   it('adopts the redis-server of a hub that was killed, instead of starting a second one on its files', async () => {
     const dir = dataDir();
-    // A real hub process, killed with SIGKILL once its server answers, leaves that server orphaned.
-    const hub = spawn(
-      process.execPath,
-      [
-        '--require',
-        'tsx/cjs',
-        '--eval',
-        `require(${JSON.stringify(join(repoRoot, 'hub/queue/redis-server.ts'))})` +
-          `.ensureRedis({ dataDir: ${JSON.stringify(dir)} }).then((r) => console.log(r.url));` +
-          'setInterval(() => undefined, 1000);',
-      ],
-      { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    const orphanUrl = await new Promise<string>((started) =>
-      hub.stdout.once('data', (data) => started(String(data).trim())),
-    );
+    const { url: orphanUrl, hub } = await orphanedServer(dir);
     const orphan = instance(dir);
     hub.kill('SIGKILL');
     await new Promise((exited) => hub.once('exit', exited));
@@ -196,6 +210,96 @@ describe('ensureRedis, managed', () => {
       'REDIS_NOT_INSTALLED',
     );
   });
+});
+
+/** The redis-server processes working in `dir` (redis-server rewrites its title, so the cwd tells them apart). */
+function serversOn(dir: string): number[] {
+  return execFileSync('ps', ['-eo', 'pid=,comm='], { encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => line.includes('redis-server'))
+    .map((line) => Number(line.trim().split(/\s+/)[0]))
+    .filter((pid) => {
+      try {
+        return realpathSync(`/proc/${pid}/cwd`) === realpathSync(join(dir, 'redis'));
+      } catch {
+        return false;
+      }
+    });
+}
+
+describe('ensureRedis, managed and guarded', () => {
+  it('protects its server with a generated password kept 0600 in the data directory, and never prints it', async () => {
+    const dir = dataDir();
+    const logged: string[] = [];
+    const first = await ensure({ dataDir: dir, logger: (msg) => logged.push(msg) });
+    const passwordFile = join(dir, 'redis', 'password');
+    const password = readFileSync(passwordFile, 'utf8').trim();
+    expect(password).toMatch(/^[0-9a-f]{64}$/);
+    expect(statSync(passwordFile).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'redis', 'redis.conf')).mode & 0o777).toBe(0o600);
+    expect(first.url).toContain(password);
+    const { port } = instance(dir);
+    const anonymous = new Redis(`redis://127.0.0.1:${port}`, {
+      maxRetriesPerRequest: 0,
+      lazyConnect: true,
+      retryStrategy: () => null,
+    });
+    const refusals: string[] = [];
+    anonymous.on('error', (error: Error) => refusals.push(error.message));
+    await expect(anonymous.connect().then(() => anonymous.get('handover:test'))).rejects.toThrow();
+    expect(refusals.join('\n')).toMatch(/NOAUTH/);
+    anonymous.disconnect();
+    await first.stop();
+
+    const second = await ensure({ dataDir: dir, logger: (msg) => logged.push(msg) });
+    expect(second.url).toContain(password);
+    expect(await withRedis(second.url, (client) => client.ping())).toBe('PONG');
+    await second.stop();
+    expect(logged.length).toBeGreaterThan(0);
+    expect(logged.join('\n')).not.toContain(password);
+    expect(readFileSync(join(dir, 'redis', 'redis.log'), 'utf8')).not.toContain(password);
+  });
+
+  it('starts one server when two first starts race on one fresh data directory', async () => {
+    const dir = dataDir();
+    const [one, two] = await Promise.all([ensure({ dataDir: dir }), ensure({ dataDir: dir })]);
+    expect(two!.url).toBe(one!.url);
+    expect(serversOn(dir)).toEqual([instance(dir).pid]);
+    await one!.stop();
+  });
+
+  it('restarts its server within 5 s on the same port and data after a kill -9, so clients reconnect', async () => {
+    const dir = dataDir();
+    const logged: string[] = [];
+    const handle = await ensure({ dataDir: dir, logger: (msg) => logged.push(msg) });
+    await withRedis(handle.url, (client) => client.set('handover:test', 'acknowledged'));
+    const killed = instance(dir);
+    const client = new Redis(handle.url, { maxRetriesPerRequest: null });
+    client.on('error', () => undefined);
+    process.kill(killed.pid, 'SIGKILL');
+    const started = Date.now();
+    const back = await new Promise<{ pid: number; port: number }>((resolve, reject) => {
+      const poll = setInterval(() => {
+        const now = existsSync(join(dir, 'redis', 'instance.json')) ? instance(dir) : undefined;
+        if (now && now.pid !== killed.pid && isAlive(now.pid)) {
+          clearInterval(poll);
+          resolve(now);
+        } else if (Date.now() - started > 20_000) {
+          clearInterval(poll);
+          reject(new Error('redis-server was not restarted within 20 s'));
+        }
+      }, 20);
+    });
+    expect(back.port).toBe(killed.port);
+    // The reconnecting client gets the acknowledged write back from the AOF.
+    expect(await client.get('handover:test')).toBe('acknowledged');
+    expect(Date.now() - started).toBeLessThan(5000);
+    client.disconnect();
+    expect(logged.join('\n')).toContain(`redis-server pid ${killed.pid} exited`);
+    await handle.stop();
+    expect(isAlive(back.pid)).toBe(false);
+    expect(serversOn(dir)).toEqual([]);
+  }, 30_000);
 });
 
 describe('ensureRedis, external', () => {

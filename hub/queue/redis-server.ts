@@ -1,10 +1,12 @@
 /**
- * The hub's Redis: the operator's server at REDIS_URL, or a redis-server the hub runs itself with
- * its append-only file under the data directory, adopted again if a killed hub left it running.
+ * The hub's Redis: the operator's server at REDIS_URL, or a password-protected redis-server the hub
+ * runs and supervises itself, with its append-only file under the data directory, adopted again if
+ * a killed hub left it running and restarted on the same port if it dies.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
-import { renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { accessSync, chmodSync, closeSync, constants, fstatSync, linkSync, mkdirSync, openSync } from 'node:fs';
+import { readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { delimiter, join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
@@ -33,6 +35,10 @@ export interface EnsureRedisOptions {
 const START_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 10_000;
 const START_ATTEMPTS = 3;
+/** How often a managed server is checked; a dead one is restarted at the next check. */
+const SUPERVISE_INTERVAL_MS = 250;
+/** How long a start waits for another start or restart on the same directory to finish. */
+const LOCK_TIMEOUT_MS = 3 * START_TIMEOUT_MS;
 
 /**
  * Returns a Redis that answers PING: the one at `redisUrl`, else the hub's own redis-server for
@@ -48,10 +54,14 @@ export async function ensureRedis(options: EnsureRedisOptions): Promise<RedisHan
   const log = options.logger ?? (() => undefined);
   if (options.redisUrl) return useExternal(options.redisUrl, log);
   const dir = resolve(options.dataDir, 'redis');
-  mkdirSync(dir, { recursive: true });
-  const adopted = await adopt(dir, log);
-  if (adopted) return adopted;
-  return start(findBinary(options.redisServerBinary ?? 'redis-server'), dir, log);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const binary = options.redisServerBinary ?? 'redis-server';
+  // Two first starts on one directory would run two servers on the same AOF files.
+  return withLock(dir, async () => {
+    const password = readOrCreatePassword(dir);
+    const found = (await adopt(dir, password, log)) ?? (await start(findBinary(binary), dir, password, log));
+    return managedHandle(dir, found, password, binary, log);
+  });
 }
 
 async function useExternal(url: string, log: (msg: string) => void): Promise<RedisHandle> {
@@ -70,11 +80,11 @@ interface Instance {
   port: number;
 }
 
-async function adopt(dir: string, log: (msg: string) => void): Promise<RedisHandle | undefined> {
+async function adopt(dir: string, password: string, log: (msg: string) => void): Promise<Instance | undefined> {
   const previous = readInstance(dir);
   if (!previous || !isAlive(previous.pid) || !isRedisProcess(previous.pid)) return undefined;
   // A second server on the same AOF files would corrupt them, so a live one is waited for, never replaced.
-  const outcome = await waitUntilReady(previous, () => !isAlive(previous.pid));
+  const outcome = await waitUntilReady(previous, password, () => !isAlive(previous.pid));
   // Another server on that port, or ours exited meanwhile: the port and the files are free to start afresh.
   if (outcome === 'other-server' || outcome === 'gone') return undefined;
   if (outcome === 'timeout') {
@@ -85,18 +95,19 @@ async function adopt(dir: string, log: (msg: string) => void): Promise<RedisHand
     );
   }
   log(`redis: adopted redis-server pid ${previous.pid} on 127.0.0.1:${previous.port} (data in ${dir})`);
-  return managedHandle(dir, previous, log);
+  return previous;
 }
 
-async function start(binary: string, dir: string, log: (msg: string) => void): Promise<RedisHandle> {
+async function start(binary: string, dir: string, password: string, log: (msg: string) => void): Promise<Instance> {
   const logFile = join(dir, 'redis.log');
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
+  // The port of a server that died is tried first, so clients of the dead one find the new one.
+  let port = readInstance(dir)?.port ?? (await freePort());
+  for (let attempt = 1; ; attempt++, port = await freePort()) {
     const logOffset = fileSize(logFile);
-    const started = await launch(binary, dir, port);
+    const started = await launch(binary, dir, port, password);
     if (typeof started === 'number') {
       log(`redis: started redis-server pid ${started} on 127.0.0.1:${port} (data in ${dir})`);
-      return managedHandle(dir, { pid: started, port }, log);
+      return { pid: started, port };
     }
     const tail = readTail(logFile, logOffset);
     // Another process may take the port between freePort() and redis-server's bind; then we try another.
@@ -109,8 +120,13 @@ async function start(binary: string, dir: string, log: (msg: string) => void): P
 }
 
 /** Starts redis-server on `port` and waits until it is ready: its pid, or why it is not running. */
-async function launch(binary: string, dir: string, port: number): Promise<number | { failure: string }> {
-  writeFileSync(join(dir, 'redis.conf'), config(dir, port));
+async function launch(
+  binary: string,
+  dir: string,
+  port: number,
+  password: string,
+): Promise<number | { failure: string }> {
+  writeSecret(join(dir, 'redis.conf'), config(dir, port, password));
   const child = spawnServer(binary, dir, join(dir, 'redis.log'));
   let failure: string | undefined;
   child.once('error', (error) => (failure = reason(error)));
@@ -122,7 +138,7 @@ async function launch(binary: string, dir: string, port: number): Promise<number
   // Recorded before it is ready, so a hub killed while waiting leaves a server its successor can find.
   const instance = { pid: child.pid, port };
   writeInstance(dir, instance);
-  if ((await waitUntilReady(instance, () => failure !== undefined)) === 'ready') {
+  if ((await waitUntilReady(instance, password, () => failure !== undefined)) === 'ready') {
     // The server outlives the hub on purpose: a killed hub's successor adopts it.
     child.unref();
     return instance.pid;
@@ -143,14 +159,16 @@ function spawnServer(binary: string, dir: string, logFile: string): ChildProcess
   }
 }
 
-/** The server's configuration, rewritten at every start. */
-function config(dir: string, port: number): string {
+/** The server's configuration, rewritten at every start; it holds the password, so only the hub's user reads it. */
+function config(dir: string, port: number, password: string): string {
   const quote = (value: string) => JSON.stringify(value);
   return [
     '# Written by Handover at every start of its own redis-server; edits are overwritten.',
     `port ${port}`,
     'bind 127.0.0.1',
     'protected-mode yes',
+    // Any local user could otherwise read or rewrite the queues, and the Idempotency-Keys with them.
+    `requirepass ${password}`,
     `dir ${quote(dir)}`,
     // The hub answers 202 only once a job is in Redis, so every write is fsynced before Redis replies.
     'appendonly yes',
@@ -165,30 +183,98 @@ function config(dir: string, port: number): string {
   ].join('\n');
 }
 
-function managedHandle(dir: string, instance: Instance, log: (msg: string) => void): RedisHandle {
+/**
+ * A handle on the hub's own server that restarts it, on the same port and files, when it dies
+ * while nobody stopped it: a graceful stop removes instance.json first, a kill -9 leaves it.
+ */
+function managedHandle(
+  dir: string,
+  first: Instance,
+  password: string,
+  binary: string,
+  log: (msg: string) => void,
+): RedisHandle {
+  let instance = first;
+  let stopping = false;
+  let restarting: Promise<void> | undefined;
+  // The port never changes (a restart reuses it), so clients reconnect to the same URL.
+  const url = `redis://:${password}@127.0.0.1:${first.port}`;
+
+  const restart = async (dead: Instance): Promise<void> => {
+    log(`redis: redis-server pid ${dead.pid} exited; restarting it on 127.0.0.1:${dead.port}`);
+    for (let attempt = 1; !stopping; attempt++) {
+      const outcome = await withLock(dir, async () => {
+        const current = readInstance(dir);
+        // Stopped on purpose (by this hub or another one sharing the directory): nothing to restart.
+        if (!current) return 'stopped';
+        if (current.pid !== dead.pid) {
+          if (current.port !== dead.port) return 'moved';
+          // Another hub on this directory restarted it first.
+          if (
+            isAlive(current.pid) &&
+            (await waitUntilReady(current, password, () => !isAlive(current.pid))) === 'ready'
+          ) {
+            instance = current;
+            return 'running';
+          }
+        }
+        if (stopping) return 'stopped';
+        const started = await launch(findBinary(binary), dir, dead.port, password);
+        if (typeof started !== 'number') return started.failure;
+        instance = { pid: started, port: dead.port };
+        log(`redis: restarted redis-server pid ${started} on 127.0.0.1:${dead.port} (data in ${dir})`);
+        return 'running';
+      }).catch((error: unknown) => reason(error));
+      if (outcome === 'running' || outcome === 'stopped') return;
+      if (outcome === 'moved') {
+        log(`redis: redis-server for ${dir} now runs on another port; this hub cannot follow it, restart the hub`);
+        return;
+      }
+      // Retried until it works (the port may be held for a moment); logged on the first try and then rarely.
+      if (attempt === 1 || attempt % 20 === 0) log(`redis: restart attempt ${attempt} failed: ${outcome}`);
+      await sleep(SUPERVISE_INTERVAL_MS);
+    }
+  };
+
+  const supervisor = setInterval(() => {
+    if (stopping || restarting || isAlive(instance.pid)) return;
+    // No instance.json: another handle on this directory stopped the server on purpose.
+    if (!readInstance(dir)) {
+      clearInterval(supervisor);
+      return;
+    }
+    restarting = restart(instance).finally(() => (restarting = undefined));
+  }, SUPERVISE_INTERVAL_MS);
+  supervisor.unref();
+
   return {
-    url: `redis://127.0.0.1:${instance.port}`,
+    url,
     managed: true,
     stop: async () => {
-      if (isAlive(instance.pid)) {
+      stopping = true;
+      clearInterval(supervisor);
+      await restarting;
+      const { pid } = instance;
+      // Removed before the shutdown, so no supervisor (ours or another hub's) takes the exit for a crash.
+      removeInstance(dir, pid);
+      if (isAlive(pid)) {
         try {
-          await withClient(`redis://127.0.0.1:${instance.port}`, (client) => client.call('SHUTDOWN'));
+          await withClient(url, (client) => client.call('SHUTDOWN'));
         } catch {
           // A successful SHUTDOWN closes the connection without a reply; whether it worked shows below.
         }
-        if (!(await waitForExit(instance.pid, STOP_TIMEOUT_MS))) {
+        if (!(await waitForExit(pid, STOP_TIMEOUT_MS))) {
           // Nothing is lost: with appendfsync always, every write Redis acknowledged is already on disk.
-          log(`redis: redis-server pid ${instance.pid} ignored SHUTDOWN; killing it`);
+          log(`redis: redis-server pid ${pid} ignored SHUTDOWN; killing it`);
           try {
-            process.kill(instance.pid, 'SIGKILL');
+            process.kill(pid, 'SIGKILL');
           } catch {
             // It exited after all.
           }
-          await waitForExit(instance.pid, STOP_TIMEOUT_MS);
+          await waitForExit(pid, STOP_TIMEOUT_MS);
         }
-        log(`redis: stopped redis-server pid ${instance.pid}`);
+        log(`redis: stopped redis-server pid ${pid}`);
       }
-      removeInstance(dir, instance.pid);
     },
   };
 }
@@ -196,11 +282,11 @@ function managedHandle(dir: string, instance: Instance, log: (msg: string) => vo
 type Readiness = 'ready' | 'other-server' | 'gone' | 'timeout';
 
 /** Waits until the server with `instance.pid` answers on its port and has loaded its data. */
-async function waitUntilReady(instance: Instance, gone: () => boolean): Promise<Readiness> {
+async function waitUntilReady(instance: Instance, password: string, gone: () => boolean): Promise<Readiness> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (gone()) return 'gone';
-    const pid = await probe(instance.port);
+    const pid = await probe(instance.port, password);
     if (pid === instance.pid) return 'ready';
     if (pid !== undefined) return 'other-server';
     await sleep(50);
@@ -209,9 +295,9 @@ async function waitUntilReady(instance: Instance, gone: () => boolean): Promise<
 }
 
 /** The pid of the Redis answering on `port`, once it has loaded its data. */
-async function probe(port: number): Promise<number | undefined> {
+async function probe(port: number, password: string): Promise<number | undefined> {
   try {
-    return await withClient(`redis://127.0.0.1:${port}`, async (client) => {
+    return await withClient(`redis://:${password}@127.0.0.1:${port}`, async (client) => {
       // Redis refuses PING with LOADING until the AOF is read, so an answer means the data is there.
       await client.ping();
       return Number(/^process_id:(\d+)/m.exec(await client.info('server'))?.[1]);
@@ -263,6 +349,65 @@ function findBinary(name: string): string {
     `${name} was not found${name.includes('/') ? '' : ' on PATH'}. Install Redis (Debian/Ubuntu: ` +
       'apt-get install redis-server; macOS: brew install redis), or set REDIS_URL to a Redis the hub can use.',
   );
+}
+
+/**
+ * Runs `work` holding `<dir>/lock`, a file created atomically with the holder's pid: a start waits
+ * for another start (in this process or another) to finish, and takes over the lock of a dead holder.
+ */
+async function withLock<T>(dir: string, work: () => Promise<T>): Promise<T> {
+  const lock = join(dir, 'lock');
+  const deadline = Date.now() + LOCK_TIMEOUT_MS;
+  for (;;) {
+    const temp = join(dir, `lock.${process.pid}.${randomBytes(6).toString('hex')}`);
+    writeFileSync(temp, `${process.pid}\n`);
+    try {
+      // link() fails if the lock exists, so the lock never exists without its holder's pid.
+      linkSync(temp, lock);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    } finally {
+      rmSync(temp, { force: true });
+    }
+    const holder = Number(readOrEmpty(lock).trim());
+    if (Number.isInteger(holder) && holder > 0 && !isAlive(holder)) {
+      rmSync(lock, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new QueueError(
+        'REDIS_START_FAILED',
+        `${lock} is held by pid ${holder} for more than ${LOCK_TIMEOUT_MS / 1000} s; ` +
+          'if that process is not a Handover hub starting, delete the file',
+      );
+    }
+    await sleep(50);
+  }
+  try {
+    return await work();
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+/** The server's password: generated at the first start, then kept in `<dir>/password`, readable only by the hub's user. */
+function readOrCreatePassword(dir: string): string {
+  const file = join(dir, 'password');
+  const existing = readOrEmpty(file).trim();
+  if (existing) {
+    if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+    return existing;
+  }
+  const password = randomBytes(32).toString('hex');
+  writeSecret(file, `${password}\n`);
+  return password;
+}
+
+/** Writes a file only the hub's user may read, whatever the umask and whatever mode an older file had. */
+function writeSecret(file: string, content: string): void {
+  writeFileSync(file, content, { mode: 0o600 });
+  chmodSync(file, 0o600);
 }
 
 function readInstance(dir: string): Instance | undefined {

@@ -1,5 +1,5 @@
 /** The B2MML codec: read V0700/V0600 into canonical envelopes, write V0700, acknowledge with ConfirmBOD. */
-export { readB2mml, type ApplicationArea, type B2mmlReadResult, type ReadOptions } from './read';
+export { assertB2mmlRoot, readB2mml, type ApplicationArea, type B2mmlReadResult, type ReadOptions } from './read';
 export { writeB2mml, NOUN_OF, type WriteOptions } from './write';
 export {
   originalApplicationArea,

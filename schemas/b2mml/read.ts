@@ -17,7 +17,7 @@ import type { ReadDocument } from './read-result';
 import { B2MML_NAMESPACES, B2MML_VERBS, READABLE_NOUNS, splitRootName, type B2mmlVerb, type Release } from './release';
 import { readProductionPerformances, readProductionSchedules } from './v0600';
 import { XmlCursor } from './xml-cursor';
-import { DEFAULT_XML_LIMITS, parseXml, type XmlLimits } from './xml-parse';
+import { DEFAULT_XML_LIMITS, parseXml, type XmlElement, type XmlLimits } from './xml-parse';
 
 /** The sender's ApplicationArea. */
 export interface ApplicationArea {
@@ -101,6 +101,15 @@ export function readB2mml(xml: string | Buffer, options: ReadOptions = {}): B2mm
   return { release, verb, noun, applicationArea, envelopes };
 }
 
+/**
+ * Throws the {@link B2mmlError} that {@link readB2mml} would for this root (unknown root, verb or
+ * namespace), without reading the rest: the door uses it to refuse what no stage could read.
+ * @example assertB2mmlRoot(parseXml('<hello/>')) // throws B2MML_UNKNOWN_ROOT: <hello> is not a B2MML document…
+ */
+export function assertB2mmlRoot(root: XmlElement): void {
+  identify(XmlCursor.root(root));
+}
+
 function identify(root: XmlCursor): { release: Release; verb: B2mmlVerb; noun: string } {
   const { name, uri } = root.element;
   const release = (Object.keys(B2MML_NAMESPACES) as Release[]).find((key) => B2MML_NAMESPACES[key] === uri);
@@ -112,7 +121,7 @@ function identify(root: XmlCursor): { release: Release; verb: B2mmlVerb; noun: s
     throw new B2mmlError('B2MML_UNKNOWN_ROOT', [
       {
         path: `/${name}`,
-        reason: `expected a verb (${B2MML_VERBS.join(', ')}) followed by one of ${[...READABLE_NOUNS.V0700, ...READABLE_NOUNS.V0600].join(', ')}`,
+        reason: `<${name}> is not a B2MML document: expected a verb (${B2MML_VERBS.join(', ')}) followed by one of ${[...READABLE_NOUNS.V0700, ...READABLE_NOUNS.V0600].join(', ')}`,
       },
     ]);
   }

@@ -54,8 +54,10 @@ export function parseXml(xml: string | Buffer, limits: XmlLimits = DEFAULT_XML_L
     result = value;
   });
   if (failure) throw failure instanceof B2mmlError ? failure : notWellFormed(failure);
-  const [rootName, root] = Object.entries((result ?? {}) as Record<string, RawNode>)[0] ?? [];
-  if (!rootName || !root) throw new B2mmlError('XML_EMPTY', [{ path: '/', reason: 'no root element' }]);
+  const [rootName, value] = Object.entries((result ?? {}) as Record<string, RawNode | string>)[0] ?? [];
+  if (!rootName) throw new B2mmlError('XML_EMPTY', [{ path: '/', reason: 'no root element' }]);
+  // xml2js gives an empty root without attributes (`<hello/>`) as its emptyTag value, '', not a node.
+  const root: RawNode = typeof value === 'object' ? value : {};
   const element = toElement(rootName, root);
   const prefix = rootName.includes(':') ? rootName.slice(0, rootName.indexOf(':')) : '';
   element.uri = root.$?.[prefix ? `xmlns:${prefix}` : 'xmlns'] ?? '';

@@ -23,7 +23,13 @@ export async function freePort(): Promise<number> {
  */
 export function spawnHandover(
   args: string[],
-  options: { env: NodeJS.ProcessEnv; stdout?: 'pipe' | 'ignore'; fromBuild?: boolean; nodeOptions?: string[] },
+  options: {
+    env: NodeJS.ProcessEnv;
+    stdout?: 'pipe' | 'ignore';
+    stderr?: 'pipe' | 'inherit';
+    fromBuild?: boolean;
+    nodeOptions?: string[];
+  },
 ): ChildProcess {
   const entry = options.fromBuild
     ? [join(repoRoot, 'dist', 'hub', 'cli', 'main.js')]
@@ -31,7 +37,7 @@ export function spawnHandover(
   return spawn(process.execPath, [...(options.nodeOptions ?? []), ...entry, ...args], {
     env: options.env,
     cwd: repoRoot,
-    stdio: ['ignore', options.stdout ?? 'ignore', 'inherit'],
+    stdio: ['ignore', options.stdout ?? 'ignore', options.stderr ?? 'inherit'],
   });
 }
 
