@@ -54,6 +54,8 @@ export interface ProcessConnectors {
 export async function startConnectors(ctx: HubContext, options: ConnectorOptions): Promise<ProcessConnectors> {
   // Lease calls must fail fast while Redis is away, not wait in the shared client's offline queue.
   const leaseRedis: Redis = ctx.redis.duplicate({ maxRetriesPerRequest: 1, commandTimeout: LEASE_TIMING.renewEveryMs });
+  // Its socket errors are the outage the hub's own client already logs; a failed renewal logs itself.
+  leaseRedis.on('error', (error: Error) => ctx.logger.debug({ err: error }, 'lease connection error'));
   const running: RunningConnector[] = [];
   for (const instance of ctx.config.connectors) {
     const definition = definitions[instance.kind]!;
