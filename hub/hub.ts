@@ -90,7 +90,9 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     queues: createQueues(connection, options.config),
     metrics: createMetrics(),
     logger,
-    mappings: new MappingRegistry(options.mappingsDir ?? resolve('mappings')),
+    mappings: new MappingRegistry(options.mappingsDir ?? resolve('mappings'), {
+      timeoutMs: options.config.limits.mappingTimeoutMs,
+    }),
   };
   for (const failure of context.mappings.failures)
     logger.error({ file: failure.file, problems: failure.problems }, 'mapping not loaded');

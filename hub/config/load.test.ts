@@ -31,6 +31,7 @@ describe('hub configuration', () => {
     expect(config.partitions).toBe(16);
     expect(config.limits.maxBodyBytes).toBe(10485760);
     expect(config.limits.maxJsonDepth).toBe(64);
+    expect(config.limits.mappingTimeoutMs).toBe(1000);
   });
 
   it('reports a bad value with file, line, path and reason', () => {

@@ -64,7 +64,7 @@ export function parseConfig(text: string, file = '<config>'): HubConfig {
   }
   const hub = config as unknown as HubConfig;
   // ajv fills defaults inside objects that are present; absent optional objects get them here.
-  hub.limits ??= { maxBodyBytes: 10 * 1024 * 1024, maxJsonDepth: 64 };
+  hub.limits ??= { maxBodyBytes: 10 * 1024 * 1024, maxJsonDepth: 64, mappingTimeoutMs: 1000 };
   for (const route of hub.routes) route.retry ??= { attempts: 8, backoffMs: 500, maxBackoffMs: 60000 };
   const problems = crossReferences(hub);
   if (problems.length > 0) {

@@ -177,6 +177,14 @@ export const HubConfigSchema = Type.Object(
               'Deepest nesting of arrays and objects accepted in an inbound JSON body; deeper is refused at the door (JSON_TOO_DEEP)',
             examples: [64],
           }),
+          mappingTimeoutMs: Type.Integer({
+            minimum: 10,
+            maximum: 60000,
+            default: 1000,
+            description:
+              'Longest one mapping expression may run on one payload (mappings may set their own timeoutMs); past it the message is a MAPPING_TIMEOUT dead letter',
+            examples: [1000],
+          }),
         },
         { additionalProperties: false },
       ),
@@ -197,6 +205,6 @@ export interface HubConfig {
   connectors: ConnectorInstance[];
   ownership: OwnershipConfig;
   routes: Array<RouteConfig & { retry: Static<typeof RetryPolicy> }>;
-  limits: { maxBodyBytes: number; maxJsonDepth: number };
+  limits: { maxBodyBytes: number; maxJsonDepth: number; mappingTimeoutMs: number };
   partitions: number;
 }
