@@ -7,7 +7,6 @@ import { openDb, type Db } from './db';
 import { queryAudit } from './audit-log';
 import { deliveriesOf } from './deliveries';
 import { migrate } from './migrations';
-import { migrateReplayRequests } from './replay-requests';
 
 export * from './audit-log';
 export * from './dead-letters';
@@ -24,7 +23,6 @@ export async function openStore(options: { dataDir: string; databaseUrl?: string
     ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
   });
   await migrate(db);
-  await migrateReplayRequests(db);
   return db;
 }
 

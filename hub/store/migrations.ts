@@ -92,8 +92,18 @@ CREATE TABLE IF NOT EXISTS dead_letters (
   reason TEXT NOT NULL,
   created_at TEXT NOT NULL,
   replayed_at TEXT,
-  replay_count INTEGER NOT NULL
+  replay_count INTEGER NOT NULL,
+  superseded_at TEXT
 );
+CREATE TABLE IF NOT EXISTS replay_requests (
+  id TEXT PRIMARY KEY,
+  dead_letter_id TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  requested_by TEXT NOT NULL,
+  requested_at TEXT NOT NULL,
+  started_at TEXT
+);
+CREATE INDEX IF NOT EXISTS replay_requests_open ON replay_requests (started_at);
 CREATE TABLE IF NOT EXISTS payloads (
   message_id TEXT PRIMARY KEY,
   content_type TEXT NOT NULL,
@@ -128,8 +138,13 @@ CREATE TABLE IF NOT EXISTS audit_head (
  * indexed by the version they start from. Fresh stores get the current tables at once.
  */
 const UPGRADES: Record<number, string[]> = {
-  // 2: a watermark per field group (docs/ownership.md), and the fields a decision left as stored.
-  1: ['ALTER TABLE objects ADD COLUMN watermarks TEXT', 'ALTER TABLE decisions ADD COLUMN ignored_fields TEXT'],
+  // 2: a watermark per field group (docs/ownership.md), the fields a decision left as stored, dead
+  // letters a newer delivered revision superseded; replay requests are created with the tables.
+  1: [
+    'ALTER TABLE objects ADD COLUMN watermarks TEXT',
+    'ALTER TABLE decisions ADD COLUMN ignored_fields TEXT',
+    'ALTER TABLE dead_letters ADD COLUMN superseded_at TEXT',
+  ],
 };
 
 /** Creates missing tables and upgrades older ones; safe to run from every process at every start. */
@@ -143,7 +158,12 @@ export async function migrate(db: Db): Promise<void> {
     const [row] = await tx.query<{ version: number }>('SELECT version FROM schema_version');
     if (!row) {
       await tx.execute('INSERT INTO schema_version (version) VALUES ($1)', [SCHEMA_VERSION]);
-    } else {
+    } else if (Number(row.version) > SCHEMA_VERSION) {
+      // Written by a newer release: running on it could undo that release's changes.
+      throw new Error(
+        `the store has schema version ${row.version}, newer than the ${SCHEMA_VERSION} this release of Handover knows; start the newer release`,
+      );
+    } else if (Number(row.version) < SCHEMA_VERSION) {
       for (let version = Number(row.version); version < SCHEMA_VERSION; version += 1)
         for (const statement of UPGRADES[version] ?? []) await tx.execute(statement);
       await tx.execute('UPDATE schema_version SET version = $1', [SCHEMA_VERSION]);

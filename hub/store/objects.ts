@@ -48,18 +48,18 @@ export interface ApplyOutcome {
 export async function applyDocument(db: Db, input: ApplyInput): Promise<ApplyOutcome> {
   const { envelope, messageId, docIndex } = input;
   return db.transaction(async (tx) => {
-    const [earlier] = await tx.query(
-      'SELECT decision, rule, reason FROM decisions WHERE message_id = $1 AND doc_index = $2',
-      [messageId, docIndex],
-    );
-    if (earlier) return replayOutcome(tx, input, earlier);
-
     if (tx.dialect === 'postgres') {
       // Serialises writers of one object, also while it does not exist yet (a row lock cannot).
       await tx.execute('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
         `${envelope.type}:${envelope.objectKey}`,
       ]);
     }
+    // After the lock, so a second run of the same job (a stalled one taken over) waits and then sees the first's decision.
+    const [earlier] = await tx.query(
+      'SELECT decision, rule, reason FROM decisions WHERE message_id = $1 AND doc_index = $2',
+      [messageId, docIndex],
+    );
+    if (earlier) return replayOutcome(tx, input, earlier);
     const [row] = await tx.query('SELECT * FROM objects WHERE type = $1 AND object_key = $2', [
       envelope.type,
       envelope.objectKey,
@@ -257,13 +257,18 @@ async function writeObject(tx: Db, input: ApplyInput, write: ObjectWrite): Promi
   );
 }
 
-/** The stored watermarks; a row written before they existed has only its main group's, from its columns. */
+/**
+ * The stored watermarks. A row written before they existed (store schema 1) has only its columns,
+ * written by whoever wrote last — possibly a field-group owner with its own numbers — so its one
+ * watermark names that system and is compared only with that system's writes.
+ */
 function storedWatermarks(row: Record<string, unknown>): Record<string, Watermark> {
   if (row.watermarks) return JSON.parse(String(row.watermarks)) as Record<string, Watermark>;
   return {
     [MAIN_GROUP]: {
       occurredAt: String(row.occurred_at),
       receivedSeq: Number(row.received_seq),
+      system: String(row.source_system),
       ...(row.version === null ? {} : { version: Number(row.version) }),
     },
   };

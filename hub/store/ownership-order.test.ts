@@ -6,6 +6,7 @@ import { examples } from '../../schemas/examples';
 import type { CanonicalEnvelope } from '../../schemas/index';
 import type { OwnershipConfig } from '../config/schema';
 import { applyDocument, getObject, queryAudit, recordReceived, type Db } from './index';
+import { migrate } from './migrations';
 import { storeBackends } from './test-backends';
 
 const ownership: OwnershipConfig = {
@@ -176,5 +177,50 @@ describe.each(storeBackends)('ownership and ordering on %s', (_name, open) => {
     );
     expect(results.every((result) => ['accepted', 'stale'].includes(result.decision))).toBe(true);
     expect((await getObject(db, 'ProductionOrder', 'PO-RACE'))?.data.description).toBe('v6');
+  });
+});
+
+describe.each(storeBackends)('upgrading a store of schema 1 on %s', (_name, open) => {
+  let db: Db;
+  let drop: () => Promise<void>;
+  beforeEach(async () => {
+    ({ db, drop } = await open());
+  });
+  afterEach(async () => {
+    await db.close();
+    await drop();
+  });
+
+  /** Turns the fresh store back into what release 1 wrote: no watermarks, no ignored fields. */
+  async function downgradeToSchema1(): Promise<void> {
+    await db.execute('ALTER TABLE objects DROP COLUMN watermarks');
+    await db.execute('ALTER TABLE decisions DROP COLUMN ignored_fields');
+    await db.execute('ALTER TABLE dead_letters DROP COLUMN superseded_at');
+    await db.execute('UPDATE schema_version SET version = 1');
+  }
+
+  it('keeps the objects and lets the owner go on when MES wrote last with its own numbers', async () => {
+    await downgradeToSchema1();
+    // Release 1 stored the version of whoever wrote last: here MES's version 50 of its state change.
+    await db.execute(
+      `INSERT INTO objects (type, object_key, revision, version, occurred_at, received_seq, owner, source_system, message_id, content_hash, data, updated_at)
+       VALUES ('ProductionOrder', 'PO-1', 2, 50, '2024-05-02T05:00:00Z', 2, 'erp', 'mes', 'm-old', '', $1, '2024-05-02T05:00:00Z')`,
+      [JSON.stringify({ ...planA, state: 'Running' })],
+    );
+    await migrate(db);
+    const [row] = await db.query<{ version: number }>('SELECT version FROM schema_version');
+    expect(Number(row!.version)).toBe(2);
+    expect((await apply(db, 'erp', planB, { version: 41 })).decision).toBe('accepted');
+    expect((await getObject(db, 'ProductionOrder', 'PO-1'))?.data).toMatchObject({
+      description: 'plan B',
+      state: 'Running',
+    });
+  });
+
+  it('refuses a store written by a newer release instead of lowering its schema version', async () => {
+    await db.execute('UPDATE schema_version SET version = 99');
+    await expect(migrate(db)).rejects.toThrow(/schema version 99, newer than/);
+    const [row] = await db.query<{ version: number }>('SELECT version FROM schema_version');
+    expect(Number(row!.version)).toBe(99);
   });
 });

@@ -4,23 +4,6 @@
  */
 import type { Db } from './db';
 
-const TABLE = `CREATE TABLE IF NOT EXISTS replay_requests (
-  id TEXT PRIMARY KEY,
-  dead_letter_id TEXT NOT NULL,
-  message_id TEXT NOT NULL,
-  requested_by TEXT NOT NULL,
-  requested_at TEXT NOT NULL,
-  started_at TEXT
-)`;
-
-/** Creates the table (a migration of its own beside migrations.ts); safe from every process at every start. */
-export async function migrateReplayRequests(db: Db): Promise<void> {
-  await db.transaction(async (tx) => {
-    if (tx.dialect === 'postgres') await tx.execute('SELECT pg_advisory_xact_lock(4242002)');
-    await tx.execute(TABLE);
-  });
-}
-
 export interface ReplayRequest {
   /** The ingest job id the replay runs under. */
   id: string;
