@@ -122,7 +122,10 @@ describe('a replay never rolls a target back', () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(receivedBy(older)).toBe(0);
     expect((await getDelivery(hub.context.db, letter.deliveryId!))?.status).toBe('dead');
-    expect((await listDeadLetters(hub.context.db)).some((l) => l.id === letter.id)).toBe(true);
+    // Nothing is left to do for it: it leaves the open dead letters (bulk replays move on) and says why.
+    expect((await listDeadLetters(hub.context.db)).some((l) => l.id === letter.id)).toBe(false);
+    const all = await listDeadLetters(hub.context.db, { includeReplayed: true });
+    expect(all.find((l) => l.id === letter.id)?.supersededAt).toEqual(expect.any(String));
   });
 
   it('replays what is safe in bulk, skips the roll-backs, counts both and audits each skip', async () => {
@@ -164,6 +167,34 @@ describe('a replay never rolls a target back', () => {
         deliveredRevision: 2,
         reason: 'MES is back after its outage',
       },
+    });
+  });
+});
+
+describe('a replay that raced a newer revision', () => {
+  it('is never sent after the newer one: superseded and audited', async () => {
+    // The replay of revision 1 passed its check while revision 2 was still on its way; 2 then arrived first.
+    const { older } = await deadThenNewer('PO-RACE-1');
+    const [dead] = (await messageTrace(hub.context.db, older))!.deliveries;
+    await hub.context.db.execute(`UPDATE deliveries SET status = 'pending', attempts = 0 WHERE id = $1`, [dead!.id]);
+    const partition = partitionOf('ProductionOrder', 'PO-RACE-1', 2);
+    await hub.context.queues
+      .deliver('mes', partition)
+      .add('deliver', { deliveryId: dead!.id }, { jobId: `${dead!.id}-replay-race` });
+    const settled = await waitFor(
+      async () => {
+        const row = await getDelivery(hub.context.db, dead!.id);
+        return row && row.status !== 'pending' ? row : undefined;
+      },
+      20000,
+      'the raced replay settled',
+    );
+    expect(settled.status).toBe('superseded');
+    expect(receivedBy(older)).toBe(0);
+    const audit = await queryAudit(hub.context.db, { messageId: older });
+    expect(audit.find((record) => record.decision === 'superseded')).toMatchObject({
+      rule: 'replay.no-roll-back',
+      details: { revision: 1, deliveredRevision: 2, code: 'REPLAY_WOULD_ROLL_BACK' },
     });
   });
 });

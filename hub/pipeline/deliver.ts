@@ -14,8 +14,10 @@ import type { HubContext } from '../context';
 import {
   earlierPending,
   getDelivery,
+  newerDelivered,
   recordAttemptFailed,
   recordDead,
+  recordSuperseded,
   recordDelivered,
   type DeliveryRow,
 } from '../store/index';
@@ -35,6 +37,16 @@ export function deliverProcessor(ctx: HubContext, signal: AbortSignal) {
 }
 
 async function deliverWithRetries(ctx: HubContext, delivery: DeliveryRow, signal: AbortSignal): Promise<void> {
+  // Only a replay can be pending behind a delivered newer revision; sending it would roll the target back.
+  const newer = await newerDelivered(ctx.db, delivery);
+  if (newer !== undefined) {
+    await recordSuperseded(ctx.db, delivery, newer);
+    ctx.logger.info(
+      { deliveryId: delivery.id, target: delivery.target, revision: delivery.objectRevision, newer },
+      'replayed delivery superseded by a newer revision',
+    );
+    return;
+  }
   const route = ctx.config.routes.find((candidate) => candidate.id === delivery.routeId);
   if (!route) {
     await recordDead(

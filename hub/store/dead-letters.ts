@@ -17,6 +17,8 @@ export interface DeadLetter {
   reason: string;
   createdAt: string;
   replayedAt?: string;
+  /** Set when a replay was refused because the target already has a newer revision: nothing is left to do. */
+  supersededAt?: string;
   replayCount: number;
 }
 
@@ -133,7 +135,7 @@ export async function listDeadLetters(
   options: { includeReplayed?: boolean; limit?: number } = {},
 ): Promise<DeadLetter[]> {
   const rows = await db.query(
-    `SELECT * FROM dead_letters ${options.includeReplayed ? '' : 'WHERE replayed_at IS NULL'} ORDER BY created_at LIMIT $1`,
+    `SELECT * FROM dead_letters ${options.includeReplayed ? '' : 'WHERE replayed_at IS NULL AND superseded_at IS NULL'} ORDER BY created_at LIMIT $1`,
     [options.limit ?? 500],
   );
   return rows.map(toDeadLetter);
@@ -191,6 +193,8 @@ export async function markReplayed(db: Db, letter: DeadLetter, by: string, reaso
           revision: Number(delivery.object_revision),
           deliveredRevision: Number(newer.revision),
         };
+        // Nothing is left to do for it: it leaves the open dead letters, so bulk replays move on.
+        await tx.execute('UPDATE dead_letters SET superseded_at = $2 WHERE id = $1', [letter.id, now]);
         await appendAudit(tx, [
           {
             kind: 'replay',
@@ -258,7 +262,7 @@ export interface DeadLetterFilter {
 
 /** Dead letters not replayed yet that match `filter`, oldest first. */
 export async function findDeadLetters(db: Db, filter: DeadLetterFilter, limit = 1000): Promise<DeadLetter[]> {
-  const where = ['replayed_at IS NULL'];
+  const where = ['replayed_at IS NULL', 'superseded_at IS NULL'];
   const params: unknown[] = [];
   const add = (clause: string, value: unknown) => {
     params.push(value);
@@ -291,5 +295,6 @@ function toDeadLetter(row: Record<string, unknown>): DeadLetter {
   };
   if (row.delivery_id) letter.deliveryId = String(row.delivery_id);
   if (row.replayed_at) letter.replayedAt = String(row.replayed_at);
+  if (row.superseded_at) letter.supersededAt = String(row.superseded_at);
   return letter;
 }

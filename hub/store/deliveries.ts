@@ -16,7 +16,8 @@ export interface DeliveryRow {
   objectRevision: number;
   /** The envelope as the target receives it. */
   envelope: CanonicalEnvelope;
-  status: 'pending' | 'delivered' | 'dead';
+  /** `superseded`: a replayed revision the target had meanwhile received a newer revision of; never sent. */
+  status: 'pending' | 'delivered' | 'dead' | 'superseded';
   attempts: number;
   lastError?: string;
   lastStatus?: number;
@@ -37,6 +38,47 @@ export async function earlierPending(db: Db, delivery: DeliveryRow): Promise<Del
     [delivery.target, delivery.type, delivery.objectKey, delivery.objectRevision],
   );
   return rows.map(toDelivery);
+}
+
+/** The newest revision of the same object already delivered to the same target, if newer than `delivery`'s. */
+export async function newerDelivered(db: Db, delivery: DeliveryRow): Promise<number | undefined> {
+  const [row] = await db.query<{ revision: number | null }>(
+    `SELECT MAX(object_revision) AS revision FROM deliveries
+      WHERE target = $1 AND type = $2 AND object_key = $3 AND status = 'delivered' AND object_revision > $4`,
+    [delivery.target, delivery.type, delivery.objectKey, delivery.objectRevision],
+  );
+  return row?.revision === null || row?.revision === undefined ? undefined : Number(row.revision);
+}
+
+/**
+ * A pending delivery (a replay) whose target got a newer revision of the object meanwhile is never
+ * sent: it is marked superseded and audited, as a refused replay is.
+ */
+export async function recordSuperseded(db: Db, delivery: DeliveryRow, deliveredRevision: number): Promise<void> {
+  await db.transaction(async (tx) => {
+    const changed = await tx.execute(
+      `UPDATE deliveries SET status = 'superseded' WHERE id = $1 AND status = 'pending'`,
+      [delivery.id],
+    );
+    if (changed === 0) return;
+    await appendAudit(tx, [
+      {
+        kind: 'delivery',
+        messageId: delivery.messageId,
+        type: delivery.type,
+        objectKey: delivery.objectKey,
+        target: delivery.target,
+        decision: 'superseded',
+        rule: 'replay.no-roll-back',
+        details: {
+          deliveryId: delivery.id,
+          revision: delivery.objectRevision,
+          deliveredRevision,
+          code: 'REPLAY_WOULD_ROLL_BACK',
+        },
+      },
+    ]);
+  });
 }
 
 export async function recordAttemptFailed(

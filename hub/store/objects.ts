@@ -32,7 +32,7 @@ export interface ApplyInput {
 
 export interface PlannedDelivery extends RoutePlan {
   id: string;
-  status: 'pending' | 'delivered' | 'dead';
+  status: 'pending' | 'delivered' | 'dead' | 'superseded';
   objectRevision: number;
 }
 
