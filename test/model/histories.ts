@@ -112,7 +112,8 @@ export function history(seed: number, index: number): History {
     rest.push(post('mes', write, `MES v${m}`));
   }
   // Non-owners: QMS re-sending the current plan unchanged, or changing it.
-  for (let q = 0; q < Math.floor(next() * 3); q += 1) {
+  const qmsWrites = 1 + Math.floor(next() * 2);
+  for (let q = 0; q < qmsWrites; q += 1) {
     const copy = pick(erp);
     const document = next() < 0.5 ? copy.document : { ...copy.document, state: 'Aborted', description: 'qms' };
     rest.push(post('qms', { document, version: copy.version + 100, occurredAt: minutes(500) }, `QMS write ${q}`));

@@ -29,7 +29,7 @@ export interface ModelWrite {
 
 export type ModelDecision = 'accepted' | 'rejected' | 'proposed' | 'stale' | 'duplicate';
 
-interface Mark {
+export interface Mark {
   version?: number;
   occurredAt: string;
   seq: number;
@@ -45,11 +45,14 @@ export interface ModelObject {
 /** The model's store: objects by `type/key`. */
 export class Model {
   readonly objects = new Map<string, ModelObject>();
+  /** Fields of other systems' groups the last applied write carried with other values than stored (sorted). */
+  ignored: string[] = [];
 
   constructor(private readonly rules: ModelRules) {}
 
   /** Applies one write in arrival order and says what the hub must have decided. */
   apply(write: ModelWrite): ModelDecision {
+    this.ignored = [];
     const rule = this.rules[write.type];
     if (!rule) return 'rejected';
     const id = `${write.type}/${write.key}`;
@@ -80,6 +83,9 @@ export class Model {
     const changes = [...names].filter(
       (field) => mine.has(groupOf(field)) && !equal(write.document[field], current.data[field]),
     );
+    this.ignored = Object.keys(write.document)
+      .filter((field) => !mine.has(groupOf(field)) && !equal(write.document[field], current.data[field]))
+      .sort();
     for (const group of mine) current.marks.set(group, mark);
     if (changes.length === 0) return 'duplicate';
     for (const field of changes) {
@@ -91,6 +97,11 @@ export class Model {
 
   get(type: string, key: string): Record<string, unknown> | undefined {
     return this.objects.get(`${type}/${key}`)?.data;
+  }
+
+  /** The newest write seen per group ('' is the object owner's group): its version, time and writer. */
+  marks(type: string, key: string): Map<string, Mark> {
+    return this.objects.get(`${type}/${key}`)?.marks ?? new Map();
   }
 }
 

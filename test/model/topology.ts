@@ -6,13 +6,14 @@
 import { createHash } from 'node:crypto';
 import { type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureRedis, type RedisHandle } from '../../hub/queue/redis-server';
 import { startHttpTarget, type HttpTarget } from '../support/http-target';
 import { freePort, hubReady, spawnHandover } from '../support/hub-process';
 import { freshSchema, type FreshSchema } from '../support/postgres';
+import { MODEL_RULES } from './histories';
 import type { Topology } from './run';
 
 export type TopologyKind = 'single' | 'api+2 workers';
@@ -26,7 +27,7 @@ const ADMIN = 'model-admin';
 
 function config(dir: string, targetUrl: string): string {
   const file = join(dir, 'hub.yaml');
-  // A short retry policy, so dead letters (and their replays) happen within a test's time.
+  // The hub runs the very rules the model applies; a short retry policy makes dead letters (and their replays) quick.
   const retry = '{ attempts: 2, backoffMs: 10, maxBackoffMs: 20 }';
   writeFileSync(
     file,
@@ -36,9 +37,7 @@ function config(dir: string, targetUrl: string): string {
   - { id: qms, name: QMS, processOwner: Quality, technicalOwner: IT }
   - { id: scada, name: Line 2 SCADA, processOwner: Production, technicalOwner: Automation }
   - { id: bi, name: Reporting, processOwner: Management, technicalOwner: IT }
-ownership:
-  ProductionOrder: { owner: erp, fields: { state: mes } }
-  DowntimeEvent: { owner: mes, scopes: [{ equipment: LINE-2, owner: scada }] }
+ownership: ${JSON.stringify(MODEL_RULES)}
 routes:
   - { id: orders-to-erp, target: erp, types: [ProductionOrder], url: "${targetUrl}/erp", timeoutMs: 5000, retry: ${retry} }
   - { id: orders-to-mes, target: mes, types: [ProductionOrder], url: "${targetUrl}/mes", timeoutMs: 5000, retry: ${retry} }
@@ -107,6 +106,7 @@ export async function startTopology(kind: TopologyKind): Promise<RunningTopology
       killOwnRedis(join(dir, 'var'));
       await schema?.drop();
       await target.close();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
