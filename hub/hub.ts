@@ -13,7 +13,7 @@ import { MappingRegistry } from '../mappings/engine/registry';
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import { createApp } from './api/app';
-import { startConnectors } from './connectors';
+import { startConnectors, type ProcessConnectors } from './connectors';
 import type { HubConfig } from './config/schema';
 import { readCredentials } from './config/secrets';
 import type { HubContext } from './context';
@@ -28,7 +28,7 @@ import { WORKER_LOCKS, WORKER_SETTINGS, createQueues, serialiseDeliveries } from
 import { withDeadline, settledWithin } from './deadline';
 import { redisErrorLog } from './queue/redis-errors';
 import { ensureRedis } from './queue/redis-server';
-import { openStore } from './store/index';
+import { openStore, type Db } from './store/index';
 
 export type Role = 'all' | 'api' | 'worker';
 
@@ -71,116 +71,127 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
     logger: (message) => logger.info(message),
   });
-  const db = await openStore({
-    dataDir: options.dataDir,
-    ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
-  });
-  const redisErrors = redisErrorLog(logger);
-  const redis = new Redis(redisHandle.url, { maxRetriesPerRequest: null });
-  redisErrors.watch(redis, 'hub');
-  redis.on('ready', () => redisErrors.recovered());
-  // The door answers 503 until this connection is ready, so it is ready before the door opens.
-  await withDeadline(redis.ping(), 10_000, () => new Error('Redis did not answer PING within 10 s'));
-  const connection = { url: redisHandle.url, maxRetriesPerRequest: null } as const;
-  const context: HubContext = {
-    config: options.config,
-    credentials,
-    db,
-    redis,
-    queues: createQueues(connection, options.config),
-    metrics: createMetrics(),
-    logger,
-    mappings: new MappingRegistry(options.mappingsDir ?? resolve('mappings'), {
-      timeoutMs: options.config.limits.mappingTimeoutMs,
-    }),
-  };
-  for (const failure of context.mappings.failures)
-    logger.error({ file: failure.file, problems: failure.problems }, 'mapping not loaded');
-
-  const shutdown = new AbortController();
-  const workers: Worker[] = [];
-  await serialiseDeliveries(context.queues, options.config);
-  // Before any worker runs, so a delivery through a connector always finds its outbound instance.
-  const connectors = await startConnectors(context, {
-    dataDir: options.dataDir,
-    processId,
-    inbound: role !== 'worker',
-    outbound: role !== 'api',
-  });
-  context.connectors = connectors.running;
+  let db: Db | undefined;
+  let redis: Redis | undefined;
+  let context: HubContext | undefined;
+  let connectors: ProcessConnectors | undefined;
   let sweeper: { stop(): Promise<void> } | undefined;
-  if (role !== 'api') {
-    const workerOptions = { connection, prefix: PREFIX, ...WORKER_LOCKS, settings: WORKER_SETTINGS };
-    workers.push(
-      new Worker(INGEST_QUEUE, guarded(context, INGEST_QUEUE, ingestProcessor(context)), {
-        ...workerOptions,
-        concurrency: options.ingestConcurrency ?? 64,
-      }),
-    );
-    workers.push(
-      new Worker(APPLY_QUEUE, guarded(context, APPLY_QUEUE, applyProcessor(context)), {
-        ...workerOptions,
-        concurrency: options.applyConcurrency ?? 64,
-      }),
-    );
-    for (let partition = 0; partition < options.config.partitions; partition += 1) {
-      for (const target of new Set(options.config.routes.map((route) => route.target))) {
-        // One job at a time here, and (global concurrency, set above) across every worker process.
-        const name = deliverQueue(target, partition);
-        workers.push(
-          new Worker(name, guarded(context, name, deliverProcessor(context, shutdown.signal), shutdown.signal), {
-            ...workerOptions,
-            concurrency: 1,
-          }),
-        );
-      }
-    }
-    for (const worker of workers) {
-      redisErrors.watch(worker, `worker ${worker.name}`);
-      logFailures(context, worker);
-    }
-    await sweepOutbox(context);
-    sweeper = startOutboxSweeper(context, options.sweepIntervalMs);
-    if (role === 'worker') logger.info({ role, processId }, 'hub workers running');
-  }
-
-  for (const queue of context.queues.all()) redisErrors.watch(queue, `queue ${queue.name}`);
-
   let server: Server | undefined;
   let url: string | undefined;
-  if (role !== 'worker') {
-    server = createApp(context).listen(options.port ?? 0, options.host ?? '127.0.0.1');
-    await once(server, 'listening');
-    const address = server.address() as AddressInfo;
-    url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
-    logger.info({ url, role, processId }, 'hub listening');
+  const shutdown = new AbortController();
+  const workers: Worker[] = [];
+
+  /** Stops whatever has started, in order, every wait bounded: also after a start-up that failed half-way. */
+  const teardown = async () => {
+    if (server?.listening) {
+      server.closeAllConnections();
+      await new Promise((resolve) => server!.close(resolve));
+    }
+    // With Redis down, closing a worker or a queue never finishes on its own.
+    if (connectors) await settledWithin(connectors.stopInbound(), 3000);
+    await settledWithin(sweeper?.stop() ?? Promise.resolve(), 2000);
+    shutdown.abort(new Error('hub stopping'));
+    const queues = context?.queues.all() ?? [];
+    const closed = await settledWithin(
+      Promise.all([...workers.map((worker) => worker.close()), ...queues.map((queue) => queue.close())]),
+      4000,
+    );
+    if (!closed) {
+      logger.warn('workers and queues did not close within 4 s (Redis unreachable?); disconnecting them');
+      await settledWithin(Promise.allSettled([...workers, ...queues].map((part) => part.disconnect())), 1000);
+    }
+    if (connectors) await settledWithin(connectors.stopOutbound(), 3000);
+    redis?.disconnect();
+    await db?.close();
+    await redisHandle.stop();
+  };
+
+  try {
+    db = await openStore({
+      dataDir: options.dataDir,
+      ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
+    });
+    const redisErrors = redisErrorLog(logger);
+    redis = new Redis(redisHandle.url, { maxRetriesPerRequest: null });
+    redisErrors.watch(redis, 'hub');
+    redis.on('ready', () => redisErrors.recovered());
+    // The door answers 503 until this connection is ready, so it is ready before the door opens.
+    await withDeadline(redis.ping(), 10_000, () => new Error('Redis did not answer PING within 10 s'));
+    const connection = { url: redisHandle.url, maxRetriesPerRequest: null } as const;
+    context = {
+      config: options.config,
+      credentials,
+      db,
+      redis,
+      queues: createQueues(connection, options.config),
+      metrics: createMetrics(),
+      logger,
+      mappings: new MappingRegistry(options.mappingsDir ?? resolve('mappings'), {
+        timeoutMs: options.config.limits.mappingTimeoutMs,
+      }),
+    };
+    for (const failure of context.mappings.failures)
+      logger.error({ file: failure.file, problems: failure.problems }, 'mapping not loaded');
+
+    await serialiseDeliveries(context.queues, options.config);
+    // Before any worker runs, so a delivery through a connector always finds its outbound instance.
+    connectors = await startConnectors(context, {
+      dataDir: options.dataDir,
+      processId,
+      inbound: role !== 'worker',
+      outbound: role !== 'api',
+    });
+    context.connectors = connectors.running;
+    if (role !== 'api') {
+      const workerOptions = { connection, prefix: PREFIX, ...WORKER_LOCKS, settings: WORKER_SETTINGS };
+      workers.push(
+        new Worker(INGEST_QUEUE, guarded(context, INGEST_QUEUE, ingestProcessor(context)), {
+          ...workerOptions,
+          concurrency: options.ingestConcurrency ?? 64,
+        }),
+      );
+      workers.push(
+        new Worker(APPLY_QUEUE, guarded(context, APPLY_QUEUE, applyProcessor(context)), {
+          ...workerOptions,
+          concurrency: options.applyConcurrency ?? 64,
+        }),
+      );
+      for (let partition = 0; partition < options.config.partitions; partition += 1) {
+        for (const target of new Set(options.config.routes.map((route) => route.target))) {
+          // One job at a time here, and (global concurrency, set above) across every worker process.
+          const name = deliverQueue(target, partition);
+          workers.push(
+            new Worker(name, guarded(context, name, deliverProcessor(context, shutdown.signal), shutdown.signal), {
+              ...workerOptions,
+              concurrency: 1,
+            }),
+          );
+        }
+      }
+      for (const worker of workers) {
+        redisErrors.watch(worker, `worker ${worker.name}`);
+        logFailures(context, worker);
+      }
+      await sweepOutbox(context);
+      sweeper = startOutboxSweeper(context, options.sweepIntervalMs);
+      if (role === 'worker') logger.info({ role, processId }, 'hub workers running');
+    }
+
+    for (const queue of context.queues.all()) redisErrors.watch(queue, `queue ${queue.name}`);
+
+    if (role !== 'worker') {
+      server = createApp(context).listen(options.port ?? 0, options.host ?? '127.0.0.1');
+      await once(server, 'listening');
+      const address = server.address() as AddressInfo;
+      url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
+      logger.info({ url, role, processId }, 'hub listening');
+    }
+  } catch (error) {
+    // A half-started hub must not linger: it could hold a connector's lease while serving nothing.
+    logger.error({ err: error }, 'hub did not start; stopping what had started');
+    await teardown().catch(() => undefined);
+    throw error;
   }
 
-  return {
-    ...(url ? { url } : {}),
-    context,
-    async stop() {
-      if (server) {
-        server.closeAllConnections();
-        await new Promise((resolve) => server!.close(resolve));
-      }
-      // Every wait is bounded: with Redis down, closing a worker or a queue never finishes on its own.
-      await settledWithin(connectors.stopInbound(), 3000);
-      await settledWithin(sweeper?.stop() ?? Promise.resolve(), 2000);
-      shutdown.abort(new Error('hub stopping'));
-      const queues = context.queues.all();
-      const closed = await settledWithin(
-        Promise.all([...workers.map((worker) => worker.close()), ...queues.map((queue) => queue.close())]),
-        4000,
-      );
-      if (!closed) {
-        logger.warn('workers and queues did not close within 4 s (Redis unreachable?); disconnecting them');
-        await settledWithin(Promise.allSettled([...workers, ...queues].map((part) => part.disconnect())), 1000);
-      }
-      await settledWithin(connectors.stopOutbound(), 3000);
-      redis.disconnect();
-      await db.close();
-      await redisHandle.stop();
-    },
-  };
+  return { ...(url ? { url } : {}), context, stop: teardown };
 }
