@@ -150,7 +150,11 @@ describe('http connector', () => {
 
 /** How many signals made by AbortSignal.any() Node still keeps for `signal` (its internal set). */
 function dependants(signal: AbortSignal): number {
-  const key = Object.getOwnPropertySymbols(signal).find((symbol) => symbol.description === 'kDependantSignals');
-  const set = key === undefined ? undefined : (signal as unknown as Record<symbol, Set<unknown> | undefined>)[key];
+  // Fails loudly where Node keeps them elsewhere, rather than counting nothing and passing.
+  const probe = new AbortController().signal;
+  AbortSignal.any([probe]);
+  const key = Object.getOwnPropertySymbols(probe).find((symbol) => symbol.description === 'kDependantSignals');
+  if (key === undefined) throw new Error('this Node keeps AbortSignal.any dependants where the test cannot count them');
+  const set = (signal as unknown as Record<symbol, Set<unknown> | undefined>)[key];
   return set?.size ?? 0;
 }

@@ -16,7 +16,8 @@ export const API_ERRORS = {
   BAD_REQUEST: { status: 400, message: 'The request is not valid' },
   QUEUE_UNAVAILABLE: {
     status: 503,
-    message: 'The hub’s queue (Redis) is unreachable; nothing was accepted, retry with the same Idempotency-Key',
+    message:
+      'The hub’s queue (Redis) is unreachable; the message may not have been accepted, retry with the same Idempotency-Key',
   },
   UNAVAILABLE: { status: 503, message: 'The hub cannot queue the message right now; retry later' },
 } as const;

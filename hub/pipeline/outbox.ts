@@ -67,7 +67,11 @@ export async function sweepOutbox(ctx: HubContext): Promise<SweepResult> {
  */
 export function startOutboxSweeper(ctx: HubContext, intervalMs = SWEEP_INTERVAL_MS): { stop(): Promise<void> } {
   let running: Promise<unknown> = Promise.resolve();
+  let busy = false;
   const timer = setInterval(() => {
+    // A sweep slower than the interval is not joined by a second one of the same process.
+    if (busy) return;
+    busy = true;
     running = (async () => {
       const mine = await ctx.redis.set(
         SWEEP_LOCK_KEY,
@@ -77,7 +81,9 @@ export function startOutboxSweeper(ctx: HubContext, intervalMs = SWEEP_INTERVAL_
         'NX',
       );
       if (mine !== null) await sweepOutbox(ctx);
-    })().catch((error: unknown) => ctx.logger.error({ err: error }, 'outbox sweep failed'));
+    })()
+      .catch((error: unknown) => ctx.logger.error({ err: error }, 'outbox sweep failed'))
+      .finally(() => (busy = false));
   }, intervalMs);
   timer.unref();
   return {
