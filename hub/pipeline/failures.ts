@@ -7,6 +7,7 @@ import type { HubContext } from '../context';
 import { APPLY_QUEUE, INGEST_QUEUE } from '../queue/queue-keys';
 import { getDelivery, recordDead, recordProcessingFailed } from '../store/index';
 import type { ApplyJob, DeliverJob, IngestJob } from './jobs';
+import { receivedMessage } from './ingest';
 
 /**
  * The first line of an error and the first frame of its stack: enough to find the bug, short
@@ -86,16 +87,7 @@ export async function parkFailed(
       system: message.system,
       reason: detail,
       details: { queue, jobId: job.id, attempts },
-      message: {
-        id: message.messageId,
-        system: message.system,
-        receivedAt: message.receivedAt,
-        receivedSeq: message.receivedSeq,
-        contentType: message.contentType,
-        body: message.body,
-        mapping: { name: 'none', documents: 0 },
-        ...(message.idempotencyKey === undefined ? {} : { idempotencyKey: message.idempotencyKey }),
-      },
+      message: receivedMessage(message, { name: 'none', documents: 0 }),
     });
     return;
   }

@@ -11,18 +11,12 @@ export function ingestProcessor(ctx: HubContext) {
     // From here BullMQ holds the job until it ends, so the outbox sweep must not queue it again.
     if (message.replayRequest) await markReplayStarted(ctx.db, message.replayRequest);
     const translation = await translate(message, ctx.mappings);
-    const received: ReceivedMessage = {
-      id: message.messageId,
-      system: message.system,
-      receivedAt: message.receivedAt,
-      receivedSeq: message.receivedSeq,
-      contentType: message.contentType,
-      body: message.body,
-      mapping: translation.ok
+    const received = receivedMessage(
+      message,
+      translation.ok
         ? { name: translation.mapping, documents: translation.envelopes.length }
         : { name: message.contentType === 'xml' ? 'b2mml' : 'canonical-json', documents: 0 },
-      ...(message.idempotencyKey === undefined ? {} : { idempotencyKey: message.idempotencyKey }),
-    };
+    );
     if (!translation.ok) {
       // An invalid payload never becomes valid by retrying: dead letter and audit, no retry.
       await recordInvalid(ctx.db, received, translation.code, translation.problems);
@@ -51,5 +45,19 @@ export function ingestProcessor(ctx: HubContext) {
         );
       }),
     );
+  };
+}
+
+/** The message as the store records it, from its ingest job and what translated it. */
+export function receivedMessage(message: IngestJob, mapping: ReceivedMessage['mapping']): ReceivedMessage {
+  return {
+    id: message.messageId,
+    system: message.system,
+    receivedAt: message.receivedAt,
+    receivedSeq: message.receivedSeq,
+    contentType: message.contentType,
+    body: message.body,
+    mapping,
+    ...(message.idempotencyKey === undefined ? {} : { idempotencyKey: message.idempotencyKey }),
   };
 }
