@@ -9,10 +9,9 @@ import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureRedis, type RedisHandle } from '../../hub/queue/redis-server';
 import { startHttpTarget, type HttpTarget } from '../support/http-target';
 import { freePort, hubReady, spawnHandover } from '../support/hub-process';
-import { freshSchema, type FreshSchema } from '../support/postgres';
+import { startTopology as startScaledTopology, type Topology as ScaledTopology } from '../support/topology';
 import { MODEL_RULES } from './histories';
 import type { Topology } from './run';
 
@@ -62,7 +61,6 @@ export async function startTopology(kind: TopologyKind): Promise<RunningTopology
   const configFile = config(dir, target.url);
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
     HANDOVER_TOKEN_ERP: tokens.erp,
     HANDOVER_TOKEN_MES: tokens.mes,
     HANDOVER_TOKEN_QMS: tokens.qms,
@@ -70,28 +68,20 @@ export async function startTopology(kind: TopologyKind): Promise<RunningTopology
     HANDOVER_ADMIN_TOKEN: ADMIN,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   };
-  const processes: ChildProcess[] = [];
-  let redis: RedisHandle | undefined;
-  let schema: FreshSchema | undefined;
-  const start = (role: string, dataDir: string, extra: NodeJS.ProcessEnv = {}) => {
-    const child = spawnHandover(['start', '--config', configFile, '--port', String(port), '--role', role], {
-      env: { ...env, HANDOVER_DATA_DIR: dataDir, ...extra },
+  let url = `http://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+  let scaled: ScaledTopology | undefined;
+  if (kind === 'single') {
+    child = spawnHandover(['start', '--config', configFile, '--port', String(port)], {
+      env: { ...process.env, ...env, HANDOVER_DATA_DIR: join(dir, 'var') },
       fromBuild: true,
     });
-    processes.push(child);
-    return child;
-  };
-  if (kind === 'single') {
-    start('all', join(dir, 'var'));
   } else {
-    redis = await ensureRedis({ dataDir: join(dir, 'shared') });
-    schema = await freshSchema();
-    const shared = { REDIS_URL: redis.url, DATABASE_URL: schema.url };
-    start('api', join(dir, 'api'), shared);
-    start('worker', join(dir, 'worker-1'), shared);
-    start('worker', join(dir, 'worker-2'), shared);
+    scaled = await startScaledTopology(env);
+    url = (await scaled.start('api', configFile)).url!;
+    await scaled.start('worker', configFile);
+    await scaled.start('worker', configFile);
   }
-  const url = `http://127.0.0.1:${port}`;
   await hubReady(url);
   return {
     name: kind,
@@ -101,10 +91,9 @@ export async function startTopology(kind: TopologyKind): Promise<RunningTopology
     received: target.received,
     setFaulty: (value) => (faulty = value),
     async stop() {
-      await Promise.all(processes.map((child) => stopProcess(child)));
-      await redis?.stop();
+      if (child) await stopProcess(child);
+      await scaled?.close();
       killOwnRedis(join(dir, 'var'));
-      await schema?.drop();
       await target.close();
       rmSync(dir, { recursive: true, force: true });
     },

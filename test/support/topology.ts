@@ -39,7 +39,8 @@ export const TOKENS = {
   HANDOVER_TOKEN_ERP: 'erp-token',
 };
 
-export async function startTopology(): Promise<Topology> {
+/** Starts the shared Redis and schema; `env` adds to (or overrides) what every process is given. */
+export async function startTopology(env: NodeJS.ProcessEnv = {}): Promise<Topology> {
   const root = mkdtempSync(join(tmpdir(), 'handover-topology-'));
   const redis: RedisHandle = await ensureRedis({ dataDir: join(root, 'shared-redis') });
   let schema: FreshSchema;
@@ -68,6 +69,7 @@ export async function startTopology(): Promise<Topology> {
         env: {
           ...process.env,
           ...TOKENS,
+          ...env,
           HANDOVER_DATA_DIR: join(root, `${role}-${serial}`),
           REDIS_URL: redis.url,
           DATABASE_URL: schema.url,
