@@ -3,7 +3,7 @@
  * workers and the HTTP API. `role` lets the API and the workers scale out separately.
  */
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
+import { once, setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -79,6 +79,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   let server: Server | undefined;
   let url: string | undefined;
   const shutdown = new AbortController();
+  // Every delivery in flight (one per partition) listens on it for its own duration: many, none leaked.
+  setMaxListeners(0, shutdown.signal);
   const workers: Worker[] = [];
 
   /** Stops whatever has started, in order, every wait bounded: also after a start-up that failed half-way. */
