@@ -10,4 +10,8 @@ module.exports = {
   },
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   testTimeout: 30000,
+  // One worker at a time (hub processes, Redis and brokers need the other core), recycled after every
+  // test file: node-opcua leaves process-wide state behind that broke the next file in the same process.
+  maxWorkers: 1,
+  workerIdleMemoryLimit: '50MB',
 };
