@@ -3,6 +3,7 @@
  * connector's lease runs it; the others stand by and try to take the lease every second.
  */
 import type { Logger } from 'pino';
+import { withDeadline } from './deadline';
 import type { Lease } from './queue/lease';
 
 /** How long a holding lasts unrenewed, how often it is renewed, and how often a standby tries. */
@@ -104,13 +105,7 @@ export class Leadership {
 
   /** A Redis call that does not answer within a renewal period counts as failed. */
   private bounded<T>(promise: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`Redis did not answer within ${this.timing.renewEveryMs} ms`)),
-        this.timing.renewEveryMs,
-      );
-    });
-    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+    const ms = this.timing.renewEveryMs;
+    return withDeadline(promise, ms, () => new Error(`Redis did not answer within ${ms} ms`));
   }
 }

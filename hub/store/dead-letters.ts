@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { appendAudit } from './audit-log';
 import type { Db } from './db';
+import { newerDelivered } from './deliveries';
 import { insertReceived, type ReceivedMessage } from './messages';
 import { insertReplayRequest } from './replay-requests';
 
@@ -178,12 +179,13 @@ export async function markReplayed(db: Db, letter: DeadLetter, by: string, reaso
         ])
       : [];
     if (delivery) {
-      const [newer] = await tx.query<{ revision: number | null }>(
-        `SELECT MAX(object_revision) AS revision FROM deliveries
-          WHERE target = $1 AND type = $2 AND object_key = $3 AND status = 'delivered' AND object_revision > $4`,
-        [delivery.target, delivery.type, delivery.object_key, delivery.object_revision],
-      );
-      if (newer?.revision !== null && newer?.revision !== undefined) {
+      const newer = await newerDelivered(tx, {
+        target: String(delivery.target),
+        type: String(delivery.type),
+        objectKey: String(delivery.object_key),
+        objectRevision: Number(delivery.object_revision),
+      });
+      if (newer !== undefined) {
         const rollBack: ReplayRollBack = {
           deadLetter: letter.id,
           deliveryId: String(delivery.id),
@@ -191,7 +193,7 @@ export async function markReplayed(db: Db, letter: DeadLetter, by: string, reaso
           type: String(delivery.type),
           objectKey: String(delivery.object_key),
           revision: Number(delivery.object_revision),
-          deliveredRevision: Number(newer.revision),
+          deliveredRevision: newer,
         };
         // Nothing is left to do for it: it leaves the open dead letters, so bulk replays move on.
         await tx.execute('UPDATE dead_letters SET superseded_at = $2 WHERE id = $1', [letter.id, now]);

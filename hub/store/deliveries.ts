@@ -41,7 +41,10 @@ export async function earlierPending(db: Db, delivery: DeliveryRow): Promise<Del
 }
 
 /** The newest revision of the same object already delivered to the same target, if newer than `delivery`'s. */
-export async function newerDelivered(db: Db, delivery: DeliveryRow): Promise<number | undefined> {
+export async function newerDelivered(
+  db: Db,
+  delivery: Pick<DeliveryRow, 'target' | 'type' | 'objectKey' | 'objectRevision'>,
+): Promise<number | undefined> {
   const [row] = await db.query<{ revision: number | null }>(
     `SELECT MAX(object_revision) AS revision FROM deliveries
       WHERE target = $1 AND type = $2 AND object_key = $3 AND status = 'delivered' AND object_revision > $4`,
