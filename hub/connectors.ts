@@ -52,10 +52,16 @@ export interface ProcessConnectors {
  * trying on its own (its health says so); it never stops the hub from starting.
  */
 export async function startConnectors(ctx: HubContext, options: ConnectorOptions): Promise<ProcessConnectors> {
-  // Lease calls must fail fast while Redis is away, not wait in the shared client's offline queue.
-  const leaseRedis: Redis = ctx.redis.duplicate({ maxRetriesPerRequest: 1, commandTimeout: LEASE_TIMING.renewEveryMs });
-  // Its socket errors are the outage the hub's own client already logs; a failed renewal logs itself.
-  leaseRedis.on('error', (error: Error) => ctx.logger.debug({ err: error }, 'lease connection error'));
+  // Opened for the first connector that receives here: a process without one holds no lease.
+  let leaseRedis: Redis | undefined;
+  const leaseConnection = (): Redis => {
+    if (leaseRedis) return leaseRedis;
+    // Lease calls must fail fast while Redis is away, not wait in the shared client's offline queue.
+    leaseRedis = ctx.redis.duplicate({ maxRetriesPerRequest: 1, commandTimeout: LEASE_TIMING.renewEveryMs });
+    // Its socket errors are the outage the hub's own client already logs; a failed renewal logs itself.
+    leaseRedis.on('error', (error: Error) => ctx.logger.debug({ err: error }, 'lease connection error'));
+    return leaseRedis;
+  };
   const running: RunningConnector[] = [];
   for (const instance of ctx.config.connectors) {
     const definition = definitions[instance.kind]!;
@@ -78,7 +84,7 @@ export async function startConnectors(ctx: HubContext, options: ConnectorOptions
       if (inbound.receives) {
         entry.inbound = inbound;
         const lease = new Lease(
-          leaseRedis,
+          leaseConnection(),
           connectorLeaseKey(instance.id),
           options.processId,
           (options.timing ?? LEASE_TIMING).ttlMs,
@@ -96,7 +102,7 @@ export async function startConnectors(ctx: HubContext, options: ConnectorOptions
     running,
     async stopInbound() {
       await Promise.all(running.map((entry) => entry.leadership?.end()));
-      leaseRedis.disconnect();
+      leaseRedis?.disconnect();
     },
     async stopOutbound() {
       await Promise.all(running.map((entry) => entry.outbound?.stop().catch(() => undefined)));

@@ -135,7 +135,6 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     for (const failure of context.mappings.failures)
       logger.error({ file: failure.file, problems: failure.problems }, 'mapping not loaded');
 
-    await serialiseDeliveries(context.queues, options.config);
     // Before any worker runs, so a delivery through a connector always finds its outbound instance.
     connectors = await startConnectors(context, {
       dataDir: options.dataDir,
@@ -145,6 +144,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     });
     context.connectors = connectors.running;
     if (role !== 'api') {
+      // Before this process's first delivery worker runs: no partition is ever worked two at a time.
+      await serialiseDeliveries(context.queues, options.config);
       const workerOptions = { connection, prefix: PREFIX, ...WORKER_LOCKS, settings: WORKER_SETTINGS };
       workers.push(
         new Worker(INGEST_QUEUE, guarded(context, INGEST_QUEUE, ingestProcessor(context)), {

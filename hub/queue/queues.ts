@@ -73,7 +73,7 @@ export function createQueues(connection: ConnectionOptions, config: HubConfig): 
  * Lets each deliver partition queue run one job at a time across every worker process: a Worker's
  * `concurrency` counts only its own jobs, while BullMQ's global concurrency (a field of the queue's
  * meta hash in Redis) makes `moveToActive` hand out no job while the queue's active list is full.
- * Idempotent; every process sets it before its workers start, so no worker ever runs without it.
+ * Idempotent; every process that runs workers sets it before they start, so no worker ever runs without it.
  */
 export async function serialiseDeliveries(queues: HubQueues, config: HubConfig): Promise<void> {
   const targets = new Set(config.routes.map((route) => route.target));
