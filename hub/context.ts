@@ -9,10 +9,18 @@ import type { RunningConnector } from './connectors';
 import type { Metrics } from './metrics';
 import type { Db } from './store/index';
 
+/** A deliver queue: one target's partition. */
+export interface DeliveryLane {
+  queue: string;
+  target: string;
+  partition: number;
+}
+
 export interface HubQueues {
   ingest: Queue;
-  apply: Queue;
   deliver(target: string, partition: number): Queue;
+  /** Every configured target partition, with its queue's name. */
+  lanes(): DeliveryLane[];
   /** Every queue that exists, for depth metrics and shutdown. */
   all(): Queue[];
 }

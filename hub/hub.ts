@@ -18,12 +18,11 @@ import type { HubConfig } from './config/schema';
 import { readCredentials } from './config/secrets';
 import type { HubContext } from './context';
 import { createMetrics } from './metrics';
-import { applyProcessor } from './pipeline/apply';
 import { deliverProcessor } from './pipeline/deliver';
 import { guarded, logFailures } from './pipeline/failures';
 import { ingestProcessor } from './pipeline/ingest';
 import { startOutboxSweeper, sweepOutbox } from './pipeline/outbox';
-import { APPLY_QUEUE, INGEST_QUEUE, PREFIX, deliverQueue } from './queue/queue-keys';
+import { INGEST_QUEUE, PREFIX } from './queue/queue-keys';
 import { WORKER_LOCKS, WORKER_SETTINGS, createQueues, serialiseDeliveries } from './queue/queues';
 import { withDeadline, settledWithin } from './deadline';
 import { redisErrorLog } from './queue/redis-errors';
@@ -42,12 +41,10 @@ export interface HubOptions {
   role?: Role;
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
-  /** Jobs the ingest worker runs at once. */
+  /** Ingest jobs (batches of messages) the worker runs at once. */
   ingestConcurrency?: number;
   /** Mapping files (`<dir>/<system>/*.yaml`); default `./mappings`. */
   mappingsDir?: string;
-  /** Documents the apply worker decides at once. */
-  applyConcurrency?: number;
   /** How often workers sweep committed-but-unqueued work into its queue; default 30 s. */
   sweepIntervalMs?: number;
 }
@@ -145,31 +142,20 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     context.connectors = connectors.running;
     if (role !== 'api') {
       // Before this process's first delivery worker runs: no partition is ever worked two at a time.
-      await serialiseDeliveries(context.queues, options.config);
+      await serialiseDeliveries(context.queues);
       const workerOptions = { connection, prefix: PREFIX, ...WORKER_LOCKS, settings: WORKER_SETTINGS };
       workers.push(
         new Worker(INGEST_QUEUE, guarded(context, INGEST_QUEUE, ingestProcessor(context)), {
           ...workerOptions,
-          concurrency: options.ingestConcurrency ?? 64,
+          concurrency: options.ingestConcurrency ?? 16,
         }),
       );
-      workers.push(
-        new Worker(APPLY_QUEUE, guarded(context, APPLY_QUEUE, applyProcessor(context)), {
-          ...workerOptions,
-          concurrency: options.applyConcurrency ?? 64,
-        }),
-      );
-      for (let partition = 0; partition < options.config.partitions; partition += 1) {
-        for (const target of new Set(options.config.routes.map((route) => route.target))) {
-          // One job at a time here, and (global concurrency, set above) across every worker process.
-          const name = deliverQueue(target, partition);
-          workers.push(
-            new Worker(name, guarded(context, name, deliverProcessor(context, shutdown.signal), shutdown.signal), {
-              ...workerOptions,
-              concurrency: 1,
-            }),
-          );
-        }
+      for (const { queue, target, partition } of context.queues.lanes()) {
+        // One job at a time here, and (global concurrency, set above) across every worker process.
+        const processor = deliverProcessor(context, target, partition, shutdown.signal);
+        workers.push(
+          new Worker(queue, guarded(context, queue, processor, shutdown.signal), { ...workerOptions, concurrency: 1 }),
+        );
       }
       for (const worker of workers) {
         redisErrors.watch(worker, `worker ${worker.name}`);

@@ -142,35 +142,47 @@ describe('a mapping expression that never ends', () => {
 
 describe('a job that throws on every attempt', () => {
   it('is logged on each failure and becomes a PROCESSING_FAILED dead letter with an audit record', async () => {
-    const jobId = 'poison-apply-0';
-    // An apply job without its envelope: the processor throws a TypeError every time.
-    await hub.context.queues.apply.add(
-      'apply',
-      { messageId: 'poison-apply', docIndex: 0, receivedSeq: 1 },
+    const jobId = 'poison-ingest-batch';
+    // A message without its body (a corrupt job): translating it throws a TypeError every time.
+    await hub.context.queues.ingest.add(
+      'ingest',
+      {
+        messages: [
+          {
+            messageId: 'poison-ingest',
+            system: 'erp',
+            contentType: 'xml',
+            receivedAt: new Date().toISOString(),
+            receivedSeq: 1,
+          },
+        ],
+      },
       { jobId, attempts: 3, backoff: { type: 'exponential', delay: 20 } },
     );
     const letter = await waitFor(
-      async () => (await listDeadLetters(hub.context.db)).find((candidate) => candidate.messageId === 'poison-apply'),
+      async () => (await listDeadLetters(hub.context.db)).find((candidate) => candidate.messageId === 'poison-ingest'),
       20000,
       'the poison job to be dead-lettered',
     );
     expect(letter).toMatchObject({ stage: 'ingest', code: 'PROCESSING_FAILED' });
-    expect(letter.reason).toMatch(/^apply job poison-apply-0 failed on attempt 3 of 3: TypeError: .* \(at .+\)$/);
+    expect(letter.reason).toMatch(/^ingest job poison-ingest-batch failed on attempt 3 of 3: TypeError: .* \(at .+\)$/);
     const failed = logs.filter((line) => line.msg === 'job failed' && line.jobId === jobId);
     expect(failed.map((line) => [line.queue, line.attempt])).toEqual([
-      ['apply', 1],
-      ['apply', 2],
+      ['ingest', 1],
+      ['ingest', 2],
     ]);
     expect(String(failed[0]!.error)).toMatch(/^TypeError: /);
-    const [audit] = await queryAudit(hub.context.db, { messageId: 'poison-apply' });
+    const audit = (await queryAudit(hub.context.db, { messageId: 'poison-ingest' })).find(
+      (record) => record.kind === 'dead-letter',
+    );
     expect(audit).toMatchObject({
       kind: 'dead-letter',
       decision: 'dead-letter',
       rule: 'processing',
-      details: { code: 'PROCESSING_FAILED', jobId, queue: 'apply', attempts: 3 },
+      details: { code: 'PROCESSING_FAILED', jobId, queue: 'ingest', attempts: 3 },
     });
     // Nothing is left in Redis to be retried or to sit in the failed set unseen.
-    expect(await hub.context.queues.apply.getJob(jobId)).toBeUndefined();
+    expect(await hub.context.queues.ingest.getJob(jobId)).toBeUndefined();
   });
 });
 
@@ -182,8 +194,8 @@ describe('a job that failed for good outside the guard (stall limit, or its dead
     const ingest = new Queue('ingest', { connection, prefix });
     const queues: HubContext['queues'] = {
       ingest,
-      apply: ingest,
       deliver: () => ingest,
+      lanes: () => [],
       all: () => [ingest],
     };
     const ctx: HubContext = { ...hub.context, queues };

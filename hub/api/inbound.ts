@@ -15,8 +15,7 @@ import {
 import { formatProblems, type Problem } from '../../schemas/problem';
 import { isCanonicalType } from '../../schemas/index';
 import type { HubContext } from '../context';
-import type { IngestJob } from '../pipeline/jobs';
-import { enqueueInbound, IdempotencyKeyError, QueueUnavailableError } from '../pipeline/enqueue';
+import { enqueueInbound, IdempotencyKeyError, QueueUnavailableError, type InboundPartial } from '../pipeline/enqueue';
 import { requireSystem } from './auth';
 import { ApiError, RETRY_AFTER_SECONDS } from './errors';
 import { tooDeep } from './json-depth';
@@ -80,12 +79,7 @@ function now(): ApplicationArea {
   return { creationDateTime: new Date().toISOString() };
 }
 
-function admit(
-  ctx: HubContext,
-  req: Request,
-  system: string,
-  admitted: { area?: ApplicationArea },
-): Omit<IngestJob, 'messageId' | 'receivedSeq'> {
+function admit(ctx: HubContext, req: Request, system: string, admitted: { area?: ApplicationArea }): InboundPartial {
   const contentType = kindOf(req.header('content-type'));
   const body = utf8Text(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
   if (body.trim() === '') throw ApiError.of('BAD_REQUEST', [{ path: '/', reason: 'empty body' }], 'The body is empty');

@@ -1,8 +1,12 @@
 /**
- * Delivery worker (one per target and partition, one job at a time, so one object's updates
- * reach a target in order): the route's format over HTTP or the route's connector, with an
- * Idempotency-Key that stays the same across retries and restarts; exponential backoff; a dead
- * letter after the last attempt, or at once for a failure the connector marks permanent.
+ * Delivery worker, one per target and partition; BullMQ's global concurrency 1 makes it the only
+ * one working that partition across every process, so one object's updates reach a target in
+ * order. A job wakes the partition up: the worker delivers its pending deliveries page by page until
+ * none is left — objects side by side (up to DELIVERY_PARALLELISM at once over keep-alive
+ * connections), each object's revisions one after another. The route's format over HTTP or the
+ * route's connector, with an Idempotency-Key that stays the same across retries and restarts;
+ * exponential backoff; a dead letter after the last attempt, or at once for a failure the connector
+ * marks permanent.
  */
 import type { Job } from 'bullmq';
 import { HttpDeliveryError, httpOutbound } from '../../connectors/http/outbound';
@@ -12,40 +16,127 @@ import { writeB2mml } from '../../schemas/b2mml/index';
 import type { RouteConfig } from '../config/schema';
 import type { HubContext } from '../context';
 import {
-  earlierPending,
-  getDelivery,
-  newerDelivered,
+  pendingPage,
   recordAttemptFailed,
   recordDead,
+  recordDeliveredMany,
   recordSuperseded,
-  recordDelivered,
+  type DeliveredOutcome,
   type DeliveryRow,
+  type PendingDelivery,
 } from '../store/index';
 import type { DeliverJob } from './jobs';
+
+/** Objects of one partition delivered at the same time. */
+export const DELIVERY_PARALLELISM = 16;
+
+/** Objects one page of a partition holds. */
+const PAGE_OBJECTS = 256;
 
 /** The outcome of one HTTP attempt. */
 type Attempt = { ok: true; status: number } | { ok: false; permanent: boolean; status?: number; error: string };
 
-export function deliverProcessor(ctx: HubContext, signal: AbortSignal) {
-  return async (job: Job<DeliverJob>): Promise<void> => {
-    const delivery = await getDelivery(ctx.db, job.data.deliveryId);
-    if (!delivery || delivery.status !== 'pending') return;
-    // A delivery of an older revision that is still pending (its job lost its place after a crash) goes first.
-    for (const earlier of await earlierPending(ctx.db, delivery)) await deliverWithRetries(ctx, earlier, signal);
-    await deliverWithRetries(ctx, delivery, signal);
+/** An unexpected failure while delivering `deliveryId`: the job is retried, its last failure dead-letters that delivery. */
+export class DeliveryFailed extends Error {
+  constructor(
+    readonly deliveryId: string,
+    cause: unknown,
+  ) {
+    super((cause as Error).message ?? String(cause));
+    this.name = (cause as Error).name ?? 'Error';
+    this.stack = (cause as Error).stack ?? this.stack;
+  }
+}
+
+export function deliverProcessor(ctx: HubContext, target: string, partition: number, signal: AbortSignal) {
+  return async (_job: Job<DeliverJob>): Promise<void> => {
+    for (;;) {
+      const chains = await pendingPage(ctx.db, target, partition, PAGE_OBJECTS);
+      if (chains.length === 0) return;
+      const record = coalesced((outcomes: DeliveredOutcome[]) => recordDeliveredMany(ctx.db, outcomes));
+      const recorded: Promise<void>[] = [];
+      let failure: unknown;
+      await inParallel(chains, DELIVERY_PARALLELISM, async (chain) => {
+        for (const delivery of chain) {
+          try {
+            const outcome = await deliverWithRetries(ctx, delivery, signal);
+            if (outcome) recorded.push(record(outcome));
+          } catch (error) {
+            // The object's later revisions wait for this one; the other objects go on.
+            failure ??= signal.aborted ? error : new DeliveryFailed(delivery.id, error);
+            return;
+          }
+        }
+      });
+      await Promise.all(recorded);
+      if (failure) throw failure;
+    }
   };
 }
 
-async function deliverWithRetries(ctx: HubContext, delivery: DeliveryRow, signal: AbortSignal): Promise<void> {
+/**
+ * Runs `work` for every item, at most `limit` at a time. Every item's work is awaited, also
+ * after one failed.
+ */
+async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
+}
+
+/**
+ * Group commit for outcomes: what arrives while a write runs is written together next, so many
+ * deliveries finishing at once share one transaction. Each call resolves once its item is written.
+ */
+function coalesced<T>(write: (items: T[]) => Promise<void>): (item: T) => Promise<void> {
+  let queued: Array<{ item: T; resolve(): void; reject(error: unknown): void }> = [];
+  let writing = false;
+  const flush = async (): Promise<void> => {
+    writing = true;
+    while (queued.length > 0) {
+      const batch = queued;
+      queued = [];
+      try {
+        await write(batch.map((entry) => entry.item));
+        for (const entry of batch) entry.resolve();
+      } catch (error) {
+        for (const entry of batch) entry.reject(error);
+      }
+    }
+    writing = false;
+  };
+  return (item) =>
+    new Promise<void>((resolve, reject) => {
+      queued.push({ item, resolve, reject });
+      if (!writing) void flush();
+    });
+}
+
+/**
+ * Delivers one pending delivery, retrying as its route says. Returns the outcome to record when it
+ * arrived; a delivery that ends otherwise (superseded, dead) is recorded here.
+ */
+async function deliverWithRetries(
+  ctx: HubContext,
+  delivery: PendingDelivery,
+  signal: AbortSignal,
+): Promise<DeliveredOutcome | undefined> {
   // Only a replay can be pending behind a delivered newer revision; sending it would roll the target back.
-  const newer = await newerDelivered(ctx.db, delivery);
-  if (newer !== undefined) {
-    await recordSuperseded(ctx.db, delivery, newer);
+  if (delivery.deliveredRevision !== undefined && delivery.deliveredRevision > delivery.objectRevision) {
+    await recordSuperseded(ctx.db, delivery, delivery.deliveredRevision);
     ctx.logger.info(
-      { deliveryId: delivery.id, target: delivery.target, revision: delivery.objectRevision, newer },
+      {
+        deliveryId: delivery.id,
+        target: delivery.target,
+        revision: delivery.objectRevision,
+        newer: delivery.deliveredRevision,
+      },
       'replayed delivery superseded by a newer revision',
     );
-    return;
+    return undefined;
   }
   const route = ctx.config.routes.find((candidate) => candidate.id === delivery.routeId);
   if (!route) {
@@ -56,7 +147,7 @@ async function deliverWithRetries(ctx: HubContext, delivery: DeliveryRow, signal
       'ROUTE_REMOVED',
       `route ${delivery.routeId} is no longer configured`,
     );
-    return;
+    return undefined;
   }
   const policy = route.retry ?? { attempts: 8, backoffMs: 500, maxBackoffMs: 60000 };
   let attempts = delivery.attempts;
@@ -66,10 +157,9 @@ async function deliverWithRetries(ctx: HubContext, delivery: DeliveryRow, signal
     const result = await attempt(ctx, route, delivery, signal);
     if (result.ok) {
       const latencyMs = Date.now() - Date.parse(delivery.envelope.receivedAt);
-      await recordDelivered(ctx.db, delivery, attempts, result.status, latencyMs);
       ctx.metrics.deliveries.inc({ target: delivery.target, outcome: 'delivered' });
       ctx.metrics.deliveryLatency.observe({ target: delivery.target }, latencyMs / 1000);
-      return;
+      return { delivery, attempts, status: result.status, latencyMs };
     }
     if (result.permanent || attempts >= policy.attempts) {
       const code = result.permanent ? 'TARGET_REFUSED' : 'ATTEMPTS_EXHAUSTED';
@@ -80,7 +170,7 @@ async function deliverWithRetries(ctx: HubContext, delivery: DeliveryRow, signal
         { deliveryId: delivery.id, target: delivery.target, attempts, error: result.error },
         'delivery dead-lettered',
       );
-      return;
+      return undefined;
     }
     await recordAttemptFailed(ctx.db, delivery.id, attempts, result.error, result.status);
     ctx.metrics.deliveries.inc({ target: delivery.target, outcome: 'retry' });

@@ -4,10 +4,11 @@
  */
 import type { Job, Worker } from 'bullmq';
 import type { HubContext } from '../context';
-import { APPLY_QUEUE, INGEST_QUEUE } from '../queue/queue-keys';
-import { getDelivery, recordDead, recordProcessingFailed } from '../store/index';
-import type { ApplyJob, DeliverJob, IngestJob } from './jobs';
-import { receivedMessage } from './ingest';
+import { INGEST_QUEUE } from '../queue/queue-keys';
+import { getDelivery, pendingPage, recordDead, recordProcessingFailed } from '../store/index';
+import { DeliveryFailed } from './deliver';
+import type { DeliverJob, IngestJob } from './jobs';
+import { BatchPartlyFailed, receivedMessage, unfinishedMessages } from './ingest';
 
 /**
  * The first line of an error and the first frame of its stack: enough to find the bug, short
@@ -44,7 +45,7 @@ export function guarded<T>(
       await processor(job);
     } catch (error) {
       if (signal?.aborted || !lastAttempt(job)) throw error;
-      await parkFailed(ctx, queue, job, firstLine(error));
+      await parkFailed(ctx, queue, job, firstLine(error), job.attemptsMade + 1, error);
     }
   };
 }
@@ -67,8 +68,10 @@ export function logFailures(ctx: HubContext, worker: Worker): void {
 }
 
 /**
- * Files the dead letter for a job that will not run again: its message (ingest, apply) or its
- * delivery (deliver) ends as PROCESSING_FAILED with `reason`, audited in the same transaction.
+ * Files the dead letter for a job that will not run again: the messages of an ingest job it did
+ * not record, or the delivery a deliver job failed on (named by `error`, by a replay's job, or else
+ * the oldest pending delivery of its partition, which held the partition up), each
+ * PROCESSING_FAILED with `reason`, audited in the same transaction.
  */
 export async function parkFailed(
   ctx: HubContext,
@@ -76,32 +79,39 @@ export async function parkFailed(
   job: Job,
   reason: string,
   attempts = job.attemptsMade + 1,
+  error?: unknown,
 ): Promise<void> {
   const detail = `${queue} job ${job.id} failed on attempt ${attempts} of ${job.opts.attempts ?? 1}: ${reason}`;
-  ctx.metrics.deadLetters.inc({ stage: queue === INGEST_QUEUE || queue === APPLY_QUEUE ? 'ingest' : 'deliver' });
+  const ingest = queue === INGEST_QUEUE;
+  ctx.metrics.deadLetters.inc({ stage: ingest ? 'ingest' : 'deliver' });
   ctx.logger.error({ jobId: job.id, queue, attempts, error: reason }, 'job dead-lettered');
-  if (queue === INGEST_QUEUE) {
-    const message = job.data as IngestJob;
-    await recordProcessingFailed(ctx.db, {
-      messageId: message.messageId,
-      system: message.system,
-      reason: detail,
-      details: { queue, jobId: job.id, attempts },
-      message: receivedMessage(message, { name: 'none', documents: 0 }),
-    });
+  if (ingest) {
+    const failed = error instanceof BatchPartlyFailed ? new Set(error.failed) : undefined;
+    for (const message of await unfinishedMessages(ctx, job.data as IngestJob)) {
+      if (failed && !failed.has(message.messageId)) continue;
+      await recordProcessingFailed(ctx.db, {
+        messageId: message.messageId,
+        system: message.system,
+        reason: detail,
+        details: { queue, jobId: job.id, attempts },
+        message: receivedMessage(message, { name: 'none', documents: 0 }),
+      });
+    }
     return;
   }
-  if (queue === APPLY_QUEUE) {
-    const document = job.data as ApplyJob;
-    await recordProcessingFailed(ctx.db, {
-      messageId: document.messageId,
-      system: document.envelope?.sourceSystem ?? '',
-      reason: detail,
-      details: { queue, jobId: job.id, attempts, docIndex: document.docIndex },
-    });
-    return;
-  }
-  const delivery = await getDelivery(ctx.db, (job.data as DeliverJob).deliveryId);
+  const deliveryId =
+    error instanceof DeliveryFailed
+      ? error.deliveryId
+      : ((job.data as DeliverJob).deliveryId ?? (await oldestPending(ctx, queue))?.id);
+  const delivery = deliveryId === undefined ? undefined : await getDelivery(ctx.db, deliveryId);
   if (delivery?.status === 'pending')
     await recordDead(ctx.db, delivery, delivery.attempts, 'PROCESSING_FAILED', detail);
+}
+
+/** The oldest pending delivery of a deliver queue's partition. */
+async function oldestPending(ctx: HubContext, queue: string) {
+  const lane = ctx.queues.lanes().find((candidate) => candidate.queue === queue);
+  if (!lane) return undefined;
+  const [chain] = await pendingPage(ctx.db, lane.target, lane.partition, 1);
+  return chain?.[0];
 }

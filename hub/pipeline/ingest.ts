@@ -1,63 +1,172 @@
-/** Ingest worker: translates the message, records it, and queues one apply job per document. */
+/**
+ * Ingest worker: one job carries the payloads the door accepted together. Each is translated,
+ * then all are recorded, decided, stored and planned for delivery in one transaction (per-object
+ * order: the door numbered them in arrival order and they are applied in it), and one delivery job
+ * per target partition they touched wakes that partition up.
+ */
 import type { Job } from 'bullmq';
-import { markReplayStarted, recordInvalid, recordReceived, type ReceivedMessage } from '../store/index';
+import type { CanonicalEnvelope } from '../../schemas/index';
 import type { HubContext } from '../context';
-import type { IngestJob } from './jobs';
+import { partitionOf } from '../queue/queue-keys';
+import {
+  markReplayStarted,
+  messageExists,
+  recordBatch,
+  type DocumentInput,
+  type IntakeItem,
+  type IntakeOutcome,
+  type ReceivedMessage,
+} from '../store/index';
+import { messagesOf, type InboundMessage, type IngestJob } from './jobs';
+import { changeRequestRoute, routesFor } from './route';
 import { translate } from './translate';
 
+/** Thrown when some messages of a batch could not be recorded; the others are. The job is retried for them. */
+export class BatchPartlyFailed extends Error {
+  constructor(
+    readonly failed: string[],
+    cause: unknown,
+  ) {
+    super(`${failed.length} message(s) of the batch failed: ${(cause as Error).message ?? String(cause)}`, { cause });
+    this.name = (cause as Error).name ?? 'Error';
+    this.stack = (cause as Error).stack ?? this.stack;
+  }
+}
+
 export function ingestProcessor(ctx: HubContext) {
-  return async (job: Job<IngestJob>): Promise<void> => {
-    const message = job.data;
-    // From here BullMQ holds the job until it ends, so the outbox sweep must not queue it again.
-    if (message.replayRequest) await markReplayStarted(ctx.db, message.replayRequest);
-    const translation = await translate(message, ctx.mappings);
-    const received = receivedMessage(
-      message,
-      translation.ok
-        ? { name: translation.mapping, documents: translation.envelopes.length }
-        : { name: message.contentType === 'xml' ? 'b2mml' : 'canonical-json', documents: 0 },
-    );
-    if (!translation.ok) {
-      // An invalid payload never becomes valid by retrying: dead letter and audit, no retry.
-      await recordInvalid(ctx.db, received, translation.code, translation.problems);
-      ctx.metrics.deadLetters.inc({ stage: 'ingest' });
-      ctx.metrics.decisions.inc({ system: message.system, type: 'unknown', decision: 'invalid' });
-      ctx.logger.warn(
-        { messageId: message.messageId, system: message.system, code: translation.code },
-        'invalid message',
-      );
-      return;
+  return async (job: Job<IngestJob | InboundMessage>): Promise<void> => {
+    const messages = messagesOf(job.data);
+    // From here BullMQ holds the job until it ends, so the outbox sweep must not queue a replay again.
+    for (const message of messages) if (message.replayRequest) await markReplayStarted(ctx.db, message.replayRequest);
+    const items = await Promise.all(messages.map((message) => intakeItem(ctx, message)));
+    const documentInput = documentInputOf(ctx);
+    let outcomes: IntakeOutcome[];
+    let failure: BatchPartlyFailed | undefined;
+    try {
+      outcomes = await recordBatch(ctx.db, items, documentInput);
+    } catch (error) {
+      if (items.length === 1) throw error;
+      // One message that cannot be recorded must not hold its batch back: each in its own transaction.
+      outcomes = [];
+      const failed: string[] = [];
+      let cause: unknown;
+      for (const item of items) {
+        try {
+          outcomes.push(...(await recordBatch(ctx.db, [item], documentInput)));
+        } catch (itemError) {
+          failed.push(item.message.id);
+          cause ??= itemError;
+        }
+      }
+      if (failed.length > 0) failure = new BatchPartlyFailed(failed, cause);
     }
-    // Recorded before its documents are queued, so a trace never shows decisions without the message.
-    await recordReceived(ctx.db, received);
-    await Promise.all(
-      translation.envelopes.map((envelope, docIndex) => {
-        return ctx.queues.apply.add(
-          'apply',
-          {
-            messageId: message.messageId,
-            docIndex,
-            envelope,
-            receivedSeq: message.receivedSeq,
-            ...(message.idempotencyKey === undefined ? {} : { idempotencyKey: message.idempotencyKey }),
-          },
-          { jobId: `${message.messageId}-${docIndex}` },
-        );
-      }),
-    );
+    report(ctx, items, outcomes);
+    await wakeDeliveries(ctx, String(job.id), outcomes);
+    if (failure) throw failure;
   };
 }
 
+async function intakeItem(ctx: HubContext, message: InboundMessage): Promise<IntakeItem> {
+  const translation = await translate(message, ctx.mappings);
+  if (!translation.ok) {
+    const received = receivedMessage(message, {
+      name: message.contentType === 'xml' ? 'b2mml' : 'canonical-json',
+      documents: 0,
+    });
+    return { message: received, ok: false, code: translation.code, problems: translation.problems };
+  }
+  const received = receivedMessage(message, { name: translation.mapping, documents: translation.envelopes.length });
+  return { message: received, ok: true, envelopes: translation.envelopes };
+}
+
+/** Routing and ownership for each document: the configuration's, and the object's delivery partition. */
+function documentInputOf(ctx: HubContext): (envelope: CanonicalEnvelope) => DocumentInput {
+  return (envelope) => ({
+    ownership: ctx.config.ownership,
+    partition: partitionOf(envelope.type, envelope.objectKey, ctx.config.partitions),
+    plan: (decision, document, owner) => {
+      if (decision === 'proposed') {
+        const route = changeRequestRoute(ctx.config.routes, envelope.type, owner);
+        return route ? [route] : [];
+      }
+      return routesFor(ctx.config.routes, envelope.type, document, envelope.sourceSystem);
+    },
+  });
+}
+
+/** Metrics and logs of what a batch decided (not again for a batch run a second time). */
+function report(ctx: HubContext, items: IntakeItem[], outcomes: IntakeOutcome[]): void {
+  const systems = new Map(items.map((item) => [item.message.id, item.message.system]));
+  for (const outcome of outcomes) {
+    if (!outcome.ok) {
+      const system = systems.get(outcome.messageId) ?? '';
+      ctx.metrics.deadLetters.inc({ stage: 'ingest' });
+      ctx.metrics.decisions.inc({ system, type: 'unknown', decision: 'invalid' });
+      ctx.logger.warn({ messageId: outcome.messageId, system, code: outcome.deadLetter.code }, 'invalid message');
+      continue;
+    }
+    for (const [docIndex, { envelope, outcome: applied }] of outcome.documents.entries()) {
+      if (applied.replayed) continue;
+      ctx.metrics.decisions.inc({ system: envelope.sourceSystem, type: envelope.type, decision: applied.decision });
+      ctx.logger.debug(
+        {
+          messageId: outcome.messageId,
+          docIndex,
+          type: envelope.type,
+          key: envelope.objectKey,
+          decision: applied.decision,
+          rule: applied.rule,
+        },
+        'decision',
+      );
+    }
+  }
+}
+
+/**
+ * One job per target partition that has new pending deliveries. Its id is derived from the ingest
+ * job's, so the batch run again after a crash queues no second one while the first still waits.
+ */
+async function wakeDeliveries(ctx: HubContext, jobId: string, outcomes: IntakeOutcome[]): Promise<void> {
+  const partitions = new Map<string, { target: string; partition: number }>();
+  for (const outcome of outcomes) {
+    if (!outcome.ok) continue;
+    for (const { envelope, outcome: applied } of outcome.documents) {
+      const partition = partitionOf(envelope.type, envelope.objectKey, ctx.config.partitions);
+      for (const delivery of applied.deliveries)
+        if (delivery.status === 'pending')
+          partitions.set(`${delivery.target}-${partition}`, { target: delivery.target, partition });
+    }
+  }
+  await Promise.all(
+    [...partitions].map(([name, { target, partition }]) =>
+      ctx.queues.deliver(target, partition).add('deliver', {}, { jobId: `${jobId}-${name}` }),
+    ),
+  );
+}
+
 /** The message as the store records it, from its ingest job and what translated it. */
-export function receivedMessage(message: IngestJob, mapping: ReceivedMessage['mapping']): ReceivedMessage {
+export function receivedMessage(message: InboundMessage, mapping: ReceivedMessage['mapping']): ReceivedMessage {
   return {
     id: message.messageId,
     system: message.system,
     receivedAt: message.receivedAt,
     receivedSeq: message.receivedSeq,
     contentType: message.contentType,
-    body: message.body,
+    // A corrupt job may lack it; its dead letter is still filed.
+    body: message.body ?? '',
     mapping,
     ...(message.idempotencyKey === undefined ? {} : { idempotencyKey: message.idempotencyKey }),
   };
+}
+
+/**
+ * The messages of an ingest job that failed for good and still need a dead letter: those not
+ * recorded at all, and a replay's (its message is recorded from its first run).
+ */
+export async function unfinishedMessages(ctx: HubContext, job: IngestJob | InboundMessage): Promise<InboundMessage[]> {
+  const unfinished: InboundMessage[] = [];
+  for (const message of messagesOf(job))
+    if (message.replayRequest || !(await messageExists(ctx.db, message.messageId))) unfinished.push(message);
+  return unfinished;
 }

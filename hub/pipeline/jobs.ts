@@ -1,7 +1,7 @@
 /** The data each queue's jobs carry. */
-import type { CanonicalEnvelope } from '../../schemas/index';
 
-export interface IngestJob {
+/** One payload as the door or a connector accepted it. */
+export interface InboundMessage {
   messageId: string;
   system: string;
   contentType: 'json' | 'xml';
@@ -15,14 +15,23 @@ export interface IngestJob {
   replayRequest?: string;
 }
 
-export interface ApplyJob {
-  messageId: string;
-  docIndex: number;
-  envelope: CanonicalEnvelope;
-  receivedSeq: number;
-  idempotencyKey?: string;
+/**
+ * An ingest job: the payloads accepted together (one at the door's quietest, up to
+ * BATCH_LIMIT when busy), decided and stored in one transaction.
+ */
+export interface IngestJob {
+  messages: InboundMessage[];
 }
 
+/**
+ * A delivery job wakes its target's partition up: the worker delivers every pending delivery of
+ * that partition, oldest first. `deliveryId` names the delivery a replay queued it for.
+ */
 export interface DeliverJob {
-  deliveryId: string;
+  deliveryId?: string;
+}
+
+/** The payloads of an ingest job, also of one queued by a release that carried one payload per job. */
+export function messagesOf(job: IngestJob | InboundMessage): InboundMessage[] {
+  return 'messages' in job ? job.messages : [job];
 }

@@ -1,13 +1,14 @@
 /**
  * The outbox sweep: state the store committed but no queue holds (a crash between commit and
- * queue) is queued again — pending deliveries without a job, ingest replays never queued — and
+ * queue) is queued again — a partition with pending deliveries and no job to deliver them, ingest
+ * replays never queued — and
  * jobs that failed for good (a stall limit, a dead letter that could not be written) are filed as
  * dead letters. Runs at start-up and then periodically; job ids make every re-add idempotent, and
  * processors do nothing for work that is no longer pending.
  */
 import type { HubContext } from '../context';
 import { SWEEP_LOCK_KEY, parkedJobKey, partitionOf } from '../queue/queue-keys';
-import { pendingDeliveryJobs, unstartedReplayRequests } from '../store/index';
+import { assignPartitions, pendingPartitions, unstartedReplayRequests } from '../store/index';
 import { parkFailed } from './failures';
 import { queueIngestReplay } from './replay';
 
@@ -26,15 +27,15 @@ export interface SweepResult {
 /** One sweep; returns what it queued again and how many failed jobs it filed. */
 export async function sweepOutbox(ctx: HubContext): Promise<SweepResult> {
   const result: SweepResult = { deliveries: 0, replays: 0, parked: 0 };
-  for (const { delivery, jobIds } of await pendingDeliveryJobs(ctx.db, BATCH)) {
-    const queue = ctx.queues.deliver(
-      delivery.target,
-      partitionOf(delivery.type, delivery.objectKey, ctx.config.partitions),
-    );
-    const jobs = await Promise.all(jobIds.map((id) => queue.getJob(id)));
-    if (jobs.some(Boolean)) continue;
-    await queue.add('deliver', { deliveryId: delivery.id }, { jobId: jobIds[jobIds.length - 1]! });
-    result.deliveries += 1;
+  await assignPartitions(ctx.db, (type, key) => partitionOf(type, key, ctx.config.partitions), BATCH);
+  for (const { target, partition, pending } of await pendingPartitions(ctx.db)) {
+    if (partition === null || partition >= ctx.config.partitions) continue;
+    const queue = ctx.queues.deliver(target, partition);
+    // A waiting, delayed or running job delivers everything pending in its partition.
+    const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+    if (Object.values(counts).some((count) => count > 0)) continue;
+    await queue.add('deliver', {}, { jobId: `sweep-${Date.now()}-${target}-${partition}` });
+    result.deliveries += pending;
   }
   for (const request of await unstartedReplayRequests(ctx.db, BATCH)) {
     if (await ctx.queues.ingest.getJob(request.id)) continue;

@@ -15,7 +15,7 @@ import {
   type DeadLetterFilter,
   type ReplayRollBack,
 } from '../store/index';
-import type { IngestJob } from './jobs';
+import type { InboundMessage, IngestJob } from './jobs';
 
 export type ReplayOutcome =
   { ok: true; deadLetter: string; replay: number; queued: string } | { ok: false; rollBack: ReplayRollBack };
@@ -83,13 +83,17 @@ export async function queueIngestReplay(ctx: HubContext, messageId: string, jobI
   const message = await storedMessage(ctx.db, messageId);
   if (!message) throw new Error(`message ${messageId} has no stored payload`);
   const job: IngestJob = {
-    messageId,
-    system: message.system,
-    contentType: message.contentType as IngestJob['contentType'],
-    body: message.body,
-    receivedAt: message.receivedAt,
-    receivedSeq: message.receivedSeq,
-    replayRequest: jobId,
+    messages: [
+      {
+        messageId,
+        system: message.system,
+        contentType: message.contentType as InboundMessage['contentType'],
+        body: message.body,
+        receivedAt: message.receivedAt,
+        receivedSeq: message.receivedSeq,
+        replayRequest: jobId,
+      },
+    ],
   };
   await ctx.queues.ingest.add('ingest', job, { jobId });
 }

@@ -8,7 +8,7 @@ import type { CanonicalEnvelope } from '../../schemas/index';
 import type { Problem } from '../../schemas/problem';
 import { MappingError, payloadOf, runInbound, type Mapping } from '../../mappings/engine/mapping';
 import type { MappingRegistry } from '../../mappings/engine/registry';
-import type { IngestJob } from './jobs';
+import type { InboundMessage } from './jobs';
 
 export type Translation =
   { ok: true; mapping: string; envelopes: CanonicalEnvelope[] } | { ok: false; code: string; problems: Problem[] };
@@ -17,7 +17,7 @@ export type Translation =
  * Translates one inbound message; the envelopes carry the hub's message id and the authenticated
  * system. A mapping of the sending system that matches the payload comes first.
  */
-export async function translate(job: IngestJob, mappings: MappingRegistry): Promise<Translation> {
+export async function translate(job: InboundMessage, mappings: MappingRegistry): Promise<Translation> {
   if (mappings.hasInbound(job.system, job.contentType)) {
     let payload: unknown;
     try {
@@ -74,7 +74,7 @@ export async function translate(job: IngestJob, mappings: MappingRegistry): Prom
   return { ok: true, mapping: 'canonical-json', envelopes: stamped };
 }
 
-async function translateWith(mapping: Mapping, job: IngestJob, payload: unknown): Promise<Translation> {
+async function translateWith(mapping: Mapping, job: InboundMessage, payload: unknown): Promise<Translation> {
   try {
     const documents = await runInbound(mapping, payload);
     if (documents.length === 0) return { ok: true, mapping: mapping.name, envelopes: [] };

@@ -4,14 +4,12 @@ import { createHash } from 'node:crypto';
 /** BullMQ key prefix: every hub key in Redis starts with it. */
 export const PREFIX = 'handover';
 
-/** Raw inbound payloads, as accepted at the door. */
-export const INGEST_QUEUE = 'ingest';
-
 /**
- * Ownership + store + routing. Worked concurrently: the store serialises writes to one object and
- * orders them by version, time and arrival, so no partitioning is needed here.
+ * Raw inbound payloads, as accepted at the door, a batch per job; its worker translates, decides,
+ * stores and routes them. Worked concurrently: the store serialises writes to one object and orders
+ * them by version, time and arrival, so no partitioning is needed here.
  */
-export const APPLY_QUEUE = 'apply';
+export const INGEST_QUEUE = 'ingest';
 
 /** Deliveries to one target, partitioned by object (partitionOf) so one object's deliveries stay in order. */
 export function deliverQueue(target: string, partition: number): string {

@@ -4,14 +4,14 @@
  */
 import { Queue, type AdvancedOptions, type ConnectionOptions, type DefaultJobOptions } from 'bullmq';
 import type { HubConfig } from '../config/schema';
-import type { HubQueues } from '../context';
-import { APPLY_QUEUE, INGEST_QUEUE, PREFIX, deliverQueue } from './queue-keys';
+import type { DeliveryLane, HubQueues } from '../context';
+import { INGEST_QUEUE, PREFIX, deliverQueue } from './queue-keys';
 
 /** The longest wait between two attempts of a job. */
 export const MAX_BACKOFF_MS = 5 * 60 * 1000;
 
 /**
- * Ingest and apply retry failures (database or Redis down) with a backoff doubling from 200 ms up
+ * Ingest and delivery jobs retry failures (database or Redis down) with a backoff doubling from 200 ms up
  * to {@link MAX_BACKOFF_MS}: 30 attempts span about 1.5 hours. The last failure becomes a dead
  * letter (hub/pipeline/failures.ts), so no job is retried forever or parked silently.
  */
@@ -58,13 +58,16 @@ export function createQueues(connection: ConnectionOptions, config: HubConfig): 
     return queue;
   };
   const ingest = get(INGEST_QUEUE);
-  const apply = get(APPLY_QUEUE);
-  const targets = new Set(config.routes.map((route) => route.target));
-  for (const target of targets) for (let p = 0; p < config.partitions; p += 1) get(deliverQueue(target, p));
+  const lanes: DeliveryLane[] = [];
+  for (const target of new Set(config.routes.map((route) => route.target)))
+    for (let partition = 0; partition < config.partitions; partition += 1) {
+      lanes.push({ queue: deliverQueue(target, partition), target, partition });
+      get(deliverQueue(target, partition));
+    }
   return {
     ingest,
-    apply,
     deliver: (target, partition) => get(deliverQueue(target, partition)),
+    lanes: () => lanes,
     all: () => [...queues.values()],
   };
 }
@@ -75,10 +78,6 @@ export function createQueues(connection: ConnectionOptions, config: HubConfig): 
  * meta hash in Redis) makes `moveToActive` hand out no job while the queue's active list is full.
  * Idempotent; every process that runs workers sets it before they start, so no worker ever runs without it.
  */
-export async function serialiseDeliveries(queues: HubQueues, config: HubConfig): Promise<void> {
-  const targets = new Set(config.routes.map((route) => route.target));
-  const settings: Promise<unknown>[] = [];
-  for (const target of targets)
-    for (let p = 0; p < config.partitions; p += 1) settings.push(queues.deliver(target, p).setGlobalConcurrency(1));
-  await Promise.all(settings);
+export async function serialiseDeliveries(queues: HubQueues): Promise<void> {
+  await Promise.all(queues.lanes().map((lane) => queues.deliver(lane.target, lane.partition).setGlobalConcurrency(1)));
 }

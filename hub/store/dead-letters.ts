@@ -1,6 +1,6 @@
 /** Dead letters: messages that could not be processed and deliveries that ran out of attempts. */
 import { randomUUID } from 'node:crypto';
-import { appendAudit } from './audit-log';
+import { appendAudit, type AuditEntry } from './audit-log';
 import type { Db } from './db';
 import { newerDelivered } from './deliveries';
 import { insertReceived, type ReceivedMessage } from './messages';
@@ -31,41 +31,53 @@ export async function recordInvalid(
   problems: Array<{ path: string; reason: string }>,
 ): Promise<DeadLetter> {
   return db.transaction(async (tx) => {
-    const first = await insertReceived(tx, message, 'invalid');
-    if (!first) {
-      // The same job run again (a stalled or retried ingest, a repeated replay job): one dead letter is enough.
-      const [open] = await tx.query(
-        `SELECT * FROM dead_letters WHERE message_id = $1 AND stage = 'ingest' AND replayed_at IS NULL
-           AND delivery_id IS NULL ORDER BY created_at DESC LIMIT 1`,
-        [message.id],
-      );
-      if (open) return toDeadLetter(open);
-    }
-    const reason = problems.map((problem) => `${problem.path}: ${problem.reason}`).join('\n');
-    await tx.execute(`UPDATE messages SET status = 'invalid', error = $2, processed_at = $3 WHERE id = $1`, [
-      message.id,
-      JSON.stringify({ code, problems }),
-      new Date().toISOString(),
-    ]);
-    const letter = await insertDeadLetter(tx, {
-      stage: 'ingest',
-      messageId: message.id,
-      system: message.system,
-      code,
-      reason,
-    });
-    await appendAudit(tx, [
-      {
-        kind: 'invalid',
-        messageId: message.id,
-        system: message.system,
-        decision: 'invalid',
-        rule: 'schema',
-        details: { code, problems },
-      },
-    ]);
+    const audit: AuditEntry[] = [];
+    const letter = await insertInvalid(tx, message, code, problems, audit);
+    if (audit.length > 0) await appendAudit(tx, audit);
     return letter;
   });
+}
+
+/** Records an invalid message and its dead letter inside `tx`, adding the audit records to `audit`. */
+export async function insertInvalid(
+  tx: Db,
+  message: ReceivedMessage,
+  code: string,
+  problems: Array<{ path: string; reason: string }>,
+  audit: AuditEntry[],
+): Promise<DeadLetter> {
+  const first = await insertReceived(tx, message, 'invalid', audit);
+  if (!first) {
+    // The same job run again (a stalled or retried ingest, a repeated replay job): one dead letter is enough.
+    const [open] = await tx.query(
+      `SELECT * FROM dead_letters WHERE message_id = $1 AND stage = 'ingest' AND replayed_at IS NULL
+         AND delivery_id IS NULL ORDER BY created_at DESC LIMIT 1`,
+      [message.id],
+    );
+    if (open) return toDeadLetter(open);
+  }
+  const reason = problems.map((problem) => `${problem.path}: ${problem.reason}`).join('\n');
+  await tx.execute(`UPDATE messages SET status = 'invalid', error = $2, processed_at = $3 WHERE id = $1`, [
+    message.id,
+    JSON.stringify({ code, problems }),
+    new Date().toISOString(),
+  ]);
+  const letter = await insertDeadLetter(tx, {
+    stage: 'ingest',
+    messageId: message.id,
+    system: message.system,
+    code,
+    reason,
+  });
+  audit.push({
+    kind: 'invalid',
+    messageId: message.id,
+    system: message.system,
+    decision: 'invalid',
+    rule: 'schema',
+    details: { code, problems },
+  });
+  return letter;
 }
 
 /**

@@ -1,6 +1,6 @@
 /** Delivery records: one per (message, document, target), with attempts and the final outcome. */
 import type { CanonicalEnvelope } from '../../schemas/index';
-import { appendAudit } from './audit-log';
+import { appendAudit, type AuditEntry } from './audit-log';
 import type { Db } from './db';
 import { insertDeadLetter } from './dead-letters';
 
@@ -30,14 +30,45 @@ export async function getDelivery(db: Db, id: string): Promise<DeliveryRow | und
   return row && toDelivery(row);
 }
 
-/** Pending deliveries of the same object to the same target that must go before `delivery`. */
-export async function earlierPending(db: Db, delivery: DeliveryRow): Promise<DeliveryRow[]> {
+/** A pending delivery with the newest revision of its object the target already has, if any. */
+export interface PendingDelivery extends DeliveryRow {
+  deliveredRevision?: number;
+}
+
+/**
+ * The next deliveries of a target's partition: every pending delivery of the `objects` objects
+ * waiting longest, each object's in revision order, with what the target already has of each.
+ * Whole objects, so a page never holds a revision without the older ones still pending (also when
+ * clocks of several workers disagree, or the partition count changed).
+ */
+export async function pendingPage(
+  db: Db,
+  target: string,
+  partition: number,
+  objects: number,
+): Promise<PendingDelivery[][]> {
   const rows = await db.query(
-    `SELECT * FROM deliveries WHERE target = $1 AND type = $2 AND object_key = $3 AND status = 'pending'
-       AND object_revision < $4 ORDER BY object_revision`,
-    [delivery.target, delivery.type, delivery.objectKey, delivery.objectRevision],
+    `SELECT d.*, (SELECT MAX(x.object_revision) FROM deliveries x WHERE x.target = d.target AND x.type = d.type
+         AND x.object_key = d.object_key AND x.status = 'delivered') AS delivered_revision
+       FROM deliveries d
+      WHERE d.target = $1 AND d.status = 'pending' AND (d.type, d.object_key) IN (
+            SELECT type, object_key FROM deliveries
+             WHERE target = $1 AND delivery_partition = $2 AND status = 'pending'
+             ORDER BY created_at LIMIT $3)
+      ORDER BY d.type, d.object_key, d.object_revision, d.created_at`,
+    [target, partition, objects],
   );
-  return rows.map(toDelivery);
+  const chains = new Map<string, PendingDelivery[]>();
+  for (const row of rows) {
+    const delivery: PendingDelivery = toDelivery(row);
+    if (row.delivered_revision !== null && row.delivered_revision !== undefined)
+      delivery.deliveredRevision = Number(row.delivered_revision);
+    const key = `${delivery.type}\u0000${delivery.objectKey}`;
+    const chain = chains.get(key);
+    if (chain) chain.push(delivery);
+    else chains.set(key, [delivery]);
+  }
+  return [...chains.values()];
 }
 
 /** The newest revision of the same object already delivered to the same target, if newer than `delivery`'s. */
@@ -107,16 +138,29 @@ export async function recordDelivered(
   status: number,
   latencyMs: number,
 ): Promise<void> {
+  await recordDeliveredMany(db, [{ delivery, attempts, status, latencyMs }]);
+}
+
+export interface DeliveredOutcome {
+  delivery: DeliveryRow;
+  attempts: number;
+  status: number;
+  latencyMs: number;
+}
+
+/** Deliveries that arrived, marked and audited in one transaction (one append to the audit chain). */
+export async function recordDeliveredMany(db: Db, outcomes: DeliveredOutcome[]): Promise<void> {
   await db.transaction(async (tx) => {
     const now = new Date().toISOString();
-    const changed = await tx.execute(
-      `UPDATE deliveries SET status = 'delivered', attempts = $2, last_status = $3, last_error = NULL, delivered_at = $4
-       WHERE id = $1 AND status = 'pending'`,
-      [delivery.id, attempts, status, now],
-    );
-    if (changed === 0) return;
-    await appendAudit(tx, [
-      {
+    const audit: AuditEntry[] = [];
+    for (const { delivery, attempts, status, latencyMs } of outcomes) {
+      const changed = await tx.execute(
+        `UPDATE deliveries SET status = 'delivered', attempts = $2, last_status = $3, last_error = NULL, delivered_at = $4
+         WHERE id = $1 AND status = 'pending'`,
+        [delivery.id, attempts, status, now],
+      );
+      if (changed === 0) continue;
+      audit.push({
         kind: 'delivery',
         messageId: delivery.messageId,
         type: delivery.type,
@@ -125,8 +169,9 @@ export async function recordDelivered(
         decision: 'delivered',
         rule: `route.${delivery.routeId}`,
         details: { deliveryId: delivery.id, attempts, status, latencyMs, kind: delivery.kind },
-      },
-    ]);
+      });
+    }
+    if (audit.length > 0) await appendAudit(tx, audit, now);
   });
 }
 
@@ -176,31 +221,42 @@ export async function deliveriesOf(db: Db, messageId: string): Promise<DeliveryR
   );
 }
 
-/** Deliveries still pending, for re-enqueueing after a crash between commit and enqueue. */
-export async function pendingDeliveries(db: Db, limit = 10000): Promise<DeliveryRow[]> {
-  return (
-    await db.query(`SELECT * FROM deliveries WHERE status = 'pending' ORDER BY created_at LIMIT $1`, [limit])
-  ).map(toDelivery);
+/** Target partitions with pending deliveries, and how many: what the outbox sweep checks has a job. */
+export async function pendingPartitions(
+  db: Db,
+): Promise<Array<{ target: string; partition: number | null; pending: number }>> {
+  const rows = await db.query(
+    `SELECT target, delivery_partition, COUNT(*) AS pending FROM deliveries WHERE status = 'pending'
+      GROUP BY target, delivery_partition`,
+  );
+  return rows.map((row) => ({
+    target: String(row.target),
+    partition: row.delivery_partition === null ? null : Number(row.delivery_partition),
+    pending: Number(row.pending),
+  }));
 }
 
 /**
- * Pending deliveries with every job id they may be queued under: their own id, and after a replay
- * `<id>-replay-<n>`. The outbox sweep queues the ones none of these jobs carries.
+ * Gives pending deliveries written before partitions were stored (store schema 2) their partition,
+ * so their partition's worker finds them.
  */
-export async function pendingDeliveryJobs(
+export async function assignPartitions(
   db: Db,
+  partitionOf: (type: string, objectKey: string) => number,
   limit = 1000,
-): Promise<Array<{ delivery: DeliveryRow; jobIds: string[] }>> {
+): Promise<number> {
   const rows = await db.query(
-    `SELECT d.*, (SELECT MAX(l.replay_count) FROM dead_letters l WHERE l.delivery_id = d.id) AS replays
-       FROM deliveries d WHERE d.status = 'pending' ORDER BY d.created_at LIMIT $1`,
+    `SELECT id, type, object_key FROM deliveries WHERE status = 'pending' AND delivery_partition IS NULL LIMIT $1`,
     [limit],
   );
-  return rows.map((row) => {
-    const delivery = toDelivery(row);
-    const replays = Number(row.replays ?? 0);
-    return { delivery, jobIds: replays > 0 ? [delivery.id, `${delivery.id}-replay-${replays}`] : [delivery.id] };
+  await db.transaction(async (tx) => {
+    for (const row of rows)
+      await tx.execute('UPDATE deliveries SET delivery_partition = $2 WHERE id = $1', [
+        row.id,
+        partitionOf(String(row.type), String(row.object_key)),
+      ]);
   });
+  return rows.length;
 }
 
 function toDelivery(row: Record<string, unknown>): DeliveryRow {

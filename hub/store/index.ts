@@ -11,6 +11,7 @@ import { migrate } from './migrations';
 export * from './audit-log';
 export * from './dead-letters';
 export * from './deliveries';
+export * from './intake';
 export * from './messages';
 export * from './objects';
 export * from './replay-requests';

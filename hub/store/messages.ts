@@ -1,5 +1,5 @@
 /** Messages as received: who sent what, when, its raw payload, and how far it got. */
-import { appendAudit } from './audit-log';
+import { appendAudit, type AuditEntry } from './audit-log';
 import type { Db } from './db';
 
 /** `failed`: an unexpected error on the last attempt (a PROCESSING_FAILED dead letter). */
@@ -21,7 +21,12 @@ export interface ReceivedMessage {
  * Records a translated message and its payload once (re-running after a crash is harmless), with
  * a `received` audit record, inside `tx`. Returns false when it was already recorded.
  */
-export async function insertReceived(tx: Db, message: ReceivedMessage, status: MessageStatus): Promise<boolean> {
+export async function insertReceived(
+  tx: Db,
+  message: ReceivedMessage,
+  status: MessageStatus,
+  audit?: AuditEntry[],
+): Promise<boolean> {
   const inserted = await tx.execute(
     `INSERT INTO messages (id, system, received_at, received_seq, content_type, idempotency_key, status, mapping, processed_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
@@ -43,34 +48,44 @@ export async function insertReceived(tx: Db, message: ReceivedMessage, status: M
     message.contentType,
     message.body,
   ]);
-  await appendAudit(tx, [
-    {
-      kind: 'received',
-      messageId: message.id,
-      system: message.system,
-      details: {
-        contentType: message.contentType,
-        bytes: Buffer.byteLength(message.body),
-        idempotencyKey: message.idempotencyKey,
-        mapping: message.mapping.name,
-        documents: message.mapping.documents,
-      },
+  const entry: AuditEntry = {
+    kind: 'received',
+    messageId: message.id,
+    system: message.system,
+    details: {
+      contentType: message.contentType,
+      bytes: Buffer.byteLength(message.body),
+      idempotencyKey: message.idempotencyKey,
+      mapping: message.mapping.name,
+      documents: message.mapping.documents,
     },
-  ]);
+  };
+  if (audit) audit.push(entry);
+  else await appendAudit(tx, [entry]);
   return true;
 }
 
 /** Records a message that translated into canonical documents. */
 export async function recordReceived(db: Db, message: ReceivedMessage): Promise<boolean> {
   return db.transaction(async (tx) => {
-    if (await insertReceived(tx, message, 'routed')) return true;
-    // A replayed dead letter that translates now.
-    await tx.execute(
-      `UPDATE messages SET status = 'routed', mapping = $2, error = NULL WHERE id = $1 AND status IN ('invalid', 'failed')`,
-      [message.id, JSON.stringify(message.mapping)],
-    );
-    return false;
+    const audit: AuditEntry[] = [];
+    const first = await insertRouted(tx, message, audit);
+    if (audit.length > 0) await appendAudit(tx, audit);
+    return first;
   });
+}
+
+/**
+ * Records a message that translated, inside `tx`, adding its audit record to `audit`; true when it
+ * is recorded for the first time. A replayed dead letter that translates now is marked routed.
+ */
+export async function insertRouted(tx: Db, message: ReceivedMessage, audit: AuditEntry[]): Promise<boolean> {
+  if (await insertReceived(tx, message, 'routed', audit)) return true;
+  await tx.execute(
+    `UPDATE messages SET status = 'routed', mapping = $2, error = NULL WHERE id = $1 AND status IN ('invalid', 'failed')`,
+    [message.id, JSON.stringify(message.mapping)],
+  );
+  return false;
 }
 
 /** True when `system` sent an earlier message (other than `messageId`) with the same Idempotency-Key. */

@@ -2,7 +2,7 @@
 import type { Db } from './db';
 
 /** The schema this code writes; UPGRADES bring an older store up to it. */
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 const TABLES = `
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -78,7 +78,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
   last_error TEXT,
   last_status INTEGER,
   created_at TEXT NOT NULL,
-  delivered_at TEXT
+  delivered_at TEXT,
+  delivery_partition INTEGER
 );
 CREATE INDEX IF NOT EXISTS deliveries_message ON deliveries (message_id);
 CREATE INDEX IF NOT EXISTS deliveries_object ON deliveries (target, type, object_key, status);
@@ -145,7 +146,15 @@ const UPGRADES: Record<number, string[]> = {
     'ALTER TABLE decisions ADD COLUMN ignored_fields TEXT',
     'ALTER TABLE dead_letters ADD COLUMN superseded_at TEXT',
   ],
+  // 3: each delivery names its partition, so a partition's worker pages through its own pending
+  // deliveries (rows of schema 2 get theirs from the outbox sweep).
+  2: ['ALTER TABLE deliveries ADD COLUMN delivery_partition INTEGER'],
 };
+
+/** Indexes on columns an upgrade may have added: created once the table has them. */
+const LATE_INDEXES = [
+  `CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (target, delivery_partition, created_at) WHERE status = 'pending'`,
+];
 
 /** Creates missing tables and upgrades older ones; safe to run from every process at every start. */
 export async function migrate(db: Db): Promise<void> {
@@ -168,6 +177,7 @@ export async function migrate(db: Db): Promise<void> {
         for (const statement of UPGRADES[version] ?? []) await tx.execute(statement);
       await tx.execute('UPDATE schema_version SET version = $1', [SCHEMA_VERSION]);
     }
+    for (const statement of LATE_INDEXES) await tx.execute(statement);
     await tx.execute(`INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, $1) ON CONFLICT (id) DO NOTHING`, [
       GENESIS_HASH,
     ]);

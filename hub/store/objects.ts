@@ -15,7 +15,7 @@ import {
   type Watermark,
 } from '../ownership/decide';
 import type { RoutePlan } from '../pipeline/route';
-import { appendAudit } from './audit-log';
+import { appendAudit, type AuditEntry } from './audit-log';
 import type { Db } from './db';
 import { insertDeadLetter } from './dead-letters';
 
@@ -26,6 +26,10 @@ export interface ApplyInput {
   receivedSeq: number;
   duplicateKey: boolean;
   ownership: OwnershipConfig;
+  /** The message was recorded in this transaction, so no earlier run can have decided it. */
+  firstRun?: boolean;
+  /** The delivery partition of this object (partitionOf with the configured count). */
+  partition: number;
   /** Routes for an accepted document, or for a change request to `owner`. */
   plan: (decision: Decision, document: Record<string, unknown>, owner: string) => RoutePlan[];
 }
@@ -46,155 +50,178 @@ export interface ApplyOutcome {
 }
 
 export async function applyDocument(db: Db, input: ApplyInput): Promise<ApplyOutcome> {
-  const { envelope, messageId, docIndex } = input;
   return db.transaction(async (tx) => {
-    if (tx.dialect === 'postgres') {
-      // Serialises writers of one object, also while it does not exist yet (a row lock cannot).
-      await tx.execute('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
-        `${envelope.type}:${envelope.objectKey}`,
-      ]);
-    }
-    // After the lock, so a second run of the same job (a stalled one taken over) waits and then sees the first's decision.
+    await lockObjects(tx, [input.envelope]);
+    const audit: AuditEntry[] = [];
+    const outcome = await applyInTx(tx, input, audit);
+    if (audit.length > 0) await appendAudit(tx, audit);
+    return outcome;
+  });
+}
+
+/**
+ * On PostgreSQL, serialises the writers of these objects for the rest of `tx`, also while an object
+ * does not exist yet (a row lock cannot). Locks are taken in one order, so two batches that share
+ * objects never deadlock. SQLite needs none: its writers take turns.
+ */
+export async function lockObjects(
+  tx: Db,
+  envelopes: Array<Pick<CanonicalEnvelope, 'type' | 'objectKey'>>,
+): Promise<void> {
+  if (tx.dialect !== 'postgres') return;
+  const keys = [...new Set(envelopes.map((envelope) => `${envelope.type}:${envelope.objectKey}`))].sort();
+  for (const key of keys) await tx.execute('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
+}
+
+/**
+ * Applies one document inside `tx`, whose caller holds the object's lock (lockObjects) and appends
+ * `audit` to the log before it commits.
+ */
+export async function applyInTx(tx: Db, input: ApplyInput, audit: AuditEntry[]): Promise<ApplyOutcome> {
+  const { envelope, messageId, docIndex } = input;
+  // A message recorded in this same transaction has no decision yet; one seen before may (a job run again).
+  if (!input.firstRun) {
     const [earlier] = await tx.query(
       'SELECT decision, rule, reason FROM decisions WHERE message_id = $1 AND doc_index = $2',
       [messageId, docIndex],
     );
     if (earlier) return replayOutcome(tx, input, earlier);
-    const [row] = await tx.query('SELECT * FROM objects WHERE type = $1 AND object_key = $2', [
-      envelope.type,
-      envelope.objectKey,
-    ]);
-    const stored: StoredObject | undefined = row && {
-      data: JSON.parse(String(row.data)) as Record<string, unknown>,
-      watermarks: storedWatermarks(row),
-    };
-    const incomingDocument = envelope.document as Record<string, unknown>;
-    const result = decide(
-      input.ownership,
-      {
-        type: envelope.type,
-        document: incomingDocument,
-        sourceSystem: envelope.sourceSystem,
-        occurredAt: envelope.occurredAt,
-        receivedSeq: input.receivedSeq,
-        duplicateKey: input.duplicateKey,
-        ...(envelope.version === undefined ? {} : { version: envelope.version }),
-      },
-      stored,
-    );
-    const now = new Date().toISOString();
-    let revision = row ? Number(row.revision) : 0;
-    let document = stored?.data ?? incomingDocument;
-    if (result.decision === 'accepted' && result.apply) {
-      revision += 1;
-      document = result.apply;
-      await writeObject(tx, input, { revision, document, watermarks: result.watermarks!, now, exists: Boolean(row) });
-    } else if (result.decision === 'duplicate' && result.watermarks && row) {
-      // Identical content still moves its groups' watermarks: order is judged against the newest write seen.
-      const main = result.watermarks[MAIN_GROUP]!;
-      await tx.execute(
-        'UPDATE objects SET watermarks = $3, version = $4, occurred_at = $5, received_seq = $6 WHERE type = $1 AND object_key = $2',
-        [
-          envelope.type,
-          envelope.objectKey,
-          JSON.stringify(result.watermarks),
-          main.version,
-          main.occurredAt,
-          main.receivedSeq,
-        ],
-      );
-    } else if (result.decision === 'proposed') {
-      document = incomingDocument;
-    }
+  }
+  const [row] = await tx.query('SELECT * FROM objects WHERE type = $1 AND object_key = $2', [
+    envelope.type,
+    envelope.objectKey,
+  ]);
+  const stored: StoredObject | undefined = row && {
+    data: JSON.parse(String(row.data)) as Record<string, unknown>,
+    watermarks: storedWatermarks(row),
+  };
+  const incomingDocument = envelope.document as Record<string, unknown>;
+  const result = decide(
+    input.ownership,
+    {
+      type: envelope.type,
+      document: incomingDocument,
+      sourceSystem: envelope.sourceSystem,
+      occurredAt: envelope.occurredAt,
+      receivedSeq: input.receivedSeq,
+      duplicateKey: input.duplicateKey,
+      ...(envelope.version === undefined ? {} : { version: envelope.version }),
+    },
+    stored,
+  );
+  const now = new Date().toISOString();
+  let revision = row ? Number(row.revision) : 0;
+  let document = stored?.data ?? incomingDocument;
+  if (result.decision === 'accepted' && result.apply) {
+    revision += 1;
+    document = result.apply;
+    await writeObject(tx, input, { revision, document, watermarks: result.watermarks!, now, exists: Boolean(row) });
+  } else if (result.decision === 'duplicate' && result.watermarks && row) {
+    // Identical content still moves its groups' watermarks: order is judged against the newest write seen.
+    const main = result.watermarks[MAIN_GROUP]!;
     await tx.execute(
-      `INSERT INTO decisions (message_id, doc_index, type, object_key, version, occurred_at, decision, rule, reason, decided_at, ignored_fields)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      'UPDATE objects SET watermarks = $3, version = $4, occurred_at = $5, received_seq = $6 WHERE type = $1 AND object_key = $2',
       [
-        messageId,
-        docIndex,
         envelope.type,
         envelope.objectKey,
-        envelope.version,
-        envelope.occurredAt,
-        result.decision,
-        result.rule,
-        result.reason,
-        now,
-        result.ignoredFields ? JSON.stringify(result.ignoredFields) : null,
+        JSON.stringify(result.watermarks),
+        main.version,
+        main.occurredAt,
+        main.receivedSeq,
       ],
     );
-    const routes =
-      result.decision === 'accepted' || result.decision === 'proposed'
-        ? input.plan(result.decision, document, result.owner)
-        : [];
-    // What the targets receive: the object as stored after the change, or the proposal as a Change request.
-    const delivered = { ...envelope, document, ...(result.decision === 'proposed' ? { verb: 'Change' } : {}) };
-    const deliveries: PlannedDelivery[] = [];
-    for (const route of routes) {
-      const delivery: PlannedDelivery = {
-        ...route,
-        id: `${messageId}-${docIndex}-${route.target}`,
-        status: 'pending',
-        objectRevision: revision,
-      };
-      if (deliveries.some((planned) => planned.id === delivery.id)) continue;
-      await tx.execute(
-        `INSERT INTO deliveries (id, message_id, doc_index, target, route_id, kind, type, object_key, object_revision, envelope, status, attempts, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', 0, $11)`,
-        [
-          delivery.id,
-          messageId,
-          docIndex,
-          route.target,
-          route.routeId,
-          route.kind,
-          envelope.type,
-          envelope.objectKey,
-          revision,
-          JSON.stringify(delivered),
-          now,
-        ],
-      );
-      deliveries.push(delivery);
-    }
-    const audit = [
-      {
-        kind: 'decision' as const,
+  } else if (result.decision === 'proposed') {
+    document = incomingDocument;
+  }
+  await tx.execute(
+    `INSERT INTO decisions (message_id, doc_index, type, object_key, version, occurred_at, decision, rule, reason, decided_at, ignored_fields)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+    [
+      messageId,
+      docIndex,
+      envelope.type,
+      envelope.objectKey,
+      envelope.version,
+      envelope.occurredAt,
+      result.decision,
+      result.rule,
+      result.reason,
+      now,
+      result.ignoredFields ? JSON.stringify(result.ignoredFields) : null,
+    ],
+  );
+  const routes =
+    result.decision === 'accepted' || result.decision === 'proposed'
+      ? input.plan(result.decision, document, result.owner)
+      : [];
+  // What the targets receive: the object as stored after the change, or the proposal as a Change request.
+  const delivered = { ...envelope, document, ...(result.decision === 'proposed' ? { verb: 'Change' } : {}) };
+  const deliveries: PlannedDelivery[] = [];
+  for (const route of routes) {
+    const delivery: PlannedDelivery = {
+      ...route,
+      id: `${messageId}-${docIndex}-${route.target}`,
+      status: 'pending',
+      objectRevision: revision,
+    };
+    if (deliveries.some((planned) => planned.id === delivery.id)) continue;
+    await tx.execute(
+      `INSERT INTO deliveries (id, message_id, doc_index, target, route_id, kind, type, object_key, object_revision, envelope, status, attempts, created_at, delivery_partition)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', 0, $11, $12)`,
+      [
+        delivery.id,
         messageId,
-        system: envelope.sourceSystem,
-        type: envelope.type,
-        objectKey: envelope.objectKey,
-        decision: result.decision,
-        rule: result.rule,
-        details: {
-          docIndex,
-          reason: result.reason,
-          revision,
-          version: envelope.version,
-          ignoredFields: result.ignoredFields,
-          routes: deliveries.map((delivery) => delivery.target),
-        },
-      },
-    ];
-    if (result.decision === 'proposed' && deliveries.length === 0) {
-      await insertDeadLetter(tx, {
-        stage: 'deliver',
-        messageId,
-        system: envelope.sourceSystem,
-        code: 'NO_ROUTE_TO_OWNER',
-        reason: `change request for ${envelope.type} ${envelope.objectKey}: no route to ${result.owner} carries ${envelope.type}`,
-      });
-    }
-    await appendAudit(tx, audit, now);
-    return {
+        docIndex,
+        route.target,
+        route.routeId,
+        route.kind,
+        envelope.type,
+        envelope.objectKey,
+        revision,
+        JSON.stringify(delivered),
+        now,
+        input.partition,
+      ],
+    );
+    deliveries.push(delivery);
+  }
+  const decisionAudit: AuditEntry[] = [
+    {
+      kind: 'decision' as const,
+      messageId,
+      system: envelope.sourceSystem,
+      type: envelope.type,
+      objectKey: envelope.objectKey,
       decision: result.decision,
       rule: result.rule,
-      reason: result.reason,
-      revision,
-      deliveries,
-      replayed: false,
-    };
-  });
+      details: {
+        docIndex,
+        reason: result.reason,
+        revision,
+        version: envelope.version,
+        ignoredFields: result.ignoredFields,
+        routes: deliveries.map((delivery) => delivery.target),
+      },
+    },
+  ];
+  if (result.decision === 'proposed' && deliveries.length === 0) {
+    await insertDeadLetter(tx, {
+      stage: 'deliver',
+      messageId,
+      system: envelope.sourceSystem,
+      code: 'NO_ROUTE_TO_OWNER',
+      reason: `change request for ${envelope.type} ${envelope.objectKey}: no route to ${result.owner} carries ${envelope.type}`,
+    });
+  }
+  audit.push(...decisionAudit);
+  return {
+    decision: result.decision,
+    rule: result.rule,
+    reason: result.reason,
+    revision,
+    deliveries,
+    replayed: false,
+  };
 }
 
 interface ObjectWrite {

@@ -52,6 +52,7 @@ async function apply(db: Db, messageId: string, envelope: CanonicalEnvelope, rec
     envelope,
     receivedSeq,
     duplicateKey: false,
+    partition: 0,
     ownership,
     plan: (decision) => (decision === 'accepted' ? [{ routeId: 'orders-to-mes', target: 'mes', kind: 'update' }] : []),
   });
