@@ -72,29 +72,41 @@ async function rawBullmq(url: string): Promise<number> {
   return rate;
 }
 
-/** The hub runs as its own process, as in production, so it does not share a core with the load. */
+/**
+ * The hub runs as its own processes, as in production, so it does not share a core with the load:
+ * one `handover start` (BENCH_WORKERS=0, the default), or one `--role api` and BENCH_WORKERS
+ * `--role worker` processes on the same SQLite file and Redis.
+ */
 async function startHubProcess(redisUrl: string, targetUrl: string): Promise<{ url: string; stop(): Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'handover-bench-'));
   const configFile = writeOrdersConfig(dataDir, targetUrl);
   const port = await freePort();
-  const child = spawnHandover(['start', '--config', configFile, '--port', String(port)], {
-    env: {
-      ...process.env,
-      HANDOVER_DATA_DIR: dataDir,
-      REDIS_URL: redisUrl,
-      HANDOVER_TOKEN_ERP: 'erp-token',
-      LOG_LEVEL: 'warn',
-    },
-    fromBuild: true,
-    nodeOptions: process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [],
-  });
+  const workers = Number(process.env.BENCH_WORKERS ?? 0);
+  const start = (role: string, listen: number) =>
+    spawnHandover(['start', '--config', configFile, '--port', String(listen), '--role', role], {
+      env: {
+        ...process.env,
+        HANDOVER_DATA_DIR: dataDir,
+        REDIS_URL: redisUrl,
+        HANDOVER_TOKEN_ERP: 'erp-token',
+        LOG_LEVEL: 'warn',
+      },
+      fromBuild: true,
+      nodeOptions: process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [],
+    });
+  const children = [start(workers === 0 ? 'all' : 'api', port)];
+  for (let n = 0; n < workers; n += 1) children.push(start('worker', 0));
   const url = `http://127.0.0.1:${port}`;
   await hubReady(url, 30000);
   return {
     url,
     stop: async () => {
-      child.kill('SIGTERM');
-      await once(child, 'exit');
+      await Promise.all(
+        children.map(async (child) => {
+          child.kill('SIGTERM');
+          await once(child, 'exit');
+        }),
+      );
     },
   };
 }
@@ -112,15 +124,7 @@ async function hubEndToEnd(redisUrl: string): Promise<number> {
 /** Latency below saturation: documents sent at a fixed rate, not as fast as possible. */
 async function paced(url: string, target: HttpTarget, perSecond: number, count: number): Promise<void> {
   const sent = new Map<string, number>();
-  const latencies: number[] = [];
-  let finish!: () => void;
-  const finished = new Promise<void>((resolve) => (finish = resolve));
-  target.respond = (request) => {
-    const at = sent.get(String(request.headers['x-handover-message-id']));
-    if (at !== undefined) latencies.push(performance.now() - at);
-    if (latencies.length === count) finish();
-    return 200;
-  };
+  const arrived = arrivals(target, count);
   const started = performance.now();
   const posts: Promise<void>[] = [];
   for (let index = 0; index < count; index += 1) {
@@ -138,23 +142,34 @@ async function paced(url: string, target: HttpTarget, perSecond: number, count: 
     );
   }
   await Promise.all(posts);
-  await finished;
-  report(`handover paced at ${perSecond}/s`, count, performance.now() - started, latencies);
+  const at = await arrived;
+  report(`handover paced at ${perSecond}/s`, count, performance.now() - started, latenciesOf(sent, at));
+}
+
+/**
+ * When each message reached the target, resolved once `count` distinct ones have. A delivery may
+ * arrive before its sender has read the 202 naming its message id, so the two are joined at the end.
+ */
+function arrivals(target: HttpTarget, count: number): Promise<Map<string, number>> {
+  const at = new Map<string, number>();
+  return new Promise((resolve) => {
+    target.respond = (request) => {
+      const messageId = String(request.headers['x-handover-message-id']);
+      if (!at.has(messageId)) at.set(messageId, performance.now());
+      if (at.size === count) resolve(at);
+      return 200;
+    };
+  });
+}
+
+function latenciesOf(sent: Map<string, number>, arrived: Map<string, number>): number[] {
+  return [...sent].map(([messageId, before]) => arrived.get(messageId)! - before);
 }
 
 async function saturate(url: string, target: HttpTarget): Promise<number> {
   const hub = { url };
   const sent = new Map<string, number>();
-  const latencies: number[] = [];
-  let finish!: () => void;
-  const finished = new Promise<void>((resolve) => (finish = resolve));
-  const respond = target.respond;
-  target.respond = (request) => {
-    const at = sent.get(String(request.headers['x-handover-message-id']));
-    if (at !== undefined) latencies.push(performance.now() - at);
-    if (latencies.length === documents) finish();
-    return respond(request);
-  };
+  const arrived = arrivals(target, documents);
   const started = performance.now();
   await pool(documents, async (index) => {
     const before = performance.now();
@@ -167,8 +182,8 @@ async function saturate(url: string, target: HttpTarget): Promise<number> {
     sent.set(messageId, before);
   });
   const accepting = performance.now() - started;
-  await finished;
-  const rate = report('handover: inbound → target', documents, performance.now() - started, latencies);
+  const at = await arrived;
+  const rate = report('handover: inbound → target', documents, performance.now() - started, latenciesOf(sent, at));
   console.log(`  (the door accepted ${(documents / (accepting / 1000)).toFixed(0)} docs/s while the workers ran)`);
   return rate;
 }
@@ -176,7 +191,7 @@ async function saturate(url: string, target: HttpTarget): Promise<number> {
 async function main(): Promise<void> {
   const redis = await ensureRedis({ dataDir: mkdtempSync(join(tmpdir(), 'handover-bench-redis-')) });
   console.log(
-    `${documents} ProductionOrder documents (${Buffer.byteLength(payload(0))} B), concurrency ${concurrency}, Redis with appendfsync always, node ${process.version}`,
+    `${documents} ProductionOrder documents (${Buffer.byteLength(payload(0))} B), concurrency ${concurrency}, Redis with appendfsync always, node ${process.version}, hub: ${Number(process.env.BENCH_WORKERS ?? 0) === 0 ? 'one process' : `api + ${process.env.BENCH_WORKERS} worker process(es)`}`,
   );
   const raw = await rawBullmq(redis.url);
   const hub = await hubEndToEnd(redis.url);

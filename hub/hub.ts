@@ -18,7 +18,7 @@ import type { HubConfig } from './config/schema';
 import { readCredentials } from './config/secrets';
 import type { HubContext } from './context';
 import { createMetrics } from './metrics';
-import { deliverProcessor } from './pipeline/deliver';
+import { deliverProcessor, stopRouteTransports } from './pipeline/deliver';
 import { guarded, logFailures } from './pipeline/failures';
 import { ingestProcessor } from './pipeline/ingest';
 import { startOutboxSweeper, sweepOutbox } from './pipeline/outbox';
@@ -100,6 +100,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       await settledWithin(Promise.allSettled([...workers, ...queues].map((part) => part.disconnect())), 1000);
     }
     if (connectors) await settledWithin(connectors.stopOutbound(), 3000);
+    if (context) await stopRouteTransports(context);
     redis?.disconnect();
     await db?.close();
     await redisHandle.stop();

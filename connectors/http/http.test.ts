@@ -11,7 +11,8 @@ const server = createServer((req, res) => {
   req.on('data', (chunk: Buffer) => (body += chunk.toString()));
   req.on('end', () => {
     seen.push({ method: req.method!, headers: req.headers, body });
-    setTimeout(() => res.writeHead(answer).end(), delayMs);
+    // A delayed answer nobody waits for any more must not hold the test process open.
+    setTimeout(() => res.writeHead(answer).end(), delayMs).unref();
   });
 });
 let url: string;

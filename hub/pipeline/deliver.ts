@@ -199,6 +199,11 @@ async function render(
 
 const transports = new WeakMap<RouteConfig, Connector>();
 
+/** Closes the connections of the http connectors made for routes with a url (at shutdown). */
+export async function stopRouteTransports(ctx: HubContext): Promise<void> {
+  await Promise.all(ctx.config.routes.map((route) => transports.get(route)?.stop()));
+}
+
 /** What a route delivers through: its configured connector, or an http connector made once for its url. */
 function transport(ctx: HubContext, route: RouteConfig): Connector {
   if (route.connector !== undefined) {

@@ -43,10 +43,10 @@ interface Waiting {
 }
 
 /**
- * Flushes one process keeps in flight at most. While they run, new payloads gather into the next
+ * Flushes one process keeps in flight at most. While one runs, new payloads gather into the next
  * batch: the busier the door, the bigger the batches, and Redis does the same work for more payloads.
  */
-const FLUSHES_IN_FLIGHT = 2;
+const FLUSHES_IN_FLIGHT = 1;
 
 /** The payloads waiting for a flush, and the flushes running, per hub context. */
 interface Door {

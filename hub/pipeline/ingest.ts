@@ -38,18 +38,25 @@ export function ingestProcessor(ctx: HubContext) {
     const messages = messagesOf(job.data);
     // From here BullMQ holds the job until it ends, so the outbox sweep must not queue a replay again.
     for (const message of messages) if (message.replayRequest) await markReplayStarted(ctx.db, message.replayRequest);
-    const items = await Promise.all(messages.map((message) => intakeItem(ctx, message)));
+    // A message whose translation throws (a bug, not an invalid payload) must not hold its batch back.
+    const translated = await Promise.allSettled(messages.map((message) => intakeItem(ctx, message)));
+    const items: IntakeItem[] = [];
+    const failed: string[] = [];
+    let cause: unknown;
+    translated.forEach((result, index) => {
+      if (result.status === 'fulfilled') items.push(result.value);
+      else {
+        failed.push(messages[index]!.messageId);
+        cause ??= result.reason;
+      }
+    });
     const documentInput = documentInputOf(ctx);
-    let outcomes: IntakeOutcome[];
-    let failure: BatchPartlyFailed | undefined;
+    let outcomes: IntakeOutcome[] = [];
     try {
-      outcomes = await recordBatch(ctx.db, items, documentInput);
+      if (items.length > 0) outcomes = await recordBatch(ctx.db, items, documentInput);
     } catch (error) {
-      if (items.length === 1) throw error;
+      if (items.length === 1 && failed.length === 0) throw error;
       // One message that cannot be recorded must not hold its batch back: each in its own transaction.
-      outcomes = [];
-      const failed: string[] = [];
-      let cause: unknown;
       for (const item of items) {
         try {
           outcomes.push(...(await recordBatch(ctx.db, [item], documentInput)));
@@ -58,11 +65,12 @@ export function ingestProcessor(ctx: HubContext) {
           cause ??= itemError;
         }
       }
-      if (failed.length > 0) failure = new BatchPartlyFailed(failed, cause);
     }
     report(ctx, items, outcomes);
     await wakeDeliveries(ctx, String(job.id), outcomes);
-    if (failure) throw failure;
+    if (failed.length === 0) return;
+    if (failed.length === messages.length && messages.length === 1) throw cause;
+    throw new BatchPartlyFailed(failed, cause);
   };
 }
 

@@ -55,6 +55,7 @@ class SqliteDb implements Db {
   private readonly db: Database.Database;
   private readonly lock = new Mutex();
   private readonly statements = new Map<string, Database.Statement>();
+  private readonly positional = new WeakMap<Database.Statement, boolean>();
   private readonly pending: PendingTransaction[] = [];
   private flushScheduled = false;
   private readonly tx: Db;
@@ -105,25 +106,25 @@ class SqliteDb implements Db {
     }
     const outcomes: Array<{ ok: boolean; value: unknown }> = [];
     try {
-      this.db.exec('BEGIN IMMEDIATE');
+      this.control('BEGIN IMMEDIATE');
     } catch (error) {
       for (const item of group) item.reject(error);
       return;
     }
     for (const item of group) {
-      this.db.exec('SAVEPOINT handover_tx');
+      this.control('SAVEPOINT handover_tx');
       try {
         const value = await item.work(this.tx);
-        this.db.exec('RELEASE handover_tx');
+        this.control('RELEASE handover_tx');
         outcomes.push({ ok: true, value });
       } catch (error) {
-        this.db.exec('ROLLBACK TO handover_tx');
-        this.db.exec('RELEASE handover_tx');
+        this.control('ROLLBACK TO handover_tx');
+        this.control('RELEASE handover_tx');
         outcomes.push({ ok: false, value: error });
       }
     }
     try {
-      this.db.exec('COMMIT');
+      this.control('COMMIT');
     } catch (error) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
       for (const item of group) item.reject(error);
@@ -140,29 +141,38 @@ class SqliteDb implements Db {
     await this.lock.run(async () => this.db.close());
   }
 
+  /** Runs a transaction-control statement, prepared once (exec would parse it on every call). */
+  private control(sql: string): void {
+    this.statement(sql).run();
+  }
+
   private statement(sql: string): Database.Statement {
     let statement = this.statements.get(sql);
     if (!statement) {
-      // `$1` → `@p1`: better-sqlite3 binds named parameters from an object.
-      statement = this.db.prepare(sql.replace(/\$(\d+)/g, '@p$1'));
+      const numbers = [...sql.matchAll(/\$(\d+)/g)].map((match) => Number(match[1]));
+      // `$1, $2, …` each once and in order binds by position (no object per call); otherwise `$1` → `@p1`.
+      const positional = numbers.every((number, index) => number === index + 1);
+      statement = this.db.prepare(positional ? sql.replace(/\$\d+/g, '?') : sql.replace(/\$(\d+)/g, '@p$1'));
       this.statements.set(sql, statement);
+      this.positional.set(statement, positional);
     }
     return statement;
   }
 
+  private bind(statement: Database.Statement, params: unknown[]): unknown[] {
+    if (this.positional.get(statement)) return params.map(toSqlite);
+    return [Object.fromEntries(params.map((value, index) => [`p${index + 1}`, toSqlite(value)]))];
+  }
+
   private rawQuery<T>(sql: string, params: unknown[]): T[] {
     const statement = this.statement(sql);
-    return (params.length ? statement.all(named(params)) : statement.all()) as T[];
+    return (params.length ? statement.all(...this.bind(statement, params)) : statement.all()) as T[];
   }
 
   private rawExecute(sql: string, params: unknown[]): number {
     const statement = this.statement(sql);
-    return (params.length ? statement.run(named(params)) : statement.run()).changes;
+    return (params.length ? statement.run(...this.bind(statement, params)) : statement.run()).changes;
   }
-}
-
-function named(params: unknown[]): Record<string, unknown> {
-  return Object.fromEntries(params.map((value, index) => [`p${index + 1}`, toSqlite(value)]));
 }
 
 function toSqlite(value: unknown): unknown {
