@@ -10,7 +10,6 @@ import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import { Worker } from 'bullmq';
 import { MappingRegistry } from '../mappings/engine/registry';
-import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import { createApp } from './api/app';
 import { startConnectors, type ProcessConnectors } from './connectors';
@@ -23,11 +22,11 @@ import { deliverProcessor } from './pipeline/deliver';
 import { guarded, logFailures } from './pipeline/failures';
 import { ingestProcessor } from './pipeline/ingest';
 import { startOutboxSweeper, sweepOutbox } from './pipeline/outbox';
-import { APPLY_QUEUE, INGEST_QUEUE, PREFIX, deliverQueue } from './queue/queue-keys';
-import { WORKER_LOCKS, WORKER_SETTINGS, createQueues, serialiseDeliveries } from './queue/queues';
+import { APPLY_QUEUE, INGEST_QUEUE, deliverQueue } from './queue/queue-keys';
+import { createQueues, serialiseDeliveries, workerOptions } from './queue/queues';
 import { withDeadline, settledWithin } from './deadline';
+import { bullConnection, openRedis, useRedis, type ClusterSetting, type RedisClient } from './queue/redis-connection';
 import { redisErrorLog } from './queue/redis-errors';
-import { ensureRedis } from './queue/redis-server';
 import { openStore, type Db } from './store/index';
 
 export type Role = 'all' | 'api' | 'worker';
@@ -36,7 +35,10 @@ export interface HubOptions {
   config: HubConfig;
   dataDir: string;
   databaseUrl?: string;
+  /** The operator's Redis (REDIS_URL); without it or `redisCluster` the hub runs its own redis-server. */
   redisUrl?: string;
+  /** A Redis Cluster (REDIS_CLUSTER_NODES, REDIS_PASSWORD) instead of one Redis. */
+  redisCluster?: ClusterSetting;
   port?: number;
   host?: string;
   role?: Role;
@@ -66,13 +68,15 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const logger = options.logger ?? pino({ name: 'handover', level: process.env.LOG_LEVEL ?? 'info' });
   // Checked before anything starts, so a configuration error leaves no redis-server behind.
   const credentials = readCredentials(options.config.systems, options.env ?? process.env);
-  const redisHandle = await ensureRedis({
+  const redisHandle = await useRedis({
     dataDir: options.dataDir,
     ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
+    ...(options.redisCluster ? { redisCluster: options.redisCluster } : {}),
     logger: (message) => logger.info(message),
   });
+  const bull = bullConnection(redisHandle.target);
   let db: Db | undefined;
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   let context: HubContext | undefined;
   let connectors: ProcessConnectors | undefined;
   let sweeper: { stop(): Promise<void> } | undefined;
@@ -103,6 +107,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       await settledWithin(Promise.allSettled([...workers, ...queues].map((part) => part.disconnect())), 1000);
     }
     if (connectors) await settledWithin(connectors.stopOutbound(), 3000);
+    bull.close();
     redis?.disconnect();
     await db?.close();
     await redisHandle.stop();
@@ -114,18 +119,17 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
     });
     const redisErrors = redisErrorLog(logger);
-    redis = new Redis(redisHandle.url, { maxRetriesPerRequest: null });
+    redis = openRedis(redisHandle.target, { maxRetriesPerRequest: null });
     redisErrors.watch(redis, 'hub');
     redis.on('ready', () => redisErrors.recovered());
     // The door answers 503 until this connection is ready, so it is ready before the door opens.
     await withDeadline(redis.ping(), 10_000, () => new Error('Redis did not answer PING within 10 s'));
-    const connection = { url: redisHandle.url, maxRetriesPerRequest: null } as const;
     context = {
       config: options.config,
       credentials,
       db,
       redis,
-      queues: createQueues(connection, options.config),
+      queues: createQueues(bull.connection, options.config),
       metrics: createMetrics(),
       logger,
       mappings: new MappingRegistry(options.mappingsDir ?? resolve('mappings'), {
@@ -146,16 +150,15 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     if (role !== 'api') {
       // Before this process's first delivery worker runs: no partition is ever worked two at a time.
       await serialiseDeliveries(context.queues, options.config);
-      const workerOptions = { connection, prefix: PREFIX, ...WORKER_LOCKS, settings: WORKER_SETTINGS };
       workers.push(
         new Worker(INGEST_QUEUE, guarded(context, INGEST_QUEUE, ingestProcessor(context)), {
-          ...workerOptions,
+          ...workerOptions(bull.connection, INGEST_QUEUE),
           concurrency: options.ingestConcurrency ?? 64,
         }),
       );
       workers.push(
         new Worker(APPLY_QUEUE, guarded(context, APPLY_QUEUE, applyProcessor(context)), {
-          ...workerOptions,
+          ...workerOptions(bull.connection, APPLY_QUEUE),
           concurrency: options.applyConcurrency ?? 64,
         }),
       );
@@ -165,7 +168,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
           const name = deliverQueue(target, partition);
           workers.push(
             new Worker(name, guarded(context, name, deliverProcessor(context, shutdown.signal), shutdown.signal), {
-              ...workerOptions,
+              ...workerOptions(bull.connection, name),
               concurrency: 1,
             }),
           );
