@@ -141,8 +141,12 @@ export function duplicateRedis(client: RedisClient, options: ClientOptions): Red
  */
 export function bullConnection(target: RedisTarget): { connection: ConnectionOptions; close(): void } {
   if ('url' in target) return { connection: { url: target.url, maxRetriesPerRequest: null }, close: () => undefined };
-  // A worker's blocking connection must wait out an outage, never give up on a command.
-  const cluster = openRedis(target, { maxRetriesPerRequest: null });
+  // Lazy: it connects once the first Queue has its error listener on it. A worker's blocking
+  // connection must wait out an outage, never give up on a command.
+  const cluster = new Cluster(target.cluster.nodes, {
+    redisOptions: nodeOptions(target.cluster, { maxRetriesPerRequest: null }),
+    lazyConnect: true,
+  });
   return { connection: cluster, close: () => cluster.disconnect() };
 }
 
