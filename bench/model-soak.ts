@@ -1,13 +1,14 @@
 /**
  * The model-based test at scale: thousands of seeded histories, in batches of concurrent histories
  * on disjoint keys, against one long-lived topology; prints progress and every difference found
- * with its seed. Run: npm run build && npx tsx bench/model-soak.ts [histories] [single|multi] [batch] [first seed]
+ * with its seed. Run: npm run build && npx tsx bench/model-soak.ts [histories] [single|multi|cluster] [batch] [first seed]
  */
 import { runHistories } from '../test/model/run';
 import { startTopology } from '../test/model/topology';
 
 const histories = Number(process.argv[2] ?? 10000);
-const kind = process.argv[3] === 'multi' ? 'api+2 workers' : 'single';
+const kinds = { single: 'single', multi: 'api+2 workers', cluster: 'api+2 workers on a Redis Cluster' } as const;
+const kind = kinds[(process.argv[3] ?? 'single') as keyof typeof kinds] ?? 'single';
 const batch = Number(process.argv[4] ?? 50);
 const firstSeed = Number(process.argv[5] ?? 1_000_000);
 

@@ -5,7 +5,6 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
 import { connectors as definitions, type Connector, type ConnectorContext } from '../connectors/index';
 import type { ConnectorHealth } from '../connectors/types';
 import type { HubContext } from './context';
@@ -13,6 +12,7 @@ import { LEASE_TIMING, Leadership, type LeaseTiming } from './leadership';
 import { enqueueInbound } from './pipeline/enqueue';
 import { Lease } from './queue/lease';
 import { connectorLeaseKey } from './queue/queue-keys';
+import { duplicateRedis, type RedisClient } from './queue/redis-connection';
 
 export interface RunningConnector {
   id: string;
@@ -53,11 +53,11 @@ export interface ProcessConnectors {
  */
 export async function startConnectors(ctx: HubContext, options: ConnectorOptions): Promise<ProcessConnectors> {
   // Opened for the first connector that receives here: a process without one holds no lease.
-  let leaseRedis: Redis | undefined;
-  const leaseConnection = (): Redis => {
+  let leaseRedis: RedisClient | undefined;
+  const leaseConnection = (): RedisClient => {
     if (leaseRedis) return leaseRedis;
     // Lease calls must fail fast while Redis is away, not wait in the shared client's offline queue.
-    leaseRedis = ctx.redis.duplicate({ maxRetriesPerRequest: 1, commandTimeout: LEASE_TIMING.renewEveryMs });
+    leaseRedis = duplicateRedis(ctx.redis, { maxRetriesPerRequest: 1, commandTimeout: LEASE_TIMING.renewEveryMs });
     // Its socket errors are the outage the hub's own client already logs; a failed renewal logs itself.
     leaseRedis.on('error', (error: Error) => ctx.logger.debug({ err: error }, 'lease connection error'));
     return leaseRedis;

@@ -1,12 +1,12 @@
 /** What every hub part is given: configuration, stores, queues, metrics and a logger. */
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { HubConfig } from './config/schema';
 import type { Credentials } from './config/secrets';
 import type { MappingRegistry } from '../mappings/engine/registry';
 import type { RunningConnector } from './connectors';
 import type { Metrics } from './metrics';
+import type { RedisClient } from './queue/redis-connection';
 import type { Db } from './store/index';
 
 /** A deliver queue: one target's partition. */
@@ -29,7 +29,8 @@ export interface HubContext {
   config: HubConfig;
   credentials: Credentials;
   db: Db;
-  redis: Redis;
+  /** The hub's own client: one Redis, or a Redis Cluster (REDIS_CLUSTER_NODES). */
+  redis: RedisClient;
   queues: HubQueues;
   metrics: Metrics;
   logger: Logger;

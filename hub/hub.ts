@@ -10,7 +10,6 @@ import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import { Worker } from 'bullmq';
 import { MappingRegistry } from '../mappings/engine/registry';
-import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import { createApp } from './api/app';
 import { startConnectors, type ProcessConnectors } from './connectors';
@@ -22,11 +21,11 @@ import { deliverProcessor, stopRouteTransports } from './pipeline/deliver';
 import { guarded, logFailures } from './pipeline/failures';
 import { ingestProcessor } from './pipeline/ingest';
 import { startOutboxSweeper, sweepOutbox } from './pipeline/outbox';
-import { INGEST_QUEUE, PREFIX } from './queue/queue-keys';
-import { WORKER_LOCKS, WORKER_SETTINGS, createQueues, serialiseDeliveries } from './queue/queues';
+import { INGEST_QUEUE } from './queue/queue-keys';
+import { createQueues, serialiseDeliveries, workerOptions } from './queue/queues';
 import { withDeadline, settledWithin } from './deadline';
+import { bullConnection, openRedis, useRedis, type ClusterSetting, type RedisClient } from './queue/redis-connection';
 import { redisErrorLog } from './queue/redis-errors';
-import { ensureRedis } from './queue/redis-server';
 import { openStore, type Db } from './store/index';
 
 export type Role = 'all' | 'api' | 'worker';
@@ -35,7 +34,10 @@ export interface HubOptions {
   config: HubConfig;
   dataDir: string;
   databaseUrl?: string;
+  /** The operator's Redis (REDIS_URL); without it or `redisCluster` the hub runs its own redis-server. */
   redisUrl?: string;
+  /** A Redis Cluster (REDIS_CLUSTER_NODES, REDIS_PASSWORD) instead of one Redis. */
+  redisCluster?: ClusterSetting;
   port?: number;
   host?: string;
   role?: Role;
@@ -63,13 +65,15 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const logger = options.logger ?? pino({ name: 'handover', level: process.env.LOG_LEVEL ?? 'info' });
   // Checked before anything starts, so a configuration error leaves no redis-server behind.
   const credentials = readCredentials(options.config.systems, options.env ?? process.env);
-  const redisHandle = await ensureRedis({
+  const redisHandle = await useRedis({
     dataDir: options.dataDir,
     ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
+    ...(options.redisCluster ? { redisCluster: options.redisCluster } : {}),
     logger: (message) => logger.info(message),
   });
+  const bull = bullConnection(redisHandle.target);
   let db: Db | undefined;
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   let context: HubContext | undefined;
   let connectors: ProcessConnectors | undefined;
   let sweeper: { stop(): Promise<void> } | undefined;
@@ -101,6 +105,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     }
     if (connectors) await settledWithin(connectors.stopOutbound(), 3000);
     if (context) await stopRouteTransports(context);
+    bull.close();
     redis?.disconnect();
     await db?.close();
     await redisHandle.stop();
@@ -112,18 +117,17 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
     });
     const redisErrors = redisErrorLog(logger);
-    redis = new Redis(redisHandle.url, { maxRetriesPerRequest: null });
+    redis = openRedis(redisHandle.target, { maxRetriesPerRequest: null });
     redisErrors.watch(redis, 'hub');
     redis.on('ready', () => redisErrors.recovered());
     // The door answers 503 until this connection is ready, so it is ready before the door opens.
     await withDeadline(redis.ping(), 10_000, () => new Error('Redis did not answer PING within 10 s'));
-    const connection = { url: redisHandle.url, maxRetriesPerRequest: null } as const;
     context = {
       config: options.config,
       credentials,
       db,
       redis,
-      queues: createQueues(connection, options.config),
+      queues: createQueues(bull.connection, options.config),
       metrics: createMetrics(),
       logger,
       mappings: new MappingRegistry(options.mappingsDir ?? resolve('mappings'), {
@@ -144,10 +148,9 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     if (role !== 'api') {
       // Before this process's first delivery worker runs: no partition is ever worked two at a time.
       await serialiseDeliveries(context.queues);
-      const workerOptions = { connection, prefix: PREFIX, ...WORKER_LOCKS, settings: WORKER_SETTINGS };
       workers.push(
         new Worker(INGEST_QUEUE, guarded(context, INGEST_QUEUE, ingestProcessor(context)), {
-          ...workerOptions,
+          ...workerOptions(bull.connection, INGEST_QUEUE),
           concurrency: options.ingestConcurrency ?? 16,
         }),
       );
@@ -155,7 +158,10 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
         // One job at a time here, and (global concurrency, set above) across every worker process.
         const processor = deliverProcessor(context, target, partition, shutdown.signal);
         workers.push(
-          new Worker(queue, guarded(context, queue, processor, shutdown.signal), { ...workerOptions, concurrency: 1 }),
+          new Worker(queue, guarded(context, queue, processor, shutdown.signal), {
+            ...workerOptions(bull.connection, queue),
+            concurrency: 1,
+          }),
         );
       }
       for (const worker of workers) {

@@ -26,7 +26,8 @@ Commands:
   help                                      this text
 
 Environment: HANDOVER_DATA_DIR (default ./var), DATABASE_URL (PostgreSQL; default SQLite under the
-data directory), REDIS_URL (default: the hub starts its own redis-server), PORT, HANDOVER_ADMIN_TOKEN,
+data directory), REDIS_URL (default: the hub starts its own redis-server) or REDIS_CLUSTER_NODES
+(host:port,… seed nodes of a Redis Cluster, with REDIS_PASSWORD), PORT, HANDOVER_ADMIN_TOKEN,
 HANDOVER_TOKEN_<SYSTEM>.
 `;
 

@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { loadConfigFile } from '../config/load';
 import { startHub, type Role } from '../hub';
+import { redisSettings } from '../queue/redis-connection';
 import { UsageError } from './io';
 
 export const DEFAULT_CONFIG = 'seeds/packaging-line/handover.yaml';
@@ -13,6 +14,7 @@ export async function startCommand(options: { config?: string; port?: string; ro
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port "${options.port}" is not a port`);
   const config = loadConfigFile(resolve(options.config ?? process.env.HANDOVER_CONFIG ?? DEFAULT_CONFIG));
+  const redis = redisSettings(process.env);
   const hub = await startHub({
     config,
     dataDir: resolve(process.env.HANDOVER_DATA_DIR ?? 'var'),
@@ -21,7 +23,7 @@ export async function startCommand(options: { config?: string; port?: string; ro
     role,
     mappingsDir: resolve(process.env.HANDOVER_MAPPINGS_DIR ?? 'mappings'),
     ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
-    ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
+    ...redis,
   });
   if (hub.url) process.stdout.write(`handover ${role} listening on ${hub.url}\n`);
   await new Promise<void>((done) => {

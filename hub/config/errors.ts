@@ -4,6 +4,7 @@ export const CONFIG_ERRORS = {
   CONFIG_NOT_FOUND: 'The configuration file cannot be read',
   CONFIG_SYNTAX: 'The configuration file is not valid YAML',
   CONFIG_INVALID: 'The configuration breaks its schema or names something undeclared',
+  REDIS_CLUSTER_NODES_INVALID: 'REDIS_CLUSTER_NODES is not a host:port list, or is set together with REDIS_URL',
 } as const;
 export type ConfigErrorCode = keyof typeof CONFIG_ERRORS;
 

@@ -123,30 +123,28 @@ async function enqueueBatch(ctx: HubContext, batch: Waiting[]): Promise<void> {
   const jobId = randomUUID();
   const ids = batch.map(() => randomUUID());
   // One round trip: every key claimed (or found taken) and the arrival numbers of the whole batch.
-  const pipeline = ctx.redis.pipeline();
-  batch.forEach((waiting, index) => {
-    if (waiting.key === undefined) return;
-    pipeline.set(
-      idempotencyKey(waiting.partial.system, waiting.key),
-      keyValue(ids[index]!, jobId),
-      'EX',
-      IDEMPOTENCY_TTL_SECONDS,
-      'NX',
-    );
-  });
-  pipeline.incrby(RECEIVED_SEQUENCE_KEY, batch.length);
-  const replies = (await pipeline.exec()) ?? [];
-  for (const [error] of replies) if (error) throw error;
-  const lastSeq = Number(replies[replies.length - 1]![1]);
+  // Separate commands rather than a pipeline, whose keys a Redis Cluster would need in one slot;
+  // written back to back on one connection, Redis still reads them together.
+  const claims = batch.map((waiting, index) =>
+    waiting.key === undefined
+      ? undefined
+      : ctx.redis.set(
+          idempotencyKey(waiting.partial.system, waiting.key),
+          keyValue(ids[index]!, jobId),
+          'EX',
+          IDEMPOTENCY_TTL_SECONDS,
+          'NX',
+        ),
+  );
+  const [lastSeq, ...claimed] = await Promise.all([ctx.redis.incrby(RECEIVED_SEQUENCE_KEY, batch.length), ...claims]);
   const messages: InboundMessage[] = [];
   const answers: Array<() => void> = [];
-  let reply = 0;
   for (const [index, waiting] of batch.entries()) {
     let messageId: string = ids[index]!;
     if (waiting.key !== undefined) {
       // SET … NX answers null when another request holds the key (a repeat: rare, so its GET is separate).
-      const claimed = replies[reply++]![1] !== null;
-      const taken = claimed ? null : await ctx.redis.get(idempotencyKey(waiting.partial.system, waiting.key));
+      const taken =
+        claimed[index] === null ? await ctx.redis.get(idempotencyKey(waiting.partial.system, waiting.key)) : null;
       if (taken) {
         const first = parseKeyValue(taken);
         if (first.jobId === jobId || (await firstIsKept(ctx, first))) {

@@ -4,7 +4,7 @@
  * when the holder dies and stops renewing.
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection';
 
 /** PEXPIRE only while the key still holds our value. */
 const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
@@ -25,7 +25,7 @@ export class Lease {
    * @param ttlMs how long a holding lasts without renewal: the longest a dead holder blocks the others.
    */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     readonly key: string,
     readonly holder: string,
     readonly ttlMs: number,

@@ -1,8 +1,12 @@
-/** Every queue name and Redis key the hub uses, in one place. */
+/**
+ * Every queue name and Redis key the hub uses, in one place. Each BullMQ queue carries a Redis
+ * Cluster hash tag of its own (see {@link queuePrefix}); every other key is used by single-key
+ * commands only, so on a cluster each lands wherever its own name hashes.
+ */
 import { createHash } from 'node:crypto';
 
-/** BullMQ key prefix: every hub key in Redis starts with it. */
-export const PREFIX = 'handover';
+/** Every hub key in Redis starts with it. */
+export const KEY_PREFIX = 'handover';
 
 /**
  * Raw inbound payloads, as accepted at the door, a batch per job; its worker translates, decides,
@@ -16,12 +20,25 @@ export function deliverQueue(target: string, partition: number): string {
   return `deliver-${target}-${partition}`;
 }
 
+/**
+ * The BullMQ `prefix` of one queue: every Queue and Worker of that queue must be given it. BullMQ's
+ * Lua scripts touch several keys of a queue at once, which a Redis Cluster allows only within one
+ * hash slot; the queue's name as a hash tag (`{…}`) keeps a queue's keys in one slot and puts every
+ * queue — every partition of every target — in a slot of its own, so the queues spread over the
+ * cluster's masters. On a single Redis the tag is only part of the name.
+ *
+ * @example queuePrefix('ingest') // 'handover:{ingest}': keys 'handover:{ingest}:ingest:wait', …
+ */
+export function queuePrefix(queue: string): string {
+  return `${KEY_PREFIX}:{${queue}}`;
+}
+
 /** Monotonic counter giving every accepted message its arrival order. */
-export const RECEIVED_SEQUENCE_KEY = `${PREFIX}:received-seq`;
+export const RECEIVED_SEQUENCE_KEY = `${KEY_PREFIX}:received-seq`;
 
 /** Maps a system's Idempotency-Key to the message id it was first answered with. */
 export function idempotencyKey(system: string, key: string): string {
-  return `${PREFIX}:idempotency:${system}:${createHash('sha256').update(key).digest('hex')}`;
+  return `${KEY_PREFIX}:idempotency:${system}:${createHash('sha256').update(key).digest('hex')}`;
 }
 
 /**
@@ -29,7 +46,7 @@ export function idempotencyKey(system: string, key: string): string {
  * the holder; see hub/queue/lease.ts).
  */
 export function connectorLeaseKey(connectorId: string): string {
-  return `${PREFIX}:lease:connector:${connectorId}`;
+  return `${KEY_PREFIX}:lease:connector:${connectorId}`;
 }
 
 /** The ordering partition of an object: the same type and key always land in the same one. */
@@ -38,9 +55,9 @@ export function partitionOf(type: string, objectKey: string, partitions: number)
 }
 
 /** Held by the process running the outbox sweep, so several workers do not sweep at once. */
-export const SWEEP_LOCK_KEY = `${PREFIX}:outbox-sweep`;
+export const SWEEP_LOCK_KEY = `${KEY_PREFIX}:outbox-sweep`;
 
 /** Claimed by the one process that files the dead letter of a job that failed for good. */
 export function parkedJobKey(queue: string, jobId: string): string {
-  return `${PREFIX}:parked:${queue}:${jobId}`;
+  return `${KEY_PREFIX}:parked:${queue}:${jobId}`;
 }

@@ -1,11 +1,18 @@
 /**
- * The hub's BullMQ queues on one Redis connection. Completed jobs are removed at once: the
- * store and the audit log are the record, not Redis.
+ * The hub's BullMQ queues and the options of their workers, each queue under its own prefix (a
+ * Redis Cluster hash tag, see queue-keys.ts). Completed jobs are removed at once: the store and the
+ * audit log are the record, not Redis.
  */
-import { Queue, type AdvancedOptions, type ConnectionOptions, type DefaultJobOptions } from 'bullmq';
+import {
+  Queue,
+  type AdvancedOptions,
+  type ConnectionOptions,
+  type DefaultJobOptions,
+  type WorkerOptions,
+} from 'bullmq';
 import type { HubConfig } from '../config/schema';
 import type { DeliveryLane, HubQueues } from '../context';
-import { INGEST_QUEUE, PREFIX, deliverQueue } from './queue-keys';
+import { INGEST_QUEUE, deliverQueue, queuePrefix } from './queue-keys';
 
 /** The longest wait between two attempts of a job. */
 export const MAX_BACKOFF_MS = 5 * 60 * 1000;
@@ -47,12 +54,17 @@ export const WORKER_SETTINGS: AdvancedOptions = { backoffStrategy: cappedBackoff
  */
 export const WORKER_LOCKS = { lockDuration: 15000, stalledInterval: 5000, maxStalledCount: 3 } as const;
 
+/** What every Worker of `queue` is given besides its concurrency: the queue's prefix, locks and backoff. */
+export function workerOptions(connection: ConnectionOptions, queue: string): WorkerOptions {
+  return { connection, prefix: queuePrefix(queue), ...WORKER_LOCKS, settings: WORKER_SETTINGS };
+}
+
 export function createQueues(connection: ConnectionOptions, config: HubConfig): HubQueues {
   const queues = new Map<string, Queue>();
   const get = (name: string) => {
     let queue = queues.get(name);
     if (!queue) {
-      queue = new Queue(name, { connection, prefix: PREFIX, defaultJobOptions: JOB_OPTIONS });
+      queue = new Queue(name, { connection, prefix: queuePrefix(name), defaultJobOptions: JOB_OPTIONS });
       queues.set(name, queue);
     }
     return queue;

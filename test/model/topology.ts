@@ -1,7 +1,7 @@
 /**
  * The hubs the model-based test runs against, as operators run them: one `handover start` process
  * on its own Redis and SQLite, or one `--role api` and two `--role worker` processes sharing a Redis
- * and a PostgreSQL database. Each comes with the target systems' HTTP server.
+ * (or a 3-master Redis Cluster) and a PostgreSQL database. Each comes with the target systems' HTTP server.
  */
 import { createHash } from 'node:crypto';
 import { type ChildProcess } from 'node:child_process';
@@ -11,13 +11,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHttpTarget, type HttpTarget } from '../support/http-target';
 import { freePort, hubReady, spawnHandover } from '../support/hub-process';
+import type { LocalRedisCluster } from '../support/redis-cluster';
 import { startTopology as startScaledTopology, type Topology as ScaledTopology } from '../support/topology';
 import { MODEL_RULES } from './histories';
 import type { Topology } from './run';
 
-export type TopologyKind = 'single' | 'api+2 workers';
+export type TopologyKind = 'single' | 'api+2 workers' | 'api+2 workers on a Redis Cluster';
 
 export interface RunningTopology extends Topology {
+  /** The Redis Cluster the processes share (that kind only). */
+  cluster?: LocalRedisCluster;
   stop(): Promise<void>;
 }
 
@@ -77,7 +80,7 @@ export async function startTopology(kind: TopologyKind): Promise<RunningTopology
       fromBuild: true,
     });
   } else {
-    scaled = await startScaledTopology(env);
+    scaled = await startScaledTopology(env, { cluster: kind === 'api+2 workers on a Redis Cluster' });
     url = (await scaled.start('api', configFile)).url!;
     await scaled.start('worker', configFile);
     await scaled.start('worker', configFile);
@@ -90,6 +93,7 @@ export async function startTopology(kind: TopologyKind): Promise<RunningTopology
     tokens,
     received: target.received,
     setFaulty: (value) => (faulty = value),
+    ...(scaled?.cluster ? { cluster: scaled.cluster } : {}),
     async stop() {
       if (child) await stopProcess(child);
       await scaled?.close();

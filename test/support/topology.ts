@@ -1,6 +1,7 @@
 /**
- * A scaled-out hub for end-to-end tests: one shared Redis and one fresh PostgreSQL schema, and any
- * number of `handover start --role …` processes (from the build) on them, each with its own data directory.
+ * A scaled-out hub for end-to-end tests: one shared Redis (or a local 3-master Redis Cluster) and one
+ * fresh PostgreSQL schema, and any number of `handover start --role …` processes (from the build) on
+ * them, each with its own data directory.
  */
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -8,10 +9,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import { ensureRedis, type RedisHandle } from '../../hub/queue/redis-server';
+import { queuePrefix } from '../../hub/queue/queue-keys';
+import { bullConnection, type RedisTarget } from '../../hub/queue/redis-connection';
+import { ensureRedis } from '../../hub/queue/redis-server';
 import { waitFor } from './http-target';
 import { freePort, hubReady, spawnHandover } from './hub-process';
 import { freshSchema, type FreshSchema } from './postgres';
+import { startRedisCluster, type LocalRedisCluster } from './redis-cluster';
 
 export interface HubProcess {
   role: 'api' | 'worker' | 'all';
@@ -21,7 +25,10 @@ export interface HubProcess {
 }
 
 export interface Topology {
-  redisUrl: string;
+  /** The Redis every process shares. */
+  redis: RedisTarget;
+  /** The local Redis Cluster, when the topology was started on one. */
+  cluster?: LocalRedisCluster;
   databaseUrl: string;
   /** Starts one hub process; resolves once its API answers /readyz (api, all) or once it runs (worker). */
   start(role: HubProcess['role'], configFile: string): Promise<HubProcess>;
@@ -39,15 +46,36 @@ export const TOKENS = {
   HANDOVER_TOKEN_ERP: 'erp-token',
 };
 
-/** Starts the shared Redis and schema; `env` adds to (or overrides) what every process is given. */
-export async function startTopology(env: NodeJS.ProcessEnv = {}): Promise<Topology> {
+/**
+ * Starts the shared Redis (a 3-master Redis Cluster with `{ cluster: true }`) and schema; `env` adds
+ * to (or overrides) what every process is given.
+ */
+export async function startTopology(
+  env: NodeJS.ProcessEnv = {},
+  options: { cluster?: boolean } = {},
+): Promise<Topology> {
   const root = mkdtempSync(join(tmpdir(), 'handover-topology-'));
-  const redis: RedisHandle = await ensureRedis({ dataDir: join(root, 'shared-redis') });
+  let cluster: LocalRedisCluster | undefined;
+  let redis: RedisTarget;
+  // What every process is told about Redis, as an operator would set it.
+  let redisEnv: NodeJS.ProcessEnv;
+  let stopRedis: () => Promise<void>;
+  if (options.cluster) {
+    cluster = await startRedisCluster();
+    redis = { cluster: { nodes: cluster.nodes, password: cluster.password } };
+    redisEnv = { REDIS_CLUSTER_NODES: cluster.seeds, REDIS_PASSWORD: cluster.password, REDIS_URL: '' };
+    stopRedis = cluster.stop;
+  } else {
+    const server = await ensureRedis({ dataDir: join(root, 'shared-redis') });
+    redis = { url: server.url };
+    redisEnv = { REDIS_URL: server.url, REDIS_CLUSTER_NODES: '' };
+    stopRedis = server.stop;
+  }
   let schema: FreshSchema;
   try {
     schema = await freshSchema();
   } catch (error) {
-    await redis.stop();
+    await stopRedis();
     throw error;
   }
   const processes: HubProcess[] = [];
@@ -59,7 +87,8 @@ export async function startTopology(env: NodeJS.ProcessEnv = {}): Promise<Topolo
       : once(child, 'exit').then(() => undefined);
 
   return {
-    redisUrl: redis.url,
+    redis,
+    ...(cluster ? { cluster } : {}),
     databaseUrl: schema.url,
     async start(role, configFile) {
       serial += 1;
@@ -71,7 +100,7 @@ export async function startTopology(env: NodeJS.ProcessEnv = {}): Promise<Topolo
           ...TOKENS,
           ...env,
           HANDOVER_DATA_DIR: join(root, `${role}-${serial}`),
-          REDIS_URL: redis.url,
+          ...redisEnv,
           DATABASE_URL: schema.url,
           LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
         },
@@ -82,11 +111,13 @@ export async function startTopology(env: NodeJS.ProcessEnv = {}): Promise<Topolo
       return hub;
     },
     async workersOn(queueName, count) {
-      const queue = new Queue(queueName, { connection: { url: redis.url }, prefix: 'handover' });
+      const bull = bullConnection(redis);
+      const queue = new Queue(queueName, { connection: bull.connection, prefix: queuePrefix(queueName) });
       try {
         await waitFor(async () => (await queue.getWorkersCount()) >= count, 60000, `${count} workers on ${queueName}`);
       } finally {
         await queue.close();
+        bull.close();
       }
     },
     async kill(hub) {
@@ -102,7 +133,7 @@ export async function startTopology(env: NodeJS.ProcessEnv = {}): Promise<Topolo
           clearTimeout(timer);
         }),
       );
-      await redis.stop();
+      await stopRedis();
       await schema.drop();
       rmSync(root, { recursive: true, force: true });
     },
