@@ -49,7 +49,10 @@ export class DeliveryFailed extends Error {
 }
 
 export function deliverProcessor(ctx: HubContext, target: string, partition: number, signal: AbortSignal) {
-  return async (_job: Job<DeliverJob>): Promise<void> => {
+  return async (job: Job<DeliverJob>): Promise<void> => {
+    // From now on a commit wakes the partition with a job of its own (it waits behind this one), so
+    // this one need only deliver what its pages show: while it waited, it stood for every wake-up.
+    await job.removeDeduplicationKey();
     for (;;) {
       const chains = await pendingPage(ctx.db, target, partition, PAGE_OBJECTS);
       if (chains.length === 0) return;
@@ -70,6 +73,8 @@ export function deliverProcessor(ctx: HubContext, target: string, partition: num
       });
       await Promise.all(recorded);
       if (failure) throw failure;
+      // A page that was not full held everything pending when this job began.
+      if (chains.length < PAGE_OBJECTS) return;
     }
   };
 }

@@ -67,7 +67,7 @@ export function ingestProcessor(ctx: HubContext) {
       }
     }
     report(ctx, items, outcomes);
-    await wakeDeliveries(ctx, String(job.id), outcomes);
+    await wakeDeliveries(ctx, outcomes);
     if (failed.length === 0) return;
     if (failed.length === messages.length && messages.length === 1) throw cause;
     throw new BatchPartlyFailed(failed, cause);
@@ -132,10 +132,12 @@ function report(ctx: HubContext, items: IntakeItem[], outcomes: IntakeOutcome[])
 }
 
 /**
- * One job per target partition that has new pending deliveries. Its id is derived from the ingest
- * job's, so the batch run again after a crash queues no second one while the first still waits.
+ * Wakes every target partition that has new pending deliveries. A partition has at most one waiting
+ * wake-up (BullMQ deduplication by partition): a busy hub adds one job per partition and drain, not
+ * one per batch. The drain releases the deduplication as it starts (hub/pipeline/deliver.ts), so a
+ * commit made while it runs wakes the partition again.
  */
-async function wakeDeliveries(ctx: HubContext, jobId: string, outcomes: IntakeOutcome[]): Promise<void> {
+async function wakeDeliveries(ctx: HubContext, outcomes: IntakeOutcome[]): Promise<void> {
   const partitions = new Map<string, { target: string; partition: number }>();
   for (const outcome of outcomes) {
     if (!outcome.ok) continue;
@@ -148,7 +150,7 @@ async function wakeDeliveries(ctx: HubContext, jobId: string, outcomes: IntakeOu
   }
   await Promise.all(
     [...partitions].map(([name, { target, partition }]) =>
-      ctx.queues.deliver(target, partition).add('deliver', {}, { jobId: `${jobId}-${name}` }),
+      ctx.queues.deliver(target, partition).add('deliver', {}, { deduplication: { id: `wake-${name}` } }),
     ),
   );
 }
