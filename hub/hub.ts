@@ -21,12 +21,12 @@ import { deliverProcessor, stopRouteTransports } from './pipeline/deliver';
 import { guarded, logFailures } from './pipeline/failures';
 import { ingestProcessor } from './pipeline/ingest';
 import { startOutboxSweeper, sweepOutbox } from './pipeline/outbox';
-import { INGEST_QUEUE } from './queue/queue-keys';
+import { INGEST_QUEUE, partitionOf } from './queue/queue-keys';
 import { createQueues, serialiseDeliveries, workerOptions } from './queue/queues';
 import { withDeadline, settledWithin } from './deadline';
 import { bullConnection, openRedis, useRedis, type ClusterSetting, type RedisClient } from './queue/redis-connection';
 import { redisErrorLog } from './queue/redis-errors';
-import { openStore, type Db } from './store/index';
+import { openStore, realignPartitions, type Db } from './store/index';
 
 export type Role = 'all' | 'api' | 'worker';
 
@@ -146,8 +146,12 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     });
     context.connectors = connectors.running;
     if (role !== 'api') {
-      // Before this process's first delivery worker runs: no partition is ever worked two at a time.
+      // Before this process's first delivery worker runs: no partition is ever worked two at a time,
+      // and every pending delivery sits in the partition this configuration gives its object.
       await serialiseDeliveries(context.queues);
+      const partitions = options.config.partitions;
+      const moved = await realignPartitions(db, (type, key) => partitionOf(type, key, partitions));
+      if (moved > 0) logger.info({ moved, partitions }, 'pending deliveries moved to their partitions');
       workers.push(
         new Worker(INGEST_QUEUE, guarded(context, INGEST_QUEUE, ingestProcessor(context)), {
           ...workerOptions(bull.connection, INGEST_QUEUE),

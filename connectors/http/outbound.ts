@@ -26,8 +26,10 @@ const RETRYABLE_4XX = [408, 409, 425, 429];
 export function httpOutbound(config: Static<typeof HttpConfig>, env: NodeJS.ProcessEnv = process.env): Connector {
   let lastOutcome: { ok: boolean; at: string; detail: string } | undefined;
   const target = new URL(config.url);
-  // Keep-alive: a partition's deliveries reuse their connections instead of opening one each.
-  const agent = new (target.protocol === 'https:' ? HttpsAgent : HttpAgent)({ keepAlive: true, maxSockets: 64 });
+  // Keep-alive: a partition's deliveries reuse their connections instead of opening one each. No
+  // socket limit: the deliver workers bound the requests in flight, and a request waiting for a
+  // socket would spend its timeout unsent.
+  const agent = new (target.protocol === 'https:' ? HttpsAgent : HttpAgent)({ keepAlive: true });
   // An idle connection never keeps a stopping process alive.
   agent.on('free', (socket) => socket.unref());
 

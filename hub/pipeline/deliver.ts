@@ -16,6 +16,7 @@ import { writeB2mml } from '../../schemas/b2mml/index';
 import type { RouteConfig } from '../config/schema';
 import type { HubContext } from '../context';
 import {
+  claimDeliveries,
   pendingPage,
   recordAttemptFailed,
   recordDead,
@@ -30,6 +31,9 @@ import type { DeliverJob } from './jobs';
 /** Objects of one partition delivered at the same time. */
 export const DELIVERY_PARALLELISM = 16;
 
+/** Drains a delivery may be taken up by without an outcome before it is a dead letter. */
+export const MAX_CLAIMS = 5;
+
 /** Objects one page of a partition holds. */
 const PAGE_OBJECTS = 256;
 
@@ -42,9 +46,11 @@ export class DeliveryFailed extends Error {
     readonly deliveryId: string,
     cause: unknown,
   ) {
-    super((cause as Error).message ?? String(cause));
-    this.name = (cause as Error).name ?? 'Error';
-    this.stack = (cause as Error).stack ?? this.stack;
+    super(cause instanceof Error ? cause.message : String(cause));
+    if (cause instanceof Error) {
+      this.name = cause.name;
+      this.stack = cause.stack ?? this.stack;
+    }
   }
 }
 
@@ -57,21 +63,33 @@ export function deliverProcessor(ctx: HubContext, target: string, partition: num
       const chains = await pendingPage(ctx.db, target, partition, PAGE_OBJECTS);
       if (chains.length === 0) return;
       const record = coalesced((outcomes: DeliveredOutcome[]) => recordDeliveredMany(ctx.db, outcomes));
-      const recorded: Promise<void>[] = [];
+      // Counted as each is taken up (committed before it is sent): only what is in flight when a worker dies.
+      const claim = coalesced((ids: string[]) => claimDeliveries(ctx.db, ids));
       let failure: unknown;
-      await inParallel(chains, DELIVERY_PARALLELISM, async (chain) => {
+      const deliverChain = async (chain: PendingDelivery[]) => {
         for (const delivery of chain) {
           try {
+            await claim(delivery.id);
             const outcome = await deliverWithRetries(ctx, delivery, signal);
-            if (outcome) recorded.push(record(outcome));
+            // Recorded before the object's next revision is sent: after a crash only the last one sent repeats.
+            if (outcome) await record(outcome);
           } catch (error) {
             // The object's later revisions wait for this one; the other objects go on.
             failure ??= signal.aborted ? error : new DeliveryFailed(delivery.id, error);
             return;
           }
         }
-      });
-      await Promise.all(recorded);
+      };
+      // Objects a dead drain had in flight go first and one at a time: if one of them kills its
+      // worker, it alone is in flight then, and it alone reaches MAX_CLAIMS.
+      const suspect = chains.filter((chain) => chain.some((delivery) => delivery.claims > 0));
+      await inParallel(suspect, 1, deliverChain);
+      if (!failure)
+        await inParallel(
+          chains.filter((chain) => !suspect.includes(chain)),
+          DELIVERY_PARALLELISM,
+          deliverChain,
+        );
       if (failure) throw failure;
       // A page that was not full held everything pending when this job began.
       if (chains.length < PAGE_OBJECTS) return;
@@ -129,6 +147,17 @@ async function deliverWithRetries(
   delivery: PendingDelivery,
   signal: AbortSignal,
 ): Promise<DeliveredOutcome | undefined> {
+  if (delivery.claims >= MAX_CLAIMS) {
+    // Taken up this often and never ended: it kills or stalls its worker. Not tried again.
+    const reason = `in flight in ${delivery.claims} deliveries that ended without an outcome (the worker crashed or stalled each time)`;
+    await recordDead(ctx.db, delivery, delivery.attempts, 'PROCESSING_FAILED', reason);
+    ctx.metrics.deadLetters.inc({ stage: 'deliver' });
+    ctx.logger.error(
+      { deliveryId: delivery.id, target: delivery.target, claims: delivery.claims },
+      'delivery dead-lettered',
+    );
+    return undefined;
+  }
   // Only a replay can be pending behind a delivered newer revision; sending it would roll the target back.
   if (delivery.deliveredRevision !== undefined && delivery.deliveredRevision > delivery.objectRevision) {
     await recordSuperseded(ctx.db, delivery, delivery.deliveredRevision);

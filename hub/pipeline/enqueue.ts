@@ -6,7 +6,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { HubContext } from '../context';
-import { withDeadline } from '../deadline';
 import { RECEIVED_SEQUENCE_KEY, idempotencyKey } from '../queue/queue-keys';
 import { messageExists } from '../store/index';
 import type { InboundMessage, IngestJob } from './jobs';
@@ -38,6 +37,7 @@ export type InboundPartial = Omit<InboundMessage, 'messageId' | 'receivedSeq'>;
 interface Waiting {
   partial: InboundPartial;
   key: string | undefined;
+  settled: boolean;
   resolve(messageId: string): void;
   reject(error: unknown): void;
 }
@@ -48,9 +48,12 @@ interface Waiting {
  */
 const FLUSHES_IN_FLIGHT = 1;
 
+/** Payloads waiting for a flush at most; more are refused at once (503), as when Redis is down. */
+const WAITING_LIMIT = 10_000;
+
 /** The payloads waiting for a flush, and the flushes running, per hub context. */
 interface Door {
-  waiting: Waiting[];
+  waiting: Set<Waiting>;
   flushing: number;
   scheduled: boolean;
 }
@@ -60,7 +63,8 @@ const doors = new WeakMap<HubContext, Door>();
 /**
  * Queues the message and resolves with its id once it is durably queued. With an Idempotency-Key,
  * a repeat gets the first message id back; if the first request died between remembering the key
- * and queueing, the repeat queues it under that same id.
+ * and queueing, the repeat queues it under that same id. Each request has its own deadline: a stalled
+ * Redis answers every waiting sender 503 in QUEUE_DEADLINE_MS, however many wait.
  */
 export async function enqueueInbound(
   ctx: HubContext,
@@ -73,28 +77,57 @@ export async function enqueueInbound(
   if (ctx.redis.status !== 'ready') throw new QueueUnavailableError(`Redis is not connected (${ctx.redis.status})`);
   let door = doors.get(ctx);
   if (!door) {
-    door = { waiting: [], flushing: 0, scheduled: false };
+    door = { waiting: new Set(), flushing: 0, scheduled: false };
     doors.set(ctx, door);
   }
-  const answer = new Promise<string>((resolve, reject) => door.waiting.push({ partial, key, resolve, reject }));
-  schedule(ctx, door);
+  const open = door;
+  if (open.waiting.size >= WAITING_LIMIT)
+    throw new QueueUnavailableError(`${WAITING_LIMIT} messages are waiting for Redis already`);
+  const answer = new Promise<string>((resolve, reject) => {
+    const waiting: Waiting = {
+      partial,
+      key,
+      settled: false,
+      resolve: (messageId) => {
+        if (waiting.settled) return;
+        waiting.settled = true;
+        clearTimeout(timer);
+        resolve(messageId);
+      },
+      reject: (error) => {
+        if (waiting.settled) return;
+        waiting.settled = true;
+        clearTimeout(timer);
+        open.waiting.delete(waiting);
+        reject(error);
+      },
+    };
+    // Not yet in a flush: it is dropped from the queue. In a flush that completes later, it may still land.
+    const timer = setTimeout(
+      () => waiting.reject(new QueueUnavailableError(`Redis did not answer within ${QUEUE_DEADLINE_MS} ms`)),
+      QUEUE_DEADLINE_MS,
+    );
+    open.waiting.add(waiting);
+  });
+  schedule(ctx, open);
   return answer;
 }
 
 /** Flushes after this turn's I/O callbacks, so payloads parsed together are queued together. */
 function schedule(ctx: HubContext, door: Door): void {
-  if (door.scheduled || door.flushing >= FLUSHES_IN_FLIGHT || door.waiting.length === 0) return;
+  if (door.scheduled || door.flushing >= FLUSHES_IN_FLIGHT || door.waiting.size === 0) return;
   door.scheduled = true;
   setImmediate(() => {
     door.scheduled = false;
-    while (door.flushing < FLUSHES_IN_FLIGHT && door.waiting.length > 0) {
-      const batch = door.waiting.splice(0, BATCH_LIMIT);
+    while (door.flushing < FLUSHES_IN_FLIGHT && door.waiting.size > 0) {
+      const batch = [...door.waiting].slice(0, BATCH_LIMIT);
+      for (const waiting of batch) door.waiting.delete(waiting);
       door.flushing += 1;
-      withDeadline(
-        enqueueBatch(ctx, batch),
-        QUEUE_DEADLINE_MS,
-        () => new QueueUnavailableError(`Redis did not answer within ${QUEUE_DEADLINE_MS} ms`),
-      )
+      const flush =
+        ctx.redis.status === 'ready'
+          ? enqueueBatch(ctx, batch)
+          : Promise.reject(new QueueUnavailableError(`Redis is not connected (${ctx.redis.status})`));
+      flush
         .catch((error: unknown) => {
           for (const waiting of batch) waiting.reject(error);
         })
@@ -138,36 +171,67 @@ async function enqueueBatch(ctx: HubContext, batch: Waiting[]): Promise<void> {
   );
   const [lastSeq, ...claimed] = await Promise.all([ctx.redis.incrby(RECEIVED_SEQUENCE_KEY, batch.length), ...claims]);
   const messages: InboundMessage[] = [];
-  const answers: Array<() => void> = [];
+  const queued: Array<{ waiting: Waiting; messageId: string }> = [];
+  const repeats: Array<{ waiting: Waiting; receivedSeq: number }> = [];
   for (const [index, waiting] of batch.entries()) {
-    let messageId: string = ids[index]!;
-    if (waiting.key !== undefined) {
-      // SET … NX answers null when another request holds the key (a repeat: rare, so its GET is separate).
-      const taken =
-        claimed[index] === null ? await ctx.redis.get(idempotencyKey(waiting.partial.system, waiting.key)) : null;
-      if (taken) {
-        const first = parseKeyValue(taken);
-        if (first.jobId === jobId || (await firstIsKept(ctx, first))) {
-          answers.push(() => waiting.resolve(first.messageId));
-          continue;
-        }
-        // The first request died before its message was queued: this one queues it under that id.
-        messageId = first.messageId;
-      }
+    const receivedSeq = lastSeq - batch.length + 1 + index;
+    // SET … NX answers null when another request holds the key: a repeat, answered after the batch.
+    if (waiting.key !== undefined && claimed[index] === null) {
+      repeats.push({ waiting, receivedSeq });
+      continue;
     }
-    messages.push({
-      ...waiting.partial,
-      messageId,
-      receivedSeq: lastSeq - batch.length + 1 + index,
-      ...(waiting.key === undefined ? {} : { idempotencyKey: waiting.key }),
-    });
-    answers.push(() => waiting.resolve(messageId));
+    const messageId = ids[index]!;
+    messages.push(inboundMessage(waiting, messageId, receivedSeq));
+    queued.push({ waiting, messageId });
   }
   if (messages.length > 0) {
     const job: IngestJob = { messages };
     await ctx.queues.ingest.add('ingest', job, { jobId });
   }
-  for (const answer of answers) answer();
+  for (const { waiting, messageId } of queued) waiting.resolve(messageId);
+  // One at a time and off the batch's path: a repeat's lookups (Redis, the store) delay no one else.
+  for (const { waiting, receivedSeq } of repeats) {
+    try {
+      waiting.resolve(await answerRepeat(ctx, waiting, receivedSeq));
+    } catch (error) {
+      waiting.reject(error);
+    }
+  }
+}
+
+function inboundMessage(waiting: Waiting, messageId: string, receivedSeq: number): InboundMessage {
+  return {
+    ...waiting.partial,
+    messageId,
+    receivedSeq,
+    ...(waiting.key === undefined ? {} : { idempotencyKey: waiting.key }),
+  };
+}
+
+/**
+ * A request whose Idempotency-Key is taken gets the first message's id. If that message is neither
+ * queued nor recorded (its request died before queueing), this one queues it under that id, and
+ * the key names the new job so further repeats find it.
+ */
+async function answerRepeat(ctx: HubContext, waiting: Waiting, receivedSeq: number): Promise<string> {
+  const redisKey = idempotencyKey(waiting.partial.system, waiting.key!);
+  const taken = await ctx.redis.get(redisKey);
+  if (taken) {
+    const first = parseKeyValue(taken);
+    if (await firstIsKept(ctx, first)) return first.messageId;
+    const jobId = randomUUID();
+    await ctx.redis.set(redisKey, keyValue(first.messageId, jobId), 'EX', IDEMPOTENCY_TTL_SECONDS, 'XX');
+    const job: IngestJob = { messages: [inboundMessage(waiting, first.messageId, receivedSeq)] };
+    await ctx.queues.ingest.add('ingest', job, { jobId });
+    return first.messageId;
+  }
+  // The key expired in between: this request is the first now.
+  const messageId = randomUUID();
+  const jobId = randomUUID();
+  await ctx.redis.set(redisKey, keyValue(messageId, jobId), 'EX', IDEMPOTENCY_TTL_SECONDS, 'NX');
+  const job: IngestJob = { messages: [inboundMessage(waiting, messageId, receivedSeq)] };
+  await ctx.queues.ingest.add('ingest', job, { jobId });
+  return messageId;
 }
 
 /** True when the first message under a key is still queued or already recorded. */

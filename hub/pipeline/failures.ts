@@ -5,9 +5,9 @@
 import type { Job, Worker } from 'bullmq';
 import type { HubContext } from '../context';
 import { INGEST_QUEUE } from '../queue/queue-keys';
-import { getDelivery, pendingPage, recordDead, recordProcessingFailed } from '../store/index';
+import { getDelivery, recordDead, recordProcessingFailed } from '../store/index';
 import { DeliveryFailed } from './deliver';
-import type { DeliverJob, IngestJob } from './jobs';
+import type { IngestJob } from './jobs';
 import { BatchPartlyFailed, receivedMessage, unfinishedMessages } from './ingest';
 
 /**
@@ -99,19 +99,11 @@ export async function parkFailed(
     }
     return;
   }
-  const deliveryId =
-    error instanceof DeliveryFailed
-      ? error.deliveryId
-      : ((job.data as DeliverJob).deliveryId ?? (await oldestPending(ctx, queue))?.id);
-  const delivery = deliveryId === undefined ? undefined : await getDelivery(ctx.db, deliveryId);
+  // A drain that failed without naming its delivery (a stall, a store error) files none: its
+  // deliveries stay pending for the next drain, and one that keeps killing its worker is filed by
+  // its claims (hub/pipeline/deliver.ts).
+  if (!(error instanceof DeliveryFailed)) return;
+  const delivery = await getDelivery(ctx.db, error.deliveryId);
   if (delivery?.status === 'pending')
     await recordDead(ctx.db, delivery, delivery.attempts, 'PROCESSING_FAILED', detail);
-}
-
-/** The oldest pending delivery of a deliver queue's partition. */
-async function oldestPending(ctx: HubContext, queue: string) {
-  const lane = ctx.queues.lanes().find((candidate) => candidate.queue === queue);
-  if (!lane) return undefined;
-  const [chain] = await pendingPage(ctx.db, lane.target, lane.partition, 1);
-  return chain?.[0];
 }

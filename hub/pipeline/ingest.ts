@@ -27,9 +27,16 @@ export class BatchPartlyFailed extends Error {
     readonly failed: string[],
     cause: unknown,
   ) {
-    super(`${failed.length} message(s) of the batch failed: ${(cause as Error).message ?? String(cause)}`, { cause });
-    this.name = (cause as Error).name ?? 'Error';
-    this.stack = (cause as Error).stack ?? this.stack;
+    super(
+      `${failed.length} message(s) of the batch failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+      {
+        cause,
+      },
+    );
+    if (cause instanceof Error) {
+      this.name = cause.name;
+      this.stack = cause.stack ?? this.stack;
+    }
   }
 }
 

@@ -7,8 +7,8 @@
  * processors do nothing for work that is no longer pending.
  */
 import type { HubContext } from '../context';
-import { SWEEP_LOCK_KEY, parkedJobKey, partitionOf } from '../queue/queue-keys';
-import { assignPartitions, pendingPartitions, unstartedReplayRequests } from '../store/index';
+import { SWEEP_LOCK_KEY, parkedJobKey } from '../queue/queue-keys';
+import { pendingPartitions, unstartedReplayRequests } from '../store/index';
 import { parkFailed } from './failures';
 import { queueIngestReplay } from './replay';
 
@@ -27,8 +27,8 @@ export interface SweepResult {
 /** One sweep; returns what it queued again and how many failed jobs it filed. */
 export async function sweepOutbox(ctx: HubContext): Promise<SweepResult> {
   const result: SweepResult = { deliveries: 0, replays: 0, parked: 0 };
-  await assignPartitions(ctx.db, (type, key) => partitionOf(type, key, ctx.config.partitions), BATCH);
   for (const { target, partition, pending } of await pendingPartitions(ctx.db)) {
+    // Rows no configured partition holds are realigned when delivery workers start (realignPartitions).
     if (partition === null || partition >= ctx.config.partitions) continue;
     const queue = ctx.queues.deliver(target, partition);
     // A waiting, delayed or running job delivers everything pending in its partition.

@@ -7,6 +7,7 @@
 import type { HubContext } from '../context';
 import { partitionOf } from '../queue/queue-keys';
 import {
+  assignPartition,
   findDeadLetters,
   getDelivery,
   markReplayed,
@@ -74,7 +75,12 @@ export async function replayMatching(
 export async function queueDeliveryReplay(ctx: HubContext, deliveryId: string, jobId: string): Promise<void> {
   const delivery = await getDelivery(ctx.db, deliveryId);
   if (!delivery) return;
-  const partition = partitionOf(delivery.type, delivery.objectKey, ctx.config.partitions);
+  // The partition the row is kept in is the one its worker pages through.
+  let partition = delivery.partition;
+  if (partition === undefined) {
+    partition = partitionOf(delivery.type, delivery.objectKey, ctx.config.partitions);
+    await assignPartition(ctx.db, deliveryId, partition);
+  }
   await ctx.queues.deliver(delivery.target, partition).add('deliver', { deliveryId }, { jobId });
 }
 

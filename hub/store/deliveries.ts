@@ -23,6 +23,10 @@ export interface DeliveryRow {
   lastStatus?: number;
   createdAt: string;
   deliveredAt?: string;
+  /** The delivery partition its target's worker finds it in (unset on rows of store schema 2). */
+  partition?: number;
+  /** Drains that took it up and ended without an outcome or a failed attempt (crashed or stalled). */
+  claims: number;
 }
 
 export async function getDelivery(db: Db, id: string): Promise<DeliveryRow | undefined> {
@@ -39,7 +43,8 @@ export interface PendingDelivery extends DeliveryRow {
  * The next deliveries of a target's partition: every pending delivery of the `objects` objects
  * waiting longest, each object's in revision order, with what the target already has of each.
  * Whole objects, so a page never holds a revision without the older ones still pending (also when
- * clocks of several workers disagree, or the partition count changed).
+ * clocks of several workers disagree); all of an object's pending deliveries share its partition
+ * (realignPartitions keeps them so when the partition count changes).
  */
 export async function pendingPage(
   db: Db,
@@ -51,10 +56,10 @@ export async function pendingPage(
     `SELECT d.*, (SELECT MAX(x.object_revision) FROM deliveries x WHERE x.target = d.target AND x.type = d.type
          AND x.object_key = d.object_key AND x.status = 'delivered') AS delivered_revision
        FROM deliveries d
-      WHERE d.target = $1 AND d.status = 'pending' AND (d.type, d.object_key) IN (
+      WHERE d.target = $1 AND d.delivery_partition = $2 AND d.status = 'pending' AND (d.type, d.object_key) IN (
             SELECT type, object_key FROM deliveries
              WHERE target = $1 AND delivery_partition = $2 AND status = 'pending'
-             ORDER BY created_at LIMIT $3)
+             GROUP BY type, object_key ORDER BY MIN(created_at) LIMIT $3)
       ORDER BY d.type, d.object_key, d.object_revision, d.created_at`,
     [target, partition, objects],
   );
@@ -115,6 +120,17 @@ export async function recordSuperseded(db: Db, delivery: DeliveryRow, deliveredR
   });
 }
 
+/**
+ * Counts a drain taking these deliveries up, committed before any is sent: a delivery whose drains
+ * keep dying before an outcome (it crashes or stalls its worker) is found by its count.
+ */
+export async function claimDeliveries(db: Db, ids: string[]): Promise<void> {
+  await db.transaction(async (tx) => {
+    for (const id of ids) await tx.execute('UPDATE deliveries SET claims = claims + 1 WHERE id = $1', [id]);
+  });
+}
+
+/** A failed attempt also shows the worker lived through sending it: its claims start again. */
 export async function recordAttemptFailed(
   db: Db,
   id: string,
@@ -122,7 +138,7 @@ export async function recordAttemptFailed(
   error: string,
   status?: number,
 ): Promise<void> {
-  await db.execute('UPDATE deliveries SET attempts = $2, last_error = $3, last_status = $4 WHERE id = $1', [
+  await db.execute('UPDATE deliveries SET attempts = $2, last_error = $3, last_status = $4, claims = 0 WHERE id = $1', [
     id,
     attempts,
     error,
@@ -236,27 +252,39 @@ export async function pendingPartitions(
   }));
 }
 
+/** Gives a delivery of store schema 2 (no partition yet) its partition, e.g. as it is replayed. */
+export async function assignPartition(db: Db, id: string, partition: number): Promise<void> {
+  await db.execute('UPDATE deliveries SET delivery_partition = $2 WHERE id = $1 AND delivery_partition IS NULL', [
+    id,
+    partition,
+  ]);
+}
+
 /**
- * Gives pending deliveries written before partitions were stored (store schema 2) their partition,
- * so their partition's worker finds them.
+ * Puts every pending delivery in the partition `partitionOf` gives it now: rows written before
+ * partitions were stored (store schema 2), and rows written under another partition count. Run
+ * before a process's delivery workers start; returns how many rows moved.
  */
-export async function assignPartitions(
+export async function realignPartitions(
   db: Db,
   partitionOf: (type: string, objectKey: string) => number,
-  limit = 1000,
 ): Promise<number> {
   const rows = await db.query(
-    `SELECT id, type, object_key FROM deliveries WHERE status = 'pending' AND delivery_partition IS NULL LIMIT $1`,
-    [limit],
+    `SELECT id, type, object_key, delivery_partition FROM deliveries WHERE status = 'pending'`,
   );
+  const moves = rows.flatMap((row) => {
+    const partition = partitionOf(String(row.type), String(row.object_key));
+    return row.delivery_partition === partition ? [] : [{ id: String(row.id), partition }];
+  });
+  if (moves.length === 0) return 0;
   await db.transaction(async (tx) => {
-    for (const row of rows)
-      await tx.execute('UPDATE deliveries SET delivery_partition = $2 WHERE id = $1', [
-        row.id,
-        partitionOf(String(row.type), String(row.object_key)),
+    for (const move of moves)
+      await tx.execute(`UPDATE deliveries SET delivery_partition = $2 WHERE id = $1 AND status = 'pending'`, [
+        move.id,
+        move.partition,
       ]);
   });
-  return rows.length;
+  return moves.length;
 }
 
 function toDelivery(row: Record<string, unknown>): DeliveryRow {
@@ -274,9 +302,12 @@ function toDelivery(row: Record<string, unknown>): DeliveryRow {
     status: row.status as DeliveryRow['status'],
     attempts: Number(row.attempts),
     createdAt: String(row.created_at),
+    claims: Number(row.claims ?? 0),
   };
   if (row.last_error) delivery.lastError = String(row.last_error);
   if (row.last_status !== null && row.last_status !== undefined) delivery.lastStatus = Number(row.last_status);
   if (row.delivered_at) delivery.deliveredAt = String(row.delivered_at);
+  if (row.delivery_partition !== null && row.delivery_partition !== undefined)
+    delivery.partition = Number(row.delivery_partition);
   return delivery;
 }

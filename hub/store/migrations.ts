@@ -79,7 +79,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
   last_status INTEGER,
   created_at TEXT NOT NULL,
   delivered_at TEXT,
-  delivery_partition INTEGER
+  delivery_partition INTEGER,
+  claims INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS deliveries_message ON deliveries (message_id);
 CREATE INDEX IF NOT EXISTS deliveries_object ON deliveries (target, type, object_key, status);
@@ -147,8 +148,12 @@ const UPGRADES: Record<number, string[]> = {
     'ALTER TABLE dead_letters ADD COLUMN superseded_at TEXT',
   ],
   // 3: each delivery names its partition, so a partition's worker pages through its own pending
-  // deliveries (rows of schema 2 get theirs from the outbox sweep).
-  2: ['ALTER TABLE deliveries ADD COLUMN delivery_partition INTEGER'],
+  // deliveries (rows of schema 2 get theirs when delivery workers start), and counts the drains that
+  // took it up without finishing (a delivery that crashes its worker every time ends as a dead letter).
+  2: [
+    'ALTER TABLE deliveries ADD COLUMN delivery_partition INTEGER',
+    'ALTER TABLE deliveries ADD COLUMN claims INTEGER NOT NULL DEFAULT 0',
+  ],
 };
 
 /** Indexes on columns an upgrade may have added: created once the table has them. */

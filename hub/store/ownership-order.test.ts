@@ -192,13 +192,14 @@ describe.each(storeBackends)('upgrading a store of schema 1 on %s', (_name, open
     await drop();
   });
 
-  /** Turns the fresh store back into what release 1 wrote: no watermarks, no ignored fields, no delivery partitions. */
+  /** Turns the fresh store back into what release 1 wrote: no watermarks, no ignored fields, no delivery partitions or claims. */
   async function downgradeToSchema1(): Promise<void> {
     await db.execute('ALTER TABLE objects DROP COLUMN watermarks');
     await db.execute('ALTER TABLE decisions DROP COLUMN ignored_fields');
     await db.execute('ALTER TABLE dead_letters DROP COLUMN superseded_at');
     await db.execute('DROP INDEX deliveries_pending');
     await db.execute('ALTER TABLE deliveries DROP COLUMN delivery_partition');
+    await db.execute('ALTER TABLE deliveries DROP COLUMN claims');
     await db.execute('UPDATE schema_version SET version = 1');
   }
 
