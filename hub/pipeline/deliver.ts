@@ -16,7 +16,6 @@ import { writeB2mml } from '../../schemas/b2mml/index';
 import type { RouteConfig } from '../config/schema';
 import type { HubContext } from '../context';
 import {
-  claimDeliveries,
   pendingPage,
   recordAttemptFailed,
   recordDead,
@@ -36,6 +35,12 @@ export const MAX_CLAIMS = 5;
 
 /** Objects one page of a partition holds. */
 const PAGE_OBJECTS = 256;
+
+/** What a delivery chain hands the group commit: the outcome of one delivery, the claim of the next. */
+interface Step {
+  outcome?: DeliveredOutcome;
+  claim?: string;
+}
 
 /** The outcome of one HTTP attempt. */
 type Attempt = { ok: true; status: number } | { ok: false; permanent: boolean; status?: number; error: string };
@@ -62,21 +67,35 @@ export function deliverProcessor(ctx: HubContext, target: string, partition: num
     for (;;) {
       const chains = await pendingPage(ctx.db, target, partition, PAGE_OBJECTS);
       if (chains.length === 0) return;
-      const record = coalesced((outcomes: DeliveredOutcome[]) => recordDeliveredMany(ctx.db, outcomes));
-      // Counted as each is taken up (committed before it is sent): only what is in flight when a worker dies.
-      const claim = coalesced((ids: string[]) => claimDeliveries(ctx.db, ids));
+      // One group commit for what the chains report: an outcome (recorded before the object's next
+      // revision is sent, so after a crash only the last one sent repeats) and the claim of the next
+      // delivery (counted before it is sent, so only what is in flight when a worker dies is counted).
+      const commit = coalesced((steps: Step[]) =>
+        recordDeliveredMany(
+          ctx.db,
+          steps.flatMap((step) => (step.outcome ? [step.outcome] : [])),
+          steps.flatMap((step) => (step.claim ? [step.claim] : [])),
+        ),
+      );
       let failure: unknown;
       const deliverChain = async (chain: PendingDelivery[]) => {
+        let outcome: DeliveredOutcome | undefined;
         for (const delivery of chain) {
           try {
-            await claim(delivery.id);
-            const outcome = await deliverWithRetries(ctx, delivery, signal);
-            // Recorded before the object's next revision is sent: after a crash only the last one sent repeats.
-            if (outcome) await record(outcome);
+            await commit({ claim: delivery.id, ...(outcome ? { outcome } : {}) });
+            outcome = await deliverWithRetries(ctx, delivery, signal);
           } catch (error) {
             // The object's later revisions wait for this one; the other objects go on.
             failure ??= signal.aborted ? error : new DeliveryFailed(delivery.id, error);
-            return;
+            outcome = undefined;
+            break;
+          }
+        }
+        if (outcome) {
+          try {
+            await commit({ outcome });
+          } catch (error) {
+            failure ??= error;
           }
         }
       };

@@ -12,7 +12,11 @@ async function write(db: Db, key: string, version: number, partition = 0): Promi
   seq += 1;
   const messageId = `m-${key}-${version}-${seq}`;
   const envelope = {
-    ...wrap('ProductionOrder', { ...examples.ProductionOrder, id: key, description: `version ${version}` }, 'erp'),
+    ...wrap(
+      'ProductionOrder',
+      { ...examples.ProductionOrder, id: key, description: `version ${version}` } as typeof examples.ProductionOrder,
+      'erp',
+    ),
     messageId,
     objectKey: key,
     version,

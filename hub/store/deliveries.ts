@@ -120,16 +120,6 @@ export async function recordSuperseded(db: Db, delivery: DeliveryRow, deliveredR
   });
 }
 
-/**
- * Counts a drain taking these deliveries up, committed before any is sent: a delivery whose drains
- * keep dying before an outcome (it crashes or stalls its worker) is found by its count.
- */
-export async function claimDeliveries(db: Db, ids: string[]): Promise<void> {
-  await db.transaction(async (tx) => {
-    for (const id of ids) await tx.execute('UPDATE deliveries SET claims = claims + 1 WHERE id = $1', [id]);
-  });
-}
-
 /** A failed attempt also shows the worker lived through sending it: its claims start again. */
 export async function recordAttemptFailed(
   db: Db,
@@ -165,8 +155,18 @@ export interface DeliveredOutcome {
 }
 
 /** Deliveries that arrived, marked and audited in one transaction (one append to the audit chain). */
-export async function recordDeliveredMany(db: Db, outcomes: DeliveredOutcome[]): Promise<void> {
+export async function recordDeliveredMany(
+  db: Db,
+  outcomes: DeliveredOutcome[],
+  /**
+   * Deliveries taken up next, counted (their claims) in the same transaction, before any is sent:
+   * a delivery whose drains keep dying before an outcome (it crashes or stalls its worker) is found
+   * by its count.
+   */
+  claims: string[] = [],
+): Promise<void> {
   await db.transaction(async (tx) => {
+    for (const id of claims) await tx.execute('UPDATE deliveries SET claims = claims + 1 WHERE id = $1', [id]);
     const now = new Date().toISOString();
     const audit: AuditEntry[] = [];
     for (const { delivery, attempts, status, latencyMs } of outcomes) {
