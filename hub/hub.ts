@@ -23,6 +23,7 @@ import { deliverProcessor } from './pipeline/deliver';
 import { guarded, logFailures } from './pipeline/failures';
 import { ingestProcessor } from './pipeline/ingest';
 import { startOutboxSweeper, sweepOutbox } from './pipeline/outbox';
+import { startRetention } from './pipeline/retention';
 import { APPLY_QUEUE, INGEST_QUEUE, PREFIX, deliverQueue } from './queue/queue-keys';
 import { WORKER_LOCKS, WORKER_SETTINGS, createQueues, serialiseDeliveries } from './queue/queues';
 import { withDeadline, settledWithin } from './deadline';
@@ -50,6 +51,8 @@ export interface HubOptions {
   applyConcurrency?: number;
   /** How often workers sweep committed-but-unqueued work into its queue; default 30 s. */
   sweepIntervalMs?: number;
+  /** How often workers run retention; default `retention.intervalMinutes` of the configuration. */
+  retentionIntervalMs?: number;
 }
 
 export interface RunningHub {
@@ -76,6 +79,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   let context: HubContext | undefined;
   let connectors: ProcessConnectors | undefined;
   let sweeper: { stop(): Promise<void> } | undefined;
+  let retention: { stop(): Promise<void> } | undefined;
   let server: Server | undefined;
   let url: string | undefined;
   const shutdown = new AbortController();
@@ -92,6 +96,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     // With Redis down, closing a worker or a queue never finishes on its own.
     if (connectors) await settledWithin(connectors.stopInbound(), 3000);
     await settledWithin(sweeper?.stop() ?? Promise.resolve(), 2000);
+    await settledWithin(retention?.stop() ?? Promise.resolve(), 2000);
     shutdown.abort(new Error('hub stopping'));
     const queues = context?.queues.all() ?? [];
     const closed = await settledWithin(
@@ -104,6 +109,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     }
     if (connectors) await settledWithin(connectors.stopOutbound(), 3000);
     redis?.disconnect();
+    context?.metrics.stop();
     await db?.close();
     await redisHandle.stop();
   };
@@ -177,6 +183,10 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       }
       await sweepOutbox(context);
       sweeper = startOutboxSweeper(context, options.sweepIntervalMs);
+      retention = startRetention(
+        context,
+        options.retentionIntervalMs ?? options.config.retention.intervalMinutes * 60_000,
+      );
       if (role === 'worker') logger.info({ role, processId }, 'hub workers running');
     }
 

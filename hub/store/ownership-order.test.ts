@@ -191,8 +191,11 @@ describe.each(storeBackends)('upgrading a store of schema 1 on %s', (_name, open
     await drop();
   });
 
-  /** Turns the fresh store back into what release 1 wrote: no watermarks, no ignored fields. */
+  /** Turns the fresh store back into what release 1 wrote: no watermarks, no ignored fields, no retention notes. */
   async function downgradeToSchema1(): Promise<void> {
+    await db.execute('DROP INDEX messages_payload_kept');
+    await db.execute('ALTER TABLE messages DROP COLUMN payload_removed_at');
+    await db.execute('ALTER TABLE messages DROP COLUMN deliveries_removed_at');
     await db.execute('ALTER TABLE objects DROP COLUMN watermarks');
     await db.execute('ALTER TABLE decisions DROP COLUMN ignored_fields');
     await db.execute('ALTER TABLE dead_letters DROP COLUMN superseded_at');
@@ -209,7 +212,7 @@ describe.each(storeBackends)('upgrading a store of schema 1 on %s', (_name, open
     );
     await migrate(db);
     const [row] = await db.query<{ version: number }>('SELECT version FROM schema_version');
-    expect(Number(row!.version)).toBe(2);
+    expect(Number(row!.version)).toBe(3);
     expect((await apply(db, 'erp', planB, { version: 41 })).decision).toBe('accepted');
     expect((await getObject(db, 'ProductionOrder', 'PO-1'))?.data).toMatchObject({
       description: 'plan B',
