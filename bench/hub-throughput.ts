@@ -33,7 +33,7 @@ async function saturate(url: string, target: HttpTarget): Promise<number> {
   const started = performance.now();
   await pool(documents, concurrency, async (index) => {
     const before = performance.now();
-    const messageId = await postOrder(url, payload(index));
+    const { messageId } = await postOrder(url, payload(index));
     if (messageId !== undefined) tracker.sent(messageId, before);
   });
   const accepting = performance.now() - started;

@@ -99,7 +99,8 @@ async function main(): Promise<void> {
   );
   const storeAtStart = storeBytes(hub.dataDir);
   let sent = 0;
-  let refused = 0;
+  const refused = new Map<string, number>();
+  let failed = 0;
   let stallsBefore = 0;
   let latenciesSeen = 0;
   const samples: Sample[] = [];
@@ -125,7 +126,7 @@ async function main(): Promise<void> {
       storeMiB: mib(storeBytes(hub.dataDir)),
       sent,
       delivered: tracker.arrived.size,
-      backlog: sent - tracker.arrived.size,
+      backlog: tracker.waiting,
       p99Ms: figures(window.length, 1, window).p99,
     };
     if (!Number.isNaN(stallsTotal)) stallsBefore = stallsTotal;
@@ -158,11 +159,20 @@ async function main(): Promise<void> {
     Math.round(rate * minutes * 60),
     async (index) => {
       const before = performance.now();
-      const messageId = await postOrder(hub.url, payload(index)).catch(() => undefined);
-      if (messageId === undefined) {
-        refused += 1;
+      let answer: Awaited<ReturnType<typeof postOrder>>;
+      try {
+        answer = await postOrder(hub.url, payload(index));
+      } catch {
+        // No answer (a connect timeout on a flooded hub): the hub may still have taken it.
+        failed += 1;
         return;
       }
+      if (answer.messageId === undefined) {
+        const why = `${answer.status} ${answer.code ?? ''}`.trim();
+        refused.set(why, (refused.get(why) ?? 0) + 1);
+        return;
+      }
+      const { messageId } = answer;
       sent += 1;
       tracker.sent(messageId, before);
     },
@@ -172,11 +182,11 @@ async function main(): Promise<void> {
   const drainUntil = Date.now() + Math.max(DRAIN_MIN_MS, offeredFor * 1000);
   let lastProgress = Date.now();
   let seen = tracker.arrived.size;
-  while (tracker.arrived.size < sent && Date.now() - lastProgress < DRAIN_IDLE_MS && Date.now() < drainUntil) {
+  while (tracker.waiting > 0 && Date.now() - lastProgress < DRAIN_IDLE_MS && Date.now() < drainUntil) {
     await new Promise((resolve) => setTimeout(resolve, 200));
     if (tracker.arrived.size > seen) [seen, lastProgress] = [tracker.arrived.size, Date.now()];
   }
-  const cutShort = tracker.arrived.size < sent && Date.now() >= drainUntil;
+  const cutShort = tracker.waiting > 0 && Date.now() >= drainUntil;
   const drainedFor = (performance.now() - started) / 1000 - offeredFor;
   clearInterval(sampler);
   const last = await sample();
@@ -184,14 +194,14 @@ async function main(): Promise<void> {
   const afterWarmUp = samples.filter((row) => row.atS * 1000 >= WARM_UP_MS);
   const base = afterWarmUp[0] ?? samples[0]!;
   const peakRss = Math.max(...afterWarmUp.map((row) => row.rssMiB));
-  const lost = sent - tracker.arrived.size;
+  const lost = tracker.waiting;
   const stalls = samples.reduce((sum, row) => sum + (Number.isNaN(row.stalls) ? 0 : row.stalls), 0);
   const worstLoop = Math.max(...samples.map((row) => row.loopMaxMs).filter((value) => !Number.isNaN(value)));
   const all = figures(tracker.latencies.length, 1, tracker.latencies);
   const storeGrowth = storeBytes(hub.dataDir) - storeAtStart;
   console.log(`
 offered ${offering.started} in ${offeredFor.toFixed(0)} s (${(offering.started / offeredFor).toFixed(0)} docs/s; the in-flight limit held back ${offering.heldBack} ticks)
-202 answered ${sent}, refused or failed ${refused}, delivered ${tracker.arrived.size} (+${tracker.duplicates} repeated), the backlog drained ${drainedFor.toFixed(0)} s after the offering
+202 answered ${sent}, refused ${[...refused].map(([why, n]) => `${n} (${why})`).join(', ') || 0}, no answer ${failed}; delivered ${tracker.arrived.size} (${tracker.unannounced} of them without a 202 the sender saw; +${tracker.duplicates} repeated); the backlog drained ${drainedFor.toFixed(0)} s after the offering
 latency send → target: p50 ${all.p50.toFixed(1)} ms, p99 ${all.p99.toFixed(1)} ms
 hub RSS after warm-up (${(WARM_UP_MS / 1000).toFixed(0)} s): ${base.rssMiB.toFixed(1)} → ${last.rssMiB.toFixed(1)} MiB (${(((last.rssMiB - base.rssMiB) / base.rssMiB) * 100).toFixed(1)} %), peak ${peakRss.toFixed(1)} MiB
 Redis used_memory: min ${Math.min(...samples.map((row) => row.redisMiB)).toFixed(1)} MiB, max ${Math.max(...samples.map((row) => row.redisMiB)).toFixed(1)} MiB

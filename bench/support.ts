@@ -135,6 +135,16 @@ export class ArrivalTracker {
     }
   }
 
+  /** Messages answered 202 that have not reached the target (yet). */
+  get waiting(): number {
+    return this.sentAt.size;
+  }
+
+  /** Messages that reached the target although their sender saw no 202 (its request failed after the hub took it). */
+  get unannounced(): number {
+    return this.arrivedAt.size;
+  }
+
   /** Resolves once `count` distinct messages arrived, or rejects after `timeoutMs`. */
   async waitFor(count: number, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
@@ -146,15 +156,19 @@ export class ArrivalTracker {
   }
 }
 
-/** Posts one document to the hub's door as `erp`; the message id of a 202, else undefined. */
-export async function postOrder(url: string, body: string): Promise<string | undefined> {
+/** Posts one document to the hub's door as `erp`: the message id of a 202, or the status and error code of a refusal. */
+export async function postOrder(
+  url: string,
+  body: string,
+): Promise<{ messageId: string } | { messageId?: undefined; status: number; code?: string }> {
   const response = await fetch(`${url}/api/v1/inbound/erp`, {
     method: 'POST',
     headers: { authorization: 'Bearer erp-token', 'content-type': 'application/json' },
     body,
   });
-  const answer = (await response.json()) as { messageId?: string };
-  return response.status === 202 ? answer.messageId : undefined;
+  const answer = (await response.json()) as { messageId?: string; error?: { code?: string } };
+  if (response.status === 202 && answer.messageId) return { messageId: answer.messageId };
+  return { status: response.status, ...(answer.error?.code ? { code: answer.error.code } : {}) };
 }
 
 export interface HubProcess {
@@ -262,7 +276,7 @@ export async function hubPaced(
   let accepted = 0;
   await paced(perSecond, count, async (index) => {
     const before = performance.now();
-    const messageId = await postOrder(url, payload((options.firstIndex ?? 0) + index));
+    const { messageId } = await postOrder(url, payload((options.firstIndex ?? 0) + index));
     if (messageId === undefined) return;
     accepted += 1;
     tracker.sent(messageId, before);
