@@ -21,6 +21,7 @@ import { deliverProcessor, stopRouteTransports } from './pipeline/deliver';
 import { guarded, logFailures } from './pipeline/failures';
 import { ingestProcessor } from './pipeline/ingest';
 import { startOutboxSweeper, sweepOutbox } from './pipeline/outbox';
+import { startRetention } from './pipeline/retention';
 import { INGEST_QUEUE, partitionOf } from './queue/queue-keys';
 import { createQueues, serialiseDeliveries, workerOptions } from './queue/queues';
 import { withDeadline, settledWithin } from './deadline';
@@ -49,6 +50,8 @@ export interface HubOptions {
   mappingsDir?: string;
   /** How often workers sweep committed-but-unqueued work into its queue; default 30 s. */
   sweepIntervalMs?: number;
+  /** How often workers run retention; default `retention.intervalMinutes` of the configuration. */
+  retentionIntervalMs?: number;
 }
 
 export interface RunningHub {
@@ -77,6 +80,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   let context: HubContext | undefined;
   let connectors: ProcessConnectors | undefined;
   let sweeper: { stop(): Promise<void> } | undefined;
+  let retention: { stop(): Promise<void> } | undefined;
   let server: Server | undefined;
   let url: string | undefined;
   const shutdown = new AbortController();
@@ -93,6 +97,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     // With Redis down, closing a worker or a queue never finishes on its own.
     if (connectors) await settledWithin(connectors.stopInbound(), 3000);
     await settledWithin(sweeper?.stop() ?? Promise.resolve(), 2000);
+    await settledWithin(retention?.stop() ?? Promise.resolve(), 2000);
     shutdown.abort(new Error('hub stopping'));
     const queues = context?.queues.all() ?? [];
     const closed = await settledWithin(
@@ -107,6 +112,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     if (context) await stopRouteTransports(context);
     bull.close();
     redis?.disconnect();
+    context?.metrics.stop();
     await db?.close();
     await redisHandle.stop();
   };
@@ -174,6 +180,10 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       }
       await sweepOutbox(context);
       sweeper = startOutboxSweeper(context, options.sweepIntervalMs);
+      retention = startRetention(
+        context,
+        options.retentionIntervalMs ?? options.config.retention.intervalMinutes * 60_000,
+      );
       if (role === 'worker') logger.info({ role, processId }, 'hub workers running');
     }
 

@@ -32,6 +32,23 @@ describe('hub configuration', () => {
     expect(config.limits.maxBodyBytes).toBe(10485760);
     expect(config.limits.maxJsonDepth).toBe(64);
     expect(config.limits.mappingTimeoutMs).toBe(1000);
+    expect(config.retention).toEqual({ payloadDays: 30, deliveryDays: 30, intervalMinutes: 10, batchSize: 500 });
+  });
+
+  it('applies retention defaults without a retention section, and refuses a negative period', () => {
+    expect(parseConfig(minimal).retention).toEqual({
+      payloadDays: 30,
+      deliveryDays: 30,
+      intervalMinutes: 10,
+      batchSize: 500,
+    });
+    expect(parseConfig(`${minimal}retention: { payloadDays: 0 }\n`).retention).toMatchObject({
+      payloadDays: 0,
+      deliveryDays: 30,
+    });
+    expect(problemsOf(`${minimal}retention:\n  deliveryDays: -1\n`).problems).toEqual([
+      expect.objectContaining({ path: '/retention/deliveryDays', line: 7 }),
+    ]);
   });
 
   it('reports a bad value with file, line, path and reason', () => {

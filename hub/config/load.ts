@@ -9,7 +9,7 @@ import { LineCounter, parseDocument, type Document } from 'yaml';
 import { connectors } from '../../connectors/index';
 import { CANONICAL_TYPES } from '../../schemas/types';
 import { ConfigError, type ConfigProblem } from './errors';
-import { HubConfigSchema, type HubConfig } from './schema';
+import { DEFAULT_RETENTION, HubConfigSchema, type HubConfig } from './schema';
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
 addFormats(ajv);
@@ -65,6 +65,7 @@ export function parseConfig(text: string, file = '<config>'): HubConfig {
   const hub = config as unknown as HubConfig;
   // ajv fills defaults inside objects that are present; absent optional objects get them here.
   hub.limits ??= { maxBodyBytes: 10 * 1024 * 1024, maxJsonDepth: 64, mappingTimeoutMs: 1000 };
+  hub.retention ??= { ...DEFAULT_RETENTION };
   for (const route of hub.routes) route.retry ??= { attempts: 8, backoffMs: 500, maxBackoffMs: 60000 };
   const problems = crossReferences(hub);
   if (problems.length > 0) {

@@ -154,6 +154,55 @@ export const ConnectorInstance = Type.Object(
 );
 export type ConnectorInstance = Static<typeof ConnectorInstance>;
 
+/**
+ * How long the store keeps what it no longer needs: raw payloads and completed deliveries. The
+ * messages, their decisions, objects with their history, dead letters and the audit log are kept.
+ */
+export const RetentionConfig = Type.Object(
+  {
+    payloadDays: Type.Integer({
+      minimum: 0,
+      maximum: 36500,
+      default: 30,
+      description:
+        'Days a message’s raw payload is kept after it was received; 0 keeps payloads forever. A payload an ingest dead letter needs is always kept',
+      examples: [30],
+    }),
+    deliveryDays: Type.Integer({
+      minimum: 0,
+      maximum: 36500,
+      default: 30,
+      description:
+        'Days a delivered or superseded delivery (with the envelope it sent) is kept; 0 keeps them forever. Pending and dead deliveries, and any a dead letter names, are always kept',
+      examples: [30],
+    }),
+    intervalMinutes: Type.Integer({
+      minimum: 1,
+      maximum: 1440,
+      default: 10,
+      description: 'How often one worker process removes what is past its retention',
+      examples: [10],
+    }),
+    batchSize: Type.Integer({
+      minimum: 1,
+      maximum: 10000,
+      default: 500,
+      description: 'Rows removed per store transaction: small batches never hold the store for long',
+      examples: [500],
+    }),
+  },
+  { additionalProperties: false, description: 'Retention of payloads and completed deliveries' },
+);
+export type RetentionConfig = Static<typeof RetentionConfig>;
+
+/** The retention that applies when the configuration has no `retention` section. */
+export const DEFAULT_RETENTION: RetentionConfig = {
+  payloadDays: 30,
+  deliveryDays: 30,
+  intervalMinutes: 10,
+  batchSize: 500,
+};
+
 export const HubConfigSchema = Type.Object(
   {
     connectors: Type.Array(ConnectorInstance, { default: [] }),
@@ -189,6 +238,7 @@ export const HubConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    retention: Type.Optional(RetentionConfig),
     partitions: Type.Integer({
       minimum: 1,
       maximum: 64,
@@ -206,5 +256,6 @@ export interface HubConfig {
   ownership: OwnershipConfig;
   routes: Array<RouteConfig & { retry: Static<typeof RetryPolicy> }>;
   limits: { maxBodyBytes: number; maxJsonDepth: number; mappingTimeoutMs: number };
+  retention: RetentionConfig;
   partitions: number;
 }

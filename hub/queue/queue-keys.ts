@@ -57,6 +57,9 @@ export function partitionOf(type: string, objectKey: string, partitions: number)
 /** Held by the process running the outbox sweep, so several workers do not sweep at once. */
 export const SWEEP_LOCK_KEY = `${KEY_PREFIX}:outbox-sweep`;
 
+/** Held by the process running retention (pipeline/retention.ts) for one interval. */
+export const RETENTION_LOCK_KEY = `${KEY_PREFIX}:retention`;
+
 /** Claimed by the one process that files the dead letter of a job that failed for good. */
 export function parkedJobKey(queue: string, jobId: string): string {
   return `${KEY_PREFIX}:parked:${queue}:${jobId}`;

@@ -8,7 +8,7 @@ import type { Db } from './db';
 import { GENESIS_HASH } from './migrations';
 import { stableJson } from '../../schemas/stable-json';
 
-export type AuditKind = 'received' | 'decision' | 'invalid' | 'delivery' | 'dead-letter' | 'replay';
+export type AuditKind = 'received' | 'decision' | 'invalid' | 'delivery' | 'dead-letter' | 'replay' | 'retention';
 
 /** What a caller appends; seq, hashes and time are added by the log. */
 export interface AuditEntry {

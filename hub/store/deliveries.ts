@@ -76,14 +76,21 @@ export async function pendingPage(
   return [...chains.values()];
 }
 
-/** The newest revision of the same object already delivered to the same target, if newer than `delivery`'s. */
+/**
+ * The newest revision of the same object already delivered to the same target, if newer than
+ * `delivery`'s: from the deliveries, and from delivered_heads for deliveries retention removed.
+ */
 export async function newerDelivered(
   db: Db,
   delivery: Pick<DeliveryRow, 'target' | 'type' | 'objectKey' | 'objectRevision'>,
 ): Promise<number | undefined> {
   const [row] = await db.query<{ revision: number | null }>(
-    `SELECT MAX(object_revision) AS revision FROM deliveries
-      WHERE target = $1 AND type = $2 AND object_key = $3 AND status = 'delivered' AND object_revision > $4`,
+    `SELECT MAX(revision) AS revision FROM (
+       SELECT object_revision AS revision FROM deliveries
+        WHERE target = $1 AND type = $2 AND object_key = $3 AND status = 'delivered' AND object_revision > $4
+       UNION ALL
+       SELECT revision FROM delivered_heads WHERE target = $1 AND type = $2 AND object_key = $3 AND revision > $4
+     ) AS newer`,
     [delivery.target, delivery.type, delivery.objectKey, delivery.objectRevision],
   );
   return row?.revision === null || row?.revision === undefined ? undefined : Number(row.revision);

@@ -7,6 +7,7 @@ import { openDb, type Db } from './db';
 import { queryAudit } from './audit-log';
 import { deliveriesOf } from './deliveries';
 import { migrate } from './migrations';
+import { retentionOfMessage } from './retention';
 
 export * from './audit-log';
 export * from './dead-letters';
@@ -15,6 +16,7 @@ export * from './intake';
 export * from './messages';
 export * from './objects';
 export * from './replay-requests';
+export * from './retention';
 export type { Db, Dialect } from './db';
 
 /** Opens (and migrates) the store: PostgreSQL when `databaseUrl` is set, else `<dataDir>/handover.db`. */
@@ -42,6 +44,8 @@ export async function messageTrace(db: Db, messageId: string) {
     mapping: message.mapping ? JSON.parse(String(message.mapping)) : undefined,
     error: message.error ? JSON.parse(String(message.error)) : undefined,
     processedAt: message.processed_at ?? undefined,
+    // Said so, since the payload and completed deliveries are then missing on purpose.
+    retention: retentionOfMessage(message),
     decisions: decisions.map((row) => ({
       docIndex: Number(row.doc_index),
       type: String(row.type),

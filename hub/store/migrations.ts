@@ -16,7 +16,9 @@ CREATE TABLE IF NOT EXISTS messages (
   status TEXT NOT NULL,
   mapping TEXT,
   error TEXT,
-  processed_at TEXT
+  processed_at TEXT,
+  payload_removed_at TEXT,
+  deliveries_removed_at TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_idempotency ON messages (system, idempotency_key);
 CREATE TABLE IF NOT EXISTS decisions (
@@ -128,11 +130,30 @@ CREATE TABLE IF NOT EXISTS audit_log (
 );
 CREATE INDEX IF NOT EXISTS audit_message ON audit_log (message_id);
 CREATE INDEX IF NOT EXISTS audit_at ON audit_log (at);
+CREATE TABLE IF NOT EXISTS delivered_heads (
+  target TEXT NOT NULL,
+  type TEXT NOT NULL,
+  object_key TEXT NOT NULL,
+  revision INTEGER NOT NULL,
+  PRIMARY KEY (target, type, object_key)
+);
 CREATE TABLE IF NOT EXISTS audit_head (
   id INTEGER PRIMARY KEY,
   seq BIGINT NOT NULL,
   hash TEXT NOT NULL
 );
+`;
+
+/**
+ * Indexes made after the upgrades, as they cover columns an upgrade adds. Retention (store/retention.ts)
+ * walks the first two; the dead-letter ones let it keep what a dead letter names.
+ */
+const INDEXES = `
+CREATE INDEX IF NOT EXISTS messages_payload_kept ON messages (received_at, id) WHERE payload_removed_at IS NULL;
+CREATE INDEX IF NOT EXISTS deliveries_completed ON deliveries (created_at, id) WHERE status IN ('delivered', 'superseded');
+CREATE INDEX IF NOT EXISTS dead_letters_message ON dead_letters (message_id);
+CREATE INDEX IF NOT EXISTS dead_letters_delivery ON dead_letters (delivery_id);
+CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (target, delivery_partition, created_at) WHERE status = 'pending';
 `;
 
 /**
@@ -149,26 +170,22 @@ const UPGRADES: Record<number, string[]> = {
   ],
   // 3: each delivery names its partition, so a partition's worker pages through its own pending
   // deliveries (rows of schema 2 get theirs when delivery workers start), and counts the drains that
-  // took it up without finishing (a delivery that crashes its worker every time ends as a dead letter).
+  // took it up without finishing (a delivery that crashes its worker every time ends as a dead letter);
+  // retention (docs/operations.md#retention) notes on each message when its payload and its completed
+  // deliveries were removed; delivered_heads and the indexes are created with the tables.
   2: [
     'ALTER TABLE deliveries ADD COLUMN delivery_partition INTEGER',
     'ALTER TABLE deliveries ADD COLUMN claims INTEGER NOT NULL DEFAULT 0',
+    'ALTER TABLE messages ADD COLUMN payload_removed_at TEXT',
+    'ALTER TABLE messages ADD COLUMN deliveries_removed_at TEXT',
   ],
 };
-
-/** Indexes on columns an upgrade may have added: created once the table has them. */
-const LATE_INDEXES = [
-  `CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (target, delivery_partition, created_at) WHERE status = 'pending'`,
-];
 
 /** Creates missing tables and upgrades older ones; safe to run from every process at every start. */
 export async function migrate(db: Db): Promise<void> {
   await db.transaction(async (tx) => {
     if (tx.dialect === 'postgres') await tx.execute('SELECT pg_advisory_xact_lock(4242001)');
-    for (const statement of TABLES.split(';')
-      .map((s) => s.trim())
-      .filter(Boolean))
-      await tx.execute(statement);
+    for (const statement of statementsOf(TABLES)) await tx.execute(statement);
     const [row] = await tx.query<{ version: number }>('SELECT version FROM schema_version');
     if (!row) {
       await tx.execute('INSERT INTO schema_version (version) VALUES ($1)', [SCHEMA_VERSION]);
@@ -182,11 +199,18 @@ export async function migrate(db: Db): Promise<void> {
         for (const statement of UPGRADES[version] ?? []) await tx.execute(statement);
       await tx.execute('UPDATE schema_version SET version = $1', [SCHEMA_VERSION]);
     }
-    for (const statement of LATE_INDEXES) await tx.execute(statement);
+    for (const statement of statementsOf(INDEXES)) await tx.execute(statement);
     await tx.execute(`INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, $1) ON CONFLICT (id) DO NOTHING`, [
       GENESIS_HASH,
     ]);
   });
+}
+
+function statementsOf(sql: string): string[] {
+  return sql
+    .split(';')
+    .map((statement) => statement.trim())
+    .filter(Boolean);
 }
 
 /** The hash the first audit record chains to. */

@@ -192,8 +192,11 @@ describe.each(storeBackends)('upgrading a store of schema 1 on %s', (_name, open
     await drop();
   });
 
-  /** Turns the fresh store back into what release 1 wrote: no watermarks, no ignored fields, no delivery partitions or claims. */
+  /** Turns the fresh store back into what release 1 wrote: no watermarks, no ignored fields, no delivery partitions or claims, no retention notes. */
   async function downgradeToSchema1(): Promise<void> {
+    await db.execute('DROP INDEX messages_payload_kept');
+    await db.execute('ALTER TABLE messages DROP COLUMN payload_removed_at');
+    await db.execute('ALTER TABLE messages DROP COLUMN deliveries_removed_at');
     await db.execute('ALTER TABLE objects DROP COLUMN watermarks');
     await db.execute('ALTER TABLE decisions DROP COLUMN ignored_fields');
     await db.execute('ALTER TABLE dead_letters DROP COLUMN superseded_at');

@@ -1,0 +1,308 @@
+/**
+ * What the hub benchmarks share: the payload, a hub process of its own, load at a fixed rate or
+ * from a pool of senders, the raw BullMQ hop they compare with, and latency figures.
+ */
+import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue, Worker } from 'bullmq';
+import type { HttpTarget, Received } from '../test/support/http-target';
+import { freePort, hubReady, orderEnvelopeJson, spawnHandover, writeOrdersConfig } from '../test/support/hub-process';
+
+/** The document every benchmark sends: a 1.3 KB canonical ProductionOrder envelope from `erp`. */
+export function payload(index: number): string {
+  return orderEnvelopeJson(`PO-BENCH-${index}`);
+}
+
+export function percentile(sorted: number[], p: number): number {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+export interface Figures {
+  count: number;
+  /** Documents per second over the run, from the first send to the last arrival. */
+  rate: number;
+  p50: number;
+  p99: number;
+}
+
+export function figures(count: number, elapsedMs: number, latencies: number[]): Figures {
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    count,
+    rate: count / (elapsedMs / 1000),
+    p50: percentile(Array.from(sorted), 50),
+    p99: percentile(Array.from(sorted), 99),
+  };
+}
+
+/** Prints one result line and returns its figures. */
+export function report(name: string, count: number, elapsedMs: number, latencies: number[]): Figures {
+  const result = figures(count, elapsedMs, latencies);
+  console.log(
+    `${name.padEnd(34)} ${result.rate.toFixed(0).padStart(7)} docs/s   p50 ${result.p50.toFixed(1).padStart(7)} ms   p99 ${result.p99.toFixed(1).padStart(7)} ms`,
+  );
+  return result;
+}
+
+/** Runs `work(0…count-1)` with `concurrency` workers, each taking the next index when done. */
+export async function pool(count: number, concurrency: number, work: (index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) await work(next++);
+    }),
+  );
+}
+
+/**
+ * Starts `send(index)` at `perSecond` for `count` documents (or until `until()` says stop), without
+ * waiting for earlier sends: an open-loop load, as many concurrent as it takes, at most `maxInFlight`.
+ * Resolves once every send has settled, with how many were started and how often the limit held one back.
+ */
+export async function paced(
+  perSecond: number,
+  count: number,
+  send: (index: number) => Promise<void>,
+  options: { maxInFlight?: number; until?: () => boolean } = {},
+): Promise<{ started: number; heldBack: number }> {
+  const maxInFlight = options.maxInFlight ?? 1024;
+  const started = performance.now();
+  let issued = 0;
+  let inFlight = 0;
+  let heldBack = 0;
+  let drained!: () => void;
+  const allSettled = new Promise<void>((resolve) => (drained = resolve));
+  const settle = () => {
+    inFlight -= 1;
+    if (inFlight === 0 && issued >= count) drained();
+  };
+  while (issued < count && !options.until?.()) {
+    const due = Math.min(count, Math.floor(((performance.now() - started) / 1000) * perSecond) + 1);
+    while (issued < due) {
+      if (inFlight >= maxInFlight) {
+        heldBack += 1;
+        break;
+      }
+      inFlight += 1;
+      send(issued++).then(settle, settle);
+    }
+    // Ticks of 5 ms: one timer per document would cost more than the sending.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  count = issued;
+  if (inFlight > 0) await allSettled;
+  return { started: issued, heldBack };
+}
+
+/**
+ * Latency from a send to its arrival at the target, matched by message id in whichever order the
+ * two are seen (a delivery can reach the target before the sender has read its 202).
+ */
+export class ArrivalTracker {
+  readonly latencies: number[] = [];
+  /** Message ids that reached the target, each counted once. */
+  readonly arrived = new Set<string>();
+  duplicates = 0;
+  lastArrival = 0;
+  private readonly sentAt = new Map<string, number>();
+  private readonly arrivedAt = new Map<string, number>();
+
+  sent(messageId: string, at: number): void {
+    const arrival = this.arrivedAt.get(messageId);
+    if (arrival === undefined) this.sentAt.set(messageId, at);
+    else {
+      this.arrivedAt.delete(messageId);
+      this.latencies.push(arrival - at);
+    }
+  }
+
+  /** Use as (or inside) the target's `respond`. */
+  receive(request: Received, at = performance.now()): void {
+    const messageId = String(request.headers['x-handover-message-id']);
+    if (this.arrived.has(messageId)) {
+      this.duplicates += 1;
+      return;
+    }
+    this.arrived.add(messageId);
+    this.lastArrival = at;
+    const sent = this.sentAt.get(messageId);
+    if (sent === undefined) this.arrivedAt.set(messageId, at);
+    else {
+      this.sentAt.delete(messageId);
+      this.latencies.push(at - sent);
+    }
+  }
+
+  /** Messages answered 202 that have not reached the target (yet). */
+  get waiting(): number {
+    return this.sentAt.size;
+  }
+
+  /** Messages that reached the target although their sender saw no 202 (its request failed after the hub took it). */
+  get unannounced(): number {
+    return this.arrivedAt.size;
+  }
+
+  /** Resolves once `count` distinct messages arrived, or rejects after `timeoutMs`. */
+  async waitFor(count: number, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.arrived.size < count) {
+      if (Date.now() > deadline)
+        throw new Error(`${this.arrived.size} of ${count} documents arrived in ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
+/** Posts one document to the hub's door as `erp`: the message id of a 202, or the status and error code of a refusal. */
+export async function postOrder(
+  url: string,
+  body: string,
+): Promise<{ messageId: string } | { messageId?: undefined; status: number; code?: string }> {
+  const response = await fetch(`${url}/api/v1/inbound/erp`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer erp-token', 'content-type': 'application/json' },
+    body,
+  });
+  const answer = (await response.json()) as { messageId?: string; error?: { code?: string } };
+  if (response.status === 202 && answer.messageId) return { messageId: answer.messageId };
+  return { status: response.status, ...(answer.error?.code ? { code: answer.error.code } : {}) };
+}
+
+export interface HubProcess {
+  url: string;
+  pid: number;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The hub as its own processes from the build (`npm run build` first), as in production, so it does
+ * not share a core with the load: SQLite in a fresh data directory, the given Redis, one route to
+ * `targetUrl`. One `handover start` (BENCH_WORKERS unset or 0), or one `--role api` and BENCH_WORKERS
+ * `--role worker` processes on the same store and Redis; `pid` is the api's.
+ */
+export async function startHubProcess(redisUrl: string, targetUrl: string): Promise<HubProcess> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'handover-bench-'));
+  const configFile = writeOrdersConfig(dataDir, targetUrl);
+  const port = await freePort();
+  const workers = Number(process.env.BENCH_WORKERS ?? 0);
+  const start = (role: string, listen: number) =>
+    spawnHandover(['start', '--config', configFile, '--port', String(listen), '--role', role], {
+      env: {
+        ...process.env,
+        HANDOVER_DATA_DIR: dataDir,
+        REDIS_URL: redisUrl,
+        HANDOVER_TOKEN_ERP: 'erp-token',
+        HANDOVER_ADMIN_TOKEN: 'bench-admin',
+        LOG_LEVEL: 'warn',
+      },
+      fromBuild: true,
+      nodeOptions: process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [],
+    });
+  const children = [start(workers > 0 ? 'api' : 'all', port)];
+  for (let n = 0; n < workers; n += 1) children.push(start('worker', 0));
+  const url = `http://127.0.0.1:${port}`;
+  await hubReady(url, 30000);
+  return {
+    url,
+    pid: children[0]!.pid!,
+    dataDir,
+    stop: async () => {
+      await Promise.all(
+        children.map(async (child) => {
+          if (child.exitCode !== null) return;
+          child.kill('SIGTERM');
+          await once(child, 'exit');
+        }),
+      );
+    },
+  };
+}
+
+/** The hub's shape as the benchmarks print it. */
+export function hubShape(): string {
+  const workers = Number(process.env.BENCH_WORKERS ?? 0);
+  return workers > 0 ? `api + ${workers} worker process(es)` : 'one process';
+}
+
+/**
+ * The baseline: `count` raw BullMQ jobs of the same payloads on the same Redis, `Queue.add` and a
+ * `Worker` (concurrency `concurrency`) that does nothing — all at once, or offered at `perSecond`.
+ */
+export async function rawBullmq(
+  redisUrl: string,
+  options: { count: number; concurrency: number; perSecond?: number; name?: string },
+): Promise<Figures> {
+  const connection = { url: redisUrl, maxRetriesPerRequest: null };
+  const queue = new Queue('bench-raw', { connection, prefix: 'bench' });
+  await queue.obliterate({ force: true });
+  const added = new Map<string, number>();
+  const latencies: number[] = [];
+  let done = 0;
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  const worker = new Worker(
+    'bench-raw',
+    async (job) => {
+      latencies.push(performance.now() - added.get(job.id!)!);
+      if (++done === options.count) finish();
+    },
+    { connection, prefix: 'bench', concurrency: options.concurrency },
+  );
+  const add = async (index: number) => {
+    added.set(`raw-${index}`, performance.now());
+    await queue.add('raw', { body: payload(index) }, { jobId: `raw-${index}`, removeOnComplete: true });
+  };
+  const started = performance.now();
+  if (options.perSecond === undefined) await pool(options.count, options.concurrency, add);
+  else await paced(options.perSecond, options.count, add);
+  await finished;
+  const result = report(
+    options.name ?? 'baseline: raw BullMQ add+process',
+    options.count,
+    performance.now() - started,
+    latencies,
+  );
+  await worker.close();
+  await queue.obliterate({ force: true });
+  await queue.close();
+  return result;
+}
+
+/**
+ * Offers `count` documents to the hub at `perSecond` and waits for all of them at `target`:
+ * throughput from the first send to the last arrival, latency from each send to its arrival.
+ */
+export async function hubPaced(
+  url: string,
+  target: HttpTarget,
+  perSecond: number,
+  count: number,
+  options: { firstIndex?: number; name?: string; drainTimeoutMs?: number } = {},
+): Promise<Figures & { accepted: number }> {
+  const tracker = new ArrivalTracker();
+  target.respond = (request) => {
+    tracker.receive(request);
+    return 200;
+  };
+  const started = performance.now();
+  let accepted = 0;
+  await paced(perSecond, count, async (index) => {
+    const before = performance.now();
+    const { messageId } = await postOrder(url, payload((options.firstIndex ?? 0) + index));
+    if (messageId === undefined) return;
+    accepted += 1;
+    tracker.sent(messageId, before);
+  });
+  await tracker.waitFor(accepted, options.drainTimeoutMs ?? 600_000);
+  const result = report(
+    options.name ?? `handover paced at ${perSecond}/s`,
+    accepted,
+    tracker.lastArrival - started,
+    tracker.latencies,
+  );
+  return { ...result, accepted };
+}
