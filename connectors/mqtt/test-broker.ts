@@ -217,6 +217,8 @@ export interface TappedPacket {
   type: number;
   /** PUBLISH (QoS 1/2), PUBACK, SUBSCRIBE, SUBACK. */
   packetId?: number;
+  /** CONNECT only. */
+  clientId?: string;
   /** PUBLISH only. */
   qos?: number;
   topic?: string;
@@ -242,6 +244,15 @@ function describePacket(type: number, flags: number, body: Buffer, version: numb
       offset += length + value;
     }
     return { qos, topic, payload: body.subarray(offset), ...(packetId === undefined ? {} : { packetId }) };
+  }
+  if (type === 1) {
+    // Protocol name, level, flags, keep-alive; MQTT 5 properties; then the client id.
+    let offset = 2 + body.readUInt16BE(0) + 4;
+    if (version === 5) {
+      const { value, length } = readVarint(body, offset);
+      offset += length + value;
+    }
+    return { clientId: body.toString('utf8', offset + 2, offset + 2 + body.readUInt16BE(offset)) };
   }
   return [4, 5, 6, 7, 8, 9, 10, 11].includes(type) && body.length >= 2 ? { packetId: body.readUInt16BE(0) } : {};
 }
