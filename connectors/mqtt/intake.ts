@@ -46,11 +46,6 @@ export class ConnectionIntake {
     private readonly onRefused: (packet: IPublishPacket, error: Error) => void,
   ) {}
 
-  /** Messages received and not yet acknowledged (or settled, for QoS 0). */
-  get unsettled(): number {
-    return this.entries.length;
-  }
-
   /** False once the connection is gone, the hub refused a message, or a stop is draining it. */
   get accepting(): boolean {
     return !this.closed && !this.draining;
