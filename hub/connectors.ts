@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { connectors as definitions, type Connector, type ConnectorContext } from '../connectors/index';
 import type { ConnectorHealth } from '../connectors/types';
 import type { HubContext } from './context';
+import { settledWithin } from './deadline';
 import { LEASE_TIMING, Leadership, type LeaseTiming } from './leadership';
 import { enqueueInbound } from './pipeline/enqueue';
 import { Lease } from './queue/lease';
@@ -46,10 +47,18 @@ export interface ProcessConnectors {
 }
 
 /**
+ * How long start-up waits for the outbound instances' first connection attempts (all at once), so a
+ * delivery right after start finds its connection up; one that takes longer goes on connecting.
+ */
+const OUTBOUND_START_WAIT_MS = 1000;
+
+/**
  * Creates every configured connector this process has a part in and starts it: outbound instances
- * at once; an inbound side once this process holds its lease (the first attempt is awaited, so a
- * lone process receives as soon as it has started). A connector that cannot reach its peer keeps
- * trying on its own (its health says so); it never stops the hub from starting.
+ * at once; an inbound side once this process holds its lease. The first lease attempt is awaited, so
+ * a lone process has begun receiving when it reports started; the connection itself is not (a
+ * broker may replay a backlog before it answers a SUBSCRIBE, and the API must not wait for that).
+ * A connector that cannot reach its peer keeps trying on its own (its health says so); it never
+ * stops the hub from starting.
  */
 export async function startConnectors(ctx: HubContext, options: ConnectorOptions): Promise<ProcessConnectors> {
   // Opened for the first connector that receives here: a process without one holds no lease.
@@ -63,6 +72,8 @@ export async function startConnectors(ctx: HubContext, options: ConnectorOptions
     return leaseRedis;
   };
   const running: RunningConnector[] = [];
+  const outboundStarts: Promise<void>[] = [];
+  const leaseAttempts: Promise<void>[] = [];
   for (const instance of ctx.config.connectors) {
     const definition = definitions[instance.kind]!;
     const directory = join(options.dataDir, 'connectors', instance.id);
@@ -75,7 +86,7 @@ export async function startConnectors(ctx: HubContext, options: ConnectorOptions
       const outbound = definition.create(instance.config as never, { ...base, mode: 'outbound', emit: refuseEmit });
       if (outbound.send) {
         entry.outbound = outbound;
-        await start(outbound, logger);
+        outboundStarts.push(start(outbound, logger));
       }
     }
     if (options.inbound) {
@@ -90,7 +101,7 @@ export async function startConnectors(ctx: HubContext, options: ConnectorOptions
           (options.timing ?? LEASE_TIMING).ttlMs,
         );
         entry.leadership = new Leadership(lease, inbound, logger, options.timing);
-        await entry.leadership.begin();
+        leaseAttempts.push(entry.leadership.begin());
       } else if (!entry.outbound) {
         // Nothing of it runs here, but operators can still test its connection from this process.
         entry.inbound = inbound;
@@ -98,6 +109,7 @@ export async function startConnectors(ctx: HubContext, options: ConnectorOptions
     }
     running.push(entry);
   }
+  await Promise.all([...leaseAttempts, settledWithin(Promise.all(outboundStarts), OUTBOUND_START_WAIT_MS)]);
   return {
     running,
     async stopInbound() {

@@ -46,10 +46,12 @@ export class Leadership {
     return this.bounded(this.lease.currentHolder());
   }
 
-  /** Tries once at once (a lone process leads before the hub reports started), then keeps going. */
+  /**
+   * Tries once at once, then keeps going: a lone process leads, and has begun starting its inbound
+   * side, before this resolves. The start itself is not awaited (an MQTT SUBACK can take long).
+   */
   async begin(): Promise<void> {
     await this.tick();
-    await this.transitions;
   }
 
   /** Stops the inbound side if it runs here, then gives the lease up for a standby to take. */

@@ -4,29 +4,39 @@
  */
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import { CANONICAL_TYPES, documentSchemas, Envelope, isCanonicalType, type CanonicalType } from './index';
+import { documentSchemas, Envelope, isCanonicalType, type CanonicalType } from './index';
 import type { Problem } from './problem';
 
 const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false });
 addFormats(ajv);
 ajv.addKeyword('x-b2mml');
 
-const documentValidators = Object.fromEntries(
-  CANONICAL_TYPES.map((type) => [type, ajv.compile(documentSchemas[type])]),
-) as Record<CanonicalType, ValidateFunction>;
-const envelopeValidator = ajv.compile(Envelope);
+// Compiled at first use, once: compiling all of them took a third of the hub's start-up, before it
+// could take in its first message.
+const documentValidators = new Map<CanonicalType, ValidateFunction>();
+let envelopeValidator: ValidateFunction | undefined;
+
+function documentValidator(type: CanonicalType): ValidateFunction {
+  let validate = documentValidators.get(type);
+  if (!validate) {
+    validate = ajv.compile(documentSchemas[type]);
+    documentValidators.set(type, validate);
+  }
+  return validate;
+}
 
 /**
  * Checks one canonical document of `type` against its schema.
  * @example validateDocument('ProductionOrder', order) // [] when valid
  */
 export function validateDocument(type: CanonicalType, document: unknown, basePath = ''): Problem[] {
-  const validate = documentValidators[type];
+  const validate = documentValidator(type);
   return validate(document) ? [] : toProblems(validate.errors ?? [], basePath);
 }
 
 /** Checks an envelope and the document inside it. */
 export function validateEnvelope(envelope: unknown, basePath = ''): Problem[] {
+  envelopeValidator ??= ajv.compile(Envelope);
   if (!envelopeValidator(envelope)) return toProblems(envelopeValidator.errors ?? [], basePath);
   const { type, document } = envelope as { type: string; document: unknown };
   if (!isCanonicalType(type)) return [{ path: `${basePath}/type`, reason: `unknown canonical type "${type}"` }];

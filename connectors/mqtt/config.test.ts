@@ -23,7 +23,7 @@ test('every configuration field has a description and an example', () => {
   }
 });
 
-test('defaults: persistent session, QoS 1, MQTT 5, one-second reconnects', () => {
+test('defaults: persistent session, QoS 1, MQTT 5, reconnects within 200 ms', () => {
   const resolved = resolveConfig({
     url: 'mqtt://broker:1883',
     clientId: 'h',
@@ -35,7 +35,8 @@ test('defaults: persistent session, QoS 1, MQTT 5, one-second reconnects', () =>
     publish: { topicTemplate: 'handover/{type}/{objectKey}', qos: 1, retain: false },
     cleanSession: false,
     protocolVersion: 5,
-    reconnectPeriodMs: 1000,
+    reconnectPeriodMs: 200,
+    receiveWindow: 500,
   });
 });
 

@@ -11,8 +11,9 @@ export const DEFAULTS = {
   topicTemplate: 'handover/{type}/{objectKey}',
   retain: false,
   cleanSession: false,
-  reconnectPeriodMs: 1000,
+  reconnectPeriodMs: 200,
   connectTimeoutMs: 10000,
+  receiveWindow: 500,
   protocolVersion: 5,
   sessionExpirySec: 604800,
 } as const;
@@ -137,9 +138,21 @@ export const configSchema = Type.Object(
     reconnectPeriodMs: Type.Optional(
       Type.Integer({
         minimum: 100,
-        description: 'Wait between reconnect attempts',
+        description:
+          'Wait between reconnect attempts; short, because a broker drops what passes its queue limit while the connector is away',
         default: DEFAULTS.reconnectPeriodMs,
-        examples: [1000],
+        examples: [200],
+      }),
+    ),
+    receiveWindow: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 65535,
+        description:
+          'Received messages on their way into the hub at once (each acknowledged once queued, in order); ' +
+          'over MQTT 5 also the Receive Maximum the broker is given. 1 takes one message at a time',
+        default: DEFAULTS.receiveWindow,
+        examples: [500],
       }),
     ),
     connectTimeoutMs: Type.Optional(
@@ -171,6 +184,7 @@ export interface ResolvedConfig {
   protocolVersion: 4 | 5;
   reconnectPeriodMs: number;
   connectTimeoutMs: number;
+  receiveWindow: number;
   usernameEnv?: string;
   passwordEnv?: string;
 }
@@ -198,6 +212,7 @@ export function resolveConfig(config: MqttConfig): ResolvedConfig {
     protocolVersion: config.protocolVersion ?? DEFAULTS.protocolVersion,
     reconnectPeriodMs: config.reconnectPeriodMs ?? DEFAULTS.reconnectPeriodMs,
     connectTimeoutMs: config.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
+    receiveWindow: config.receiveWindow ?? DEFAULTS.receiveWindow,
     ...(config.usernameEnv ? { usernameEnv: config.usernameEnv } : {}),
     ...(config.passwordEnv ? { passwordEnv: config.passwordEnv } : {}),
   };

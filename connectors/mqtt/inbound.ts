@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { ConnectorContext, InboundPayload } from '../types';
 import type { ResolvedConfig } from './config';
 import { decodeSparkplug, rebirthCommand } from './sparkplug-codec';
-import { parseSparkplugTopic, SparkplugTracker } from './sparkplug';
+import { parseSparkplugTopic, SparkplugTracker, type SparkplugTopic } from './sparkplug';
 
 /** Publishes a command (the rebirth request); fire-and-forget, QoS 0 as Sparkplug asks. */
 export type CommandPublisher = (topic: string, payload: Uint8Array) => void;
@@ -50,9 +50,21 @@ function keyOf(topic: string, digest: string, part: string | undefined): string 
   return (topic.length + suffix.length <= MAX_KEY_LENGTH ? topic : sha256(topic)) + suffix;
 }
 
-/** Routes each received message by the first subscription its topic matches. */
+/** The last message of one edge node on its way in, and the connection it came on. */
+interface NodeTurn {
+  /** Resolves once that message is settled: true when queued. */
+  settled: Promise<boolean>;
+  connection: AbortSignal;
+}
+
+/**
+ * Routes each received message by the first subscription its topic matches. Messages are handled
+ * concurrently, except that one Sparkplug edge node's messages go one after another: each is
+ * checked against the state its predecessor committed (seq, aliases, births).
+ */
 export class InboundHandler {
   private readonly tracker: SparkplugTracker;
+  private readonly nodeTurns = new Map<string, NodeTurn>();
 
   constructor(
     private readonly config: Pick<ResolvedConfig, 'system' | 'subscriptions' | 'groupIds'>,
@@ -69,9 +81,14 @@ export class InboundHandler {
 
   /**
    * Handles one message; resolves once everything it yields is durably queued (only then may the
-   * message be acknowledged), rejects if the hub did not take it.
+   * message be acknowledged), rejects if the hub did not take it. `connection` is aborted when the
+   * connection the message came on is gone (the broker redelivers what it did not acknowledge).
    */
-  async handle(topic: string, payload: Uint8Array): Promise<void> {
+  async handle(
+    topic: string,
+    payload: Uint8Array,
+    connection: AbortSignal = new AbortController().signal,
+  ): Promise<void> {
     const subscription = this.config.subscriptions.find((s) => topicMatches(s.topic, topic));
     if (!subscription) {
       this.context.logger.debug({ topic }, 'mqtt message on a topic no subscription matches');
@@ -83,15 +100,43 @@ export class InboundHandler {
       await this.emit(Buffer.from(payload).toString('utf8'));
       return;
     }
-    await this.handleSparkplug(topic, payload);
-  }
-
-  private async handleSparkplug(topic: string, payload: Uint8Array): Promise<void> {
     const parsed = parseSparkplugTopic(topic);
     if (!parsed) {
       this.context.logger.debug({ topic }, 'not a Sparkplug B node or device topic, ignored');
       return;
     }
+    await this.inTurn(`${parsed.groupId}/${parsed.edgeNodeId}`, connection, () =>
+      this.handleSparkplug(topic, parsed, payload),
+    );
+  }
+
+  /**
+   * Runs `work` once the node's previous message is settled. After a failure on the same connection
+   * it does not run: that connection acknowledges nothing more, and the broker redelivers both.
+   */
+  private async inTurn(node: string, connection: AbortSignal, work: () => Promise<void>): Promise<void> {
+    const previous = this.nodeTurns.get(node);
+    const run = async () => {
+      const queued = previous ? await previous.settled : true;
+      if (!queued && previous?.connection === connection)
+        throw new Error('an earlier message of this edge node was not queued');
+      if (connection.aborted) throw new Error('the connection is gone; the broker redelivers');
+      await work();
+    };
+    const done = run();
+    const settled = done.then(
+      () => true,
+      () => false,
+    );
+    this.nodeTurns.set(node, { settled, connection });
+    // The map holds only nodes with a message on its way in.
+    void settled.then(() => {
+      if (this.nodeTurns.get(node)?.settled === settled) this.nodeTurns.delete(node);
+    });
+    await done;
+  }
+
+  private async handleSparkplug(topic: string, parsed: SparkplugTopic, payload: Uint8Array): Promise<void> {
     let decoded;
     try {
       decoded = decodeSparkplug(payload);

@@ -23,6 +23,7 @@ import type {
 import { readCredentials, type ResolvedConfig } from './config';
 import { MqttError } from './errors';
 import { InboundHandler } from './inbound';
+import { ConnectionIntake } from './intake';
 import { checkTopicTemplate, publishDocument } from './outbound';
 import { shown, testConnection } from './probe';
 
@@ -41,10 +42,8 @@ export class MqttSession implements Connector {
   private lastError: string | undefined;
   /** The broker's session holds our subscriptions (a SUBACK came back since it last lost them). */
   private sessionSubscribed = false;
-  /** Bumped on every CONNACK: an acknowledgement is only sent on the connection that got the message. */
-  private generation = 0;
-  /** Set after the hub refused a message: nothing more is acknowledged on this connection. */
-  private refusing = false;
+  /** The messages of the current connection on their way into the hub. */
+  private intake: ConnectionIntake | undefined;
   private stateTimestamp = Date.now();
   /** Set when the broker refused MQTT 5 and the next attempt uses 3.1.1: start() waits for it. */
   private fellBack = false;
@@ -104,6 +103,8 @@ export class MqttSession implements Connector {
     if (!client) return;
     this.stopping.abort(new MqttError('MQTT_NOT_CONNECTED', 'the connector is stopping'));
     const limit = this.config.connectTimeoutMs;
+    // Messages already on their way in are acknowledged once queued; later ones wait at the broker.
+    if (this.intake) await within(this.intake.drain(), limit).catch(() => undefined);
     if (client.connected && this.config.hostId) {
       await within(client.publishAsync(...this.stateMessage(false)), limit).catch(() => undefined);
     }
@@ -152,9 +153,11 @@ export class MqttSession implements Connector {
       resubscribe: false,
       reconnectOnConnackError: true,
     };
-    // MQTT 5 ends a session at disconnect unless it has an expiry: a persistent session needs one.
-    if (config.protocolVersion === 5 && !config.cleanSession) {
-      options.properties = { sessionExpiryInterval: config.sessionExpirySec };
+    if (config.protocolVersion === 5) {
+      // Without it a broker may keep as few unacknowledged messages in flight as it likes (Mosquitto: 20).
+      options.properties = { receiveMaximum: config.receiveWindow };
+      // MQTT 5 ends a session at disconnect unless it has an expiry: a persistent session needs one.
+      if (!config.cleanSession) options.properties.sessionExpiryInterval = config.sessionExpirySec;
     }
     if (config.hostId) {
       const [topic, payload, { qos, retain }] = this.stateMessage(false);
@@ -176,8 +179,6 @@ export class MqttSession implements Connector {
   private onConnect(connack: IConnackPacket): void {
     const client = this.client;
     if (!client) return;
-    this.generation += 1;
-    this.refusing = false;
     this.lastError = undefined;
     this.context.logger.info(
       { url: this.url, sessionPresent: connack.sessionPresent, protocol: this.protocolName() },
@@ -214,6 +215,8 @@ export class MqttSession implements Connector {
 
   private onClose(): void {
     this.subscribed = false;
+    this.intake?.close(new Error('connection closed; the broker redelivers what was not acknowledged'));
+    this.intake = undefined;
     this.lastError ??= 'connection closed';
     const client = this.client;
     if (!client || this.stopping.signal.aborted) return;
@@ -237,24 +240,42 @@ export class MqttSession implements Connector {
     }
   }
 
+  /**
+   * Hands the message to the hub without waiting for earlier ones; the intake acknowledges it once
+   * it and every message before it are queued. If the hub refuses one, nothing more is acknowledged
+   * on this connection and it is dropped: the broker redelivers from the first unacknowledged message
+   * after the reconnect.
+   */
   private onMessage(packet: IPublishPacket, done: (error?: Error) => void): void {
-    if (this.refusing) {
+    const client = this.client;
+    if (!client) {
+      done(new Error('not acknowledged: the connector is stopping'));
+      return;
+    }
+    if (this.intake?.stream !== client.stream) {
+      // Keyed by the stream, not the 'connect' event: MQTT.js emits that only after it has handled
+      // the messages that came right behind the CONNACK.
+      this.intake?.close(new Error('connection replaced; the broker redelivers'));
+      this.intake = new ConnectionIntake(client, client.stream, this.config.receiveWindow, (refused, error) =>
+        this.onRefused(refused, error),
+      );
+    }
+    const intake = this.intake;
+    if (!intake.accepting) {
       done(new Error('not acknowledged: the hub refused an earlier message on this connection'));
       return;
     }
-    const generation = this.generation;
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-    this.inbound.handle(packet.topic, payload).then(
-      () => done(generation === this.generation ? undefined : new Error('connection replaced; broker redelivers')),
-      (error: Error) => {
-        // No PUBACK: dropping the connection makes the broker redeliver this and later messages.
-        this.context.logger.error({ topic: packet.topic, error: error.message }, 'hub did not queue an mqtt message');
-        this.refusing = true;
-        this.lastError = `hub did not queue a message: ${error.message}`;
-        done(error);
-        this.client?.stream.destroy();
-      },
-    );
+    intake.accept(packet, this.inbound.handle(packet.topic, payload, intake.signal), done);
+  }
+
+  /** No PUBACK: dropping the connection makes the broker redeliver this and later messages. */
+  private onRefused(packet: IPublishPacket, error: Error): void {
+    this.context.logger.error({ topic: packet.topic, error: error.message }, 'hub did not queue an mqtt message');
+    this.lastError = `hub did not queue a message: ${error.message}`;
+    const stream = this.intake?.stream;
+    // After MQTT.js has written the PUBACKs already sent (it corks the socket until the next tick).
+    if (stream && stream === this.client?.stream) setImmediate(() => stream.destroy());
   }
 }
 

@@ -46,11 +46,21 @@ export function findMosquitto(): string | undefined {
   return undefined;
 }
 
+/** Mosquitto settings a test or benchmark may change. */
+export interface MosquittoOptions {
+  /** Topic filters the broker refuses publishes on (an ACL). */
+  denyTopics?: string[];
+  /** QoS 1/2 messages queued per client before Mosquitto drops; default 0 (no limit), Mosquitto's own default is 1000. */
+  maxQueuedMessages?: number;
+  /** Sessions and queued messages kept across a restart (written at a graceful stop); default true. */
+  persistence?: boolean;
+}
+
 /**
  * Starts Mosquitto if installed (or asked for), otherwise aedes. `denyTopics`: topic filters the
  * broker refuses publishes on (an ACL); that needs Mosquitto, the only one answering MQTT 5 reason codes.
  */
-export async function startTestBroker(options: { denyTopics?: string[] } = {}): Promise<TestBroker> {
+export async function startTestBroker(options: MosquittoOptions = {}): Promise<TestBroker> {
   const wanted = process.env.HANDOVER_TEST_MQTT_BROKER;
   const mosquitto = wanted === 'aedes' ? undefined : findMosquitto();
   if (wanted === 'mosquitto' && !mosquitto)
@@ -58,7 +68,7 @@ export async function startTestBroker(options: { denyTopics?: string[] } = {}): 
   if (options.denyTopics && !mosquitto)
     throw new Error('a broker that refuses publishes needs Mosquitto (apt-get install mosquitto)');
   const broker = mosquitto
-    ? new MosquittoBroker(mosquitto, await freePort(), options.denyTopics ?? [])
+    ? new MosquittoBroker(mosquitto, await freePort(), options)
     : new AedesBroker(await freePort());
   await broker.start();
   return broker;
@@ -95,9 +105,10 @@ class MosquittoBroker implements TestBroker {
   constructor(
     private readonly executable: string,
     readonly port: number,
-    denyTopics: string[] = [],
+    options: MosquittoOptions = {},
   ) {
     this.url = `mqtt://127.0.0.1:${port}`;
+    const denyTopics = options.denyTopics ?? [];
     if (denyTopics.length > 0) {
       const acl = ['topic readwrite #', ...denyTopics.map((topic) => `topic deny ${topic}`)];
       writeFileSync(join(this.dir, 'acl'), acl.join('\n') + '\n');
@@ -105,10 +116,10 @@ class MosquittoBroker implements TestBroker {
     const config = [
       `listener ${port} 127.0.0.1`,
       'allow_anonymous true',
-      'persistence true',
+      `persistence ${options.persistence === false ? 'false' : 'true'}`,
       `persistence_location ${this.dir}/`,
       // The default (1000) drops QoS 1 messages for a subscriber that falls behind (STACK-NOTES.md).
-      'max_queued_messages 0',
+      `max_queued_messages ${options.maxQueuedMessages ?? 0}`,
       // Started as root, Mosquitto would switch to user "mosquitto", which cannot write the temp dir.
       `user ${userInfo().username}`,
       'log_dest stderr',
@@ -197,10 +208,90 @@ class AedesBroker implements TestBroker {
   }
 }
 
-/** Starts a TCP proxy on a free port that forwards to 127.0.0.1:`targetPort`. */
-export async function startProxy(targetPort: number): Promise<TcpProxy> {
+/** One MQTT packet seen by a proxy's tap. */
+export interface TappedPacket {
+  /** Numbers the proxied connections in the order they were accepted. */
+  connection: number;
+  from: 'client' | 'broker';
+  /** The MQTT packet type: 1 CONNECT, 2 CONNACK, 3 PUBLISH, 4 PUBACK, 8 SUBSCRIBE, 9 SUBACK… */
+  type: number;
+  /** PUBLISH (QoS 1/2), PUBACK, SUBSCRIBE, SUBACK. */
+  packetId?: number;
+  /** CONNECT only. */
+  clientId?: string;
+  /** PUBLISH only. */
+  qos?: number;
+  topic?: string;
+  payload?: Buffer;
+  /** `performance.now()` when the proxy read it. */
+  at: number;
+}
+
+/** PUBLISH fields (MQTT 3.1.1 and 5) and packet ids, parsed from one packet's bytes after the fixed header. */
+function describePacket(type: number, flags: number, body: Buffer, version: number): Partial<TappedPacket> {
+  if (type === 3) {
+    const qos = (flags >> 1) & 3;
+    const topicLength = body.readUInt16BE(0);
+    let offset = 2 + topicLength;
+    const topic = body.toString('utf8', 2, offset);
+    let packetId: number | undefined;
+    if (qos > 0) {
+      packetId = body.readUInt16BE(offset);
+      offset += 2;
+    }
+    if (version === 5) {
+      const { value, length } = readVarint(body, offset);
+      offset += length + value;
+    }
+    return { qos, topic, payload: body.subarray(offset), ...(packetId === undefined ? {} : { packetId }) };
+  }
+  if (type === 1) {
+    // Protocol name, level, flags, keep-alive; MQTT 5 properties; then the client id.
+    let offset = 2 + body.readUInt16BE(0) + 4;
+    if (version === 5) {
+      const { value, length } = readVarint(body, offset);
+      offset += length + value;
+    }
+    return { clientId: body.toString('utf8', offset + 2, offset + 2 + body.readUInt16BE(offset)) };
+  }
+  return [4, 5, 6, 7, 8, 9, 10, 11].includes(type) && body.length >= 2 ? { packetId: body.readUInt16BE(0) } : {};
+}
+
+function readVarint(buffer: Buffer, offset: number): { value: number; length: number } | { value: -1; length: 0 } {
+  let value = 0;
+  for (let i = 0; i < 4; i += 1) {
+    if (offset + i >= buffer.length) return { value: -1, length: 0 };
+    const byte = buffer[offset + i]!;
+    value += (byte & 0x7f) * 128 ** i;
+    if (byte < 0x80) return { value, length: i + 1 };
+  }
+  throw new Error('malformed MQTT remaining length');
+}
+
+/** Splits one direction of a connection into MQTT packets, however TCP cut it. */
+function packetReader(onPacket: (type: number, flags: number, body: Buffer) => void): (chunk: Buffer) => void {
+  let pending: Buffer = Buffer.alloc(0);
+  return (chunk) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    for (;;) {
+      if (pending.length < 2) return;
+      const { value, length } = readVarint(pending, 1);
+      if (value < 0 || pending.length < 1 + length + value) return;
+      const start = 1 + length;
+      onPacket(pending[0]! >> 4, pending[0]! & 0x0f, pending.subarray(start, start + value));
+      pending = pending.subarray(start + value);
+    }
+  };
+}
+
+/**
+ * Starts a TCP proxy on a free port that forwards to 127.0.0.1:`targetPort`. `tap` sees every MQTT
+ * packet in both directions (the bytes pass on unchanged): a client's PUBACKs, the broker's PUBLISHes.
+ */
+export async function startProxy(targetPort: number, tap?: (packet: TappedPacket) => void): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let refusing = false;
+  let connections = 0;
   const track = (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
@@ -214,6 +305,18 @@ export async function startProxy(targetPort: number): Promise<TcpProxy> {
     }
     const upstream = createConnection(targetPort, '127.0.0.1');
     track(upstream);
+    if (tap) {
+      const connection = (connections += 1);
+      let version = 4;
+      const read = (from: TappedPacket['from']) =>
+        packetReader((type, flags, body) => {
+          // CONNECT: protocol name, then the level (4: 3.1.1, 5: MQTT 5).
+          if (type === 1) version = body[2 + body.readUInt16BE(0)] ?? 4;
+          tap({ connection, from, type, ...describePacket(type, flags, body, version), at: performance.now() });
+        });
+      client.on('data', read('client'));
+      upstream.on('data', read('broker'));
+    }
     client.pipe(upstream).pipe(client);
     client.once('close', () => upstream.destroy());
     upstream.once('close', () => client.destroy());

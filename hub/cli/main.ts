@@ -2,13 +2,24 @@
 /** The `handover` command line: parses arguments and hands each command to its module. */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { convertCommand } from './convert';
 import { EXIT, UsageError, type CliIo } from './io';
-import { auditCommand } from './audit';
-import { mappingsCommand } from './mappings';
-import { startCommand } from './start';
-import { validateCommand } from './validate';
 import { ConfigError } from '../config/errors';
+
+/*
+ * Each command's modules are loaded when it runs: `start` does not pay for the codec, the mapping
+ * test runner or the audit export before it can take in its first message. (require, not import():
+ * Jest's CommonJS runtime cannot run native dynamic imports.)
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
+const auditCommand: typeof import('./audit.js').auditCommand = (...args) => require('./audit').auditCommand(...args);
+const convertCommand: typeof import('./convert.js').convertCommand = (...args) =>
+  require('./convert').convertCommand(...args);
+const mappingsCommand: typeof import('./mappings.js').mappingsCommand = (...args) =>
+  require('./mappings').mappingsCommand(...args);
+const startCommand: typeof import('./start.js').startCommand = (...args) => require('./start').startCommand(...args);
+const validateCommand: typeof import('./validate.js').validateCommand = (...args) =>
+  require('./validate').validateCommand(...args);
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 export const USAGE = `Usage: handover <command> [options]
 
