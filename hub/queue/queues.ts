@@ -64,7 +64,14 @@ export function createQueues(connection: ConnectionOptions, config: HubConfig): 
   const get = (name: string) => {
     let queue = queues.get(name);
     if (!queue) {
-      queue = new Queue(name, { connection, prefix: queuePrefix(name), defaultJobOptions: JOB_OPTIONS });
+      queue = new Queue(name, {
+        connection,
+        prefix: queuePrefix(name),
+        defaultJobOptions: JOB_OPTIONS,
+        // BullMQ's event stream per queue (10 000 entries by default): nothing of the hub reads it, so
+        // a short one keeps Redis memory small and flat.
+        streams: { events: { maxLen: 100 } },
+      });
       queues.set(name, queue);
     }
     return queue;
