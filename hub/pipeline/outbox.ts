@@ -10,6 +10,7 @@ import type { HubContext } from '../context';
 import { SWEEP_LOCK_KEY, parkedJobKey } from '../queue/queue-keys';
 import { pendingPartitions, unstartedReplayRequests } from '../store/index';
 import { parkFailed } from './failures';
+import { everyIntervalUnderLock, type Periodic } from './periodic';
 import { queueIngestReplay } from './replay';
 
 /** How often the sweep runs unless configured otherwise. */
@@ -66,31 +67,15 @@ export async function sweepOutbox(ctx: HubContext): Promise<SweepResult> {
  * Runs the sweep every `intervalMs` in one process at a time (a Redis lock that expires with the
  * interval); a failing sweep is logged and tried again at the next tick.
  */
-export function startOutboxSweeper(ctx: HubContext, intervalMs = SWEEP_INTERVAL_MS): { stop(): Promise<void> } {
-  let running: Promise<unknown> = Promise.resolve();
-  let busy = false;
-  const timer = setInterval(() => {
-    // A sweep slower than the interval is not joined by a second one of the same process.
-    if (busy) return;
-    busy = true;
-    running = (async () => {
-      const mine = await ctx.redis.set(
-        SWEEP_LOCK_KEY,
-        String(process.pid),
-        'PX',
-        Math.max(intervalMs - 100, 100),
-        'NX',
-      );
-      if (mine !== null) await sweepOutbox(ctx);
-    })()
-      .catch((error: unknown) => ctx.logger.error({ err: error }, 'outbox sweep failed'))
-      .finally(() => (busy = false));
-  }, intervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
+export function startOutboxSweeper(ctx: HubContext, intervalMs = SWEEP_INTERVAL_MS): Periodic {
+  return everyIntervalUnderLock(
+    ctx,
+    {
+      lockKey: SWEEP_LOCK_KEY,
+      intervalMs,
+      lockMs: Math.max(intervalMs - 100, 100),
+      onError: (error) => ctx.logger.error({ err: error }, 'outbox sweep failed'),
     },
-  };
+    () => sweepOutbox(ctx),
+  );
 }

@@ -5,6 +5,7 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { HubContext } from '../context';
+import { everyIntervalUnderLock, type Periodic } from './periodic';
 import { RETENTION_LOCK_KEY } from '../queue/queue-keys';
 import {
   WALK_START,
@@ -88,31 +89,20 @@ export async function runRetention(ctx: HubContext, options: RetentionRunOptions
  * interval, as the outbox sweep's); a run stops at 80 % of the interval, and a failing run is
  * logged and tried again at the next tick. Nothing runs while both retention periods are 0.
  */
-export function startRetention(ctx: HubContext, intervalMs: number): { stop(): Promise<void> } {
+export function startRetention(ctx: HubContext, intervalMs: number): Periodic {
   const { payloadDays, deliveryDays } = ctx.config.retention;
   if (payloadDays === 0 && deliveryDays === 0) return { stop: async () => undefined };
-  const shutdown = new AbortController();
-  let running: Promise<unknown> = Promise.resolve();
-  let busy = false;
-  const timer = setInterval(() => {
-    if (busy) return;
-    busy = true;
-    running = (async () => {
-      const mine = await ctx.redis.set(RETENTION_LOCK_KEY, String(process.pid), 'PX', intervalMs, 'NX');
-      if (mine !== null) await runRetention(ctx, { budgetMs: intervalMs * 0.8, signal: shutdown.signal });
-    })()
-      .catch((error: unknown) => {
+  return everyIntervalUnderLock(
+    ctx,
+    {
+      lockKey: RETENTION_LOCK_KEY,
+      intervalMs,
+      lockMs: intervalMs,
+      onError: (error) => {
         ctx.metrics.retentionRuns.inc({ outcome: 'failed' });
         ctx.logger.error({ err: error }, 'retention run failed');
-      })
-      .finally(() => (busy = false));
-  }, intervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      shutdown.abort();
-      await running;
+      },
     },
-  };
+    (signal) => runRetention(ctx, { budgetMs: intervalMs * 0.8, signal }),
+  );
 }
