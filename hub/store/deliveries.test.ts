@@ -80,4 +80,14 @@ describe.each(storeBackends)('delivery pages on %s', (_name, open) => {
     ]);
     expect(await realignPartitions(db, (_type, key) => (key === 'PO-MOVE-1' ? 1 : 0))).toBe(0);
   });
+
+  it('tells the drain of a revision the target received whose delivery retention removed', async () => {
+    // Fails when the page asks the deliveries alone: a pending replay of revision 1 would roll the target back.
+    await write(db, 'PO-KEPT-1', 1);
+    await db.execute(
+      `INSERT INTO delivered_heads (target, type, object_key, revision) VALUES ('mes', 'ProductionOrder', 'PO-KEPT-1', 4)`,
+    );
+    const [chain] = await pendingPage(db, 'mes', 0, 10);
+    expect(chain?.map((delivery) => [delivery.objectRevision, delivery.deliveredRevision])).toEqual([[1, 4]]);
+  });
 });

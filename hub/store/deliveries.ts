@@ -53,8 +53,7 @@ export async function pendingPage(
   objects: number,
 ): Promise<PendingDelivery[][]> {
   const rows = await db.query(
-    `SELECT d.*, (SELECT MAX(x.object_revision) FROM deliveries x WHERE x.target = d.target AND x.type = d.type
-         AND x.object_key = d.object_key AND x.status = 'delivered') AS delivered_revision
+    `SELECT d.*, ${newestReceived('d.target', 'd.type', 'd.object_key')} AS delivered_revision
        FROM deliveries d
       WHERE d.target = $1 AND d.delivery_partition = $2 AND d.status = 'pending' AND (d.type, d.object_key) IN (
             SELECT type, object_key FROM deliveries
@@ -77,23 +76,30 @@ export async function pendingPage(
 }
 
 /**
- * The newest revision of the same object already delivered to the same target, if newer than
- * `delivery`'s: from the deliveries, and from delivered_heads for deliveries retention removed.
+ * SQL for the newest revision of an object a target received: its delivered deliveries, and those
+ * retention removed (remembered in delivered_heads). One expression for every roll-back check.
  */
+function newestReceived(target: string, type: string, objectKey: string): string {
+  return `(SELECT MAX(revision) FROM (
+      SELECT object_revision AS revision FROM deliveries
+       WHERE target = ${target} AND type = ${type} AND object_key = ${objectKey} AND status = 'delivered'
+      UNION ALL
+      SELECT revision FROM delivered_heads WHERE target = ${target} AND type = ${type} AND object_key = ${objectKey}
+    ) AS received)`;
+}
+
+/** The newest revision of the same object already delivered to the same target, if newer than `delivery`'s. */
 export async function newerDelivered(
   db: Db,
   delivery: Pick<DeliveryRow, 'target' | 'type' | 'objectKey' | 'objectRevision'>,
 ): Promise<number | undefined> {
-  const [row] = await db.query<{ revision: number | null }>(
-    `SELECT MAX(revision) AS revision FROM (
-       SELECT object_revision AS revision FROM deliveries
-        WHERE target = $1 AND type = $2 AND object_key = $3 AND status = 'delivered' AND object_revision > $4
-       UNION ALL
-       SELECT revision FROM delivered_heads WHERE target = $1 AND type = $2 AND object_key = $3 AND revision > $4
-     ) AS newer`,
-    [delivery.target, delivery.type, delivery.objectKey, delivery.objectRevision],
-  );
-  return row?.revision === null || row?.revision === undefined ? undefined : Number(row.revision);
+  const [row] = await db.query<{ revision: number | null }>(`SELECT ${newestReceived('$1', '$2', '$3')} AS revision`, [
+    delivery.target,
+    delivery.type,
+    delivery.objectKey,
+  ]);
+  const revision = row?.revision === null || row?.revision === undefined ? undefined : Number(row.revision);
+  return revision !== undefined && revision > delivery.objectRevision ? revision : undefined;
 }
 
 /**
