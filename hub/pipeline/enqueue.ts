@@ -216,19 +216,15 @@ function inboundMessage(waiting: Waiting, messageId: string, receivedSeq: number
 async function answerRepeat(ctx: HubContext, waiting: Waiting, receivedSeq: number): Promise<string> {
   const redisKey = idempotencyKey(waiting.partial.system, waiting.key!);
   const taken = await ctx.redis.get(redisKey);
-  if (taken) {
-    const first = parseKeyValue(taken);
-    if (await firstIsKept(ctx, first)) return first.messageId;
-    const jobId = randomUUID();
-    await ctx.redis.set(redisKey, keyValue(first.messageId, jobId), 'EX', IDEMPOTENCY_TTL_SECONDS, 'XX');
-    const job: IngestJob = { messages: [inboundMessage(waiting, first.messageId, receivedSeq)] };
-    await ctx.queues.ingest.add('ingest', job, { jobId });
-    return first.messageId;
-  }
-  // The key expired in between: this request is the first now.
-  const messageId = randomUUID();
+  const first = taken ? parseKeyValue(taken) : undefined;
+  if (first && (await firstIsKept(ctx, first))) return first.messageId;
+  // The first died before queueing (XX: the key is rewritten), or the key expired in between (NX:
+  // this request is the first now).
+  const messageId = first?.messageId ?? randomUUID();
   const jobId = randomUUID();
-  await ctx.redis.set(redisKey, keyValue(messageId, jobId), 'EX', IDEMPOTENCY_TTL_SECONDS, 'NX');
+  const value = keyValue(messageId, jobId);
+  if (first) await ctx.redis.set(redisKey, value, 'EX', IDEMPOTENCY_TTL_SECONDS, 'XX');
+  else await ctx.redis.set(redisKey, value, 'EX', IDEMPOTENCY_TTL_SECONDS, 'NX');
   const job: IngestJob = { messages: [inboundMessage(waiting, messageId, receivedSeq)] };
   await ctx.queues.ingest.add('ingest', job, { jobId });
   return messageId;

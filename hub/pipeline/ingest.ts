@@ -148,12 +148,8 @@ async function wakeDeliveries(ctx: HubContext, outcomes: IntakeOutcome[]): Promi
   const partitions = new Map<string, { target: string; partition: number }>();
   for (const outcome of outcomes) {
     if (!outcome.ok) continue;
-    for (const { envelope, outcome: applied } of outcome.documents) {
-      const partition = partitionOf(envelope.type, envelope.objectKey, ctx.config.partitions);
-      for (const delivery of applied.deliveries)
-        if (delivery.status === 'pending')
-          partitions.set(`${delivery.target}-${partition}`, { target: delivery.target, partition });
-    }
+    for (const delivery of outcome.documents.flatMap(({ outcome: applied }) => applied.deliveries))
+      if (delivery.status === 'pending') partitions.set(`${delivery.target}-${delivery.partition}`, delivery);
   }
   await Promise.all(
     [...partitions].map(([name, { target, partition }]) =>

@@ -54,8 +54,7 @@ class SqliteDb implements Db {
   readonly dialect = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly lock = new Mutex();
-  private readonly statements = new Map<string, Database.Statement>();
-  private readonly positional = new WeakMap<Database.Statement, boolean>();
+  private readonly statements = new Map<string, Prepared>();
   private readonly pending: PendingTransaction[] = [];
   private flushScheduled = false;
   private readonly tx: Db;
@@ -143,36 +142,44 @@ class SqliteDb implements Db {
 
   /** Runs a transaction-control statement, prepared once (exec would parse it on every call). */
   private control(sql: string): void {
-    this.statement(sql).run();
+    this.prepared(sql).statement.run();
   }
 
-  private statement(sql: string): Database.Statement {
-    let statement = this.statements.get(sql);
-    if (!statement) {
+  private prepared(sql: string): Prepared {
+    let prepared = this.statements.get(sql);
+    if (!prepared) {
       const numbers = [...sql.matchAll(/\$(\d+)/g)].map((match) => Number(match[1]));
       // `$1, $2, …` each once and in order binds by position (no object per call); otherwise `$1` → `@p1`.
       const positional = numbers.every((number, index) => number === index + 1);
-      statement = this.db.prepare(positional ? sql.replace(/\$\d+/g, '?') : sql.replace(/\$(\d+)/g, '@p$1'));
-      this.statements.set(sql, statement);
-      this.positional.set(statement, positional);
+      const statement = this.db.prepare(positional ? sql.replace(/\$\d+/g, '?') : sql.replace(/\$(\d+)/g, '@p$1'));
+      prepared = { statement, positional };
+      this.statements.set(sql, prepared);
     }
-    return statement;
-  }
-
-  private bind(statement: Database.Statement, params: unknown[]): unknown[] {
-    if (this.positional.get(statement)) return params.map(toSqlite);
-    return [Object.fromEntries(params.map((value, index) => [`p${index + 1}`, toSqlite(value)]))];
+    return prepared;
   }
 
   private rawQuery<T>(sql: string, params: unknown[]): T[] {
-    const statement = this.statement(sql);
-    return (params.length ? statement.all(...this.bind(statement, params)) : statement.all()) as T[];
+    const { statement, positional } = this.prepared(sql);
+    return statement.all(...bindings(positional, params)) as T[];
   }
 
   private rawExecute(sql: string, params: unknown[]): number {
-    const statement = this.statement(sql);
-    return (params.length ? statement.run(...this.bind(statement, params)) : statement.run()).changes;
+    const { statement, positional } = this.prepared(sql);
+    return statement.run(...bindings(positional, params)).changes;
   }
+}
+
+/** A statement prepared once, and whether it binds its parameters by position. */
+interface Prepared {
+  statement: Database.Statement;
+  positional: boolean;
+}
+
+/** The arguments better-sqlite3 binds `params` from: the values in order, or one object of `@pN`. */
+function bindings(positional: boolean, params: unknown[]): unknown[] {
+  if (params.length === 0) return [];
+  if (positional) return params.map(toSqlite);
+  return [Object.fromEntries(params.map((value, index) => [`p${index + 1}`, toSqlite(value)]))];
 }
 
 function toSqlite(value: unknown): unknown {

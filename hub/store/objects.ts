@@ -38,6 +38,8 @@ export interface PlannedDelivery extends RoutePlan {
   id: string;
   status: 'pending' | 'delivered' | 'dead' | 'superseded';
   objectRevision: number;
+  /** The delivery partition it is kept in: the one to wake. */
+  partition: number;
 }
 
 export interface ApplyOutcome {
@@ -163,6 +165,7 @@ export async function applyInTx(tx: Db, input: ApplyInput, audit: AuditEntry[]):
       id: `${messageId}-${docIndex}-${route.target}`,
       status: 'pending',
       objectRevision: revision,
+      partition: input.partition,
     };
     if (deliveries.some((planned) => planned.id === delivery.id)) continue;
     await tx.execute(
@@ -303,7 +306,7 @@ function storedWatermarks(row: Record<string, unknown>): Record<string, Watermar
 
 async function replayOutcome(tx: Db, input: ApplyInput, earlier: Record<string, unknown>): Promise<ApplyOutcome> {
   const rows = await tx.query(
-    'SELECT id, route_id, target, kind, status, object_revision FROM deliveries WHERE message_id = $1 AND doc_index = $2',
+    'SELECT id, route_id, target, kind, status, object_revision, delivery_partition FROM deliveries WHERE message_id = $1 AND doc_index = $2',
     [input.messageId, input.docIndex],
   );
   return {
@@ -318,6 +321,7 @@ async function replayOutcome(tx: Db, input: ApplyInput, earlier: Record<string, 
       kind: row.kind as PlannedDelivery['kind'],
       status: row.status as PlannedDelivery['status'],
       objectRevision: Number(row.object_revision),
+      partition: row.delivery_partition === null ? input.partition : Number(row.delivery_partition),
     })),
     replayed: true,
   };
