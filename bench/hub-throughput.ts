@@ -10,12 +10,14 @@ import { ensureRedis } from '../hub/queue/redis-server';
 import { startHttpTarget, type HttpTarget } from '../test/support/http-target';
 import {
   ArrivalTracker,
+  CpuMeter,
   hubPaced,
   hubShape,
   payload,
   pool,
   postOrder,
   rawBullmq,
+  redisPid,
   report,
   startHubProcess,
 } from './support';
@@ -24,10 +26,13 @@ const documents = Number(process.argv[2] ?? 5000);
 const concurrency = Number(process.argv[3] ?? 64);
 const pacedRate = Number(process.argv[4] ?? 100);
 
-async function hubEndToEnd(redisUrl: string): Promise<number> {
+async function hubEndToEnd(redisUrl: string, redis: number): Promise<number> {
   const target = await startHttpTarget();
   const hub = await startHubProcess(redisUrl, target.url);
+  const meter = new CpuMeter({ hub: hub.pids, redis: [redis], 'generator + target': [process.pid] });
+  meter.start();
   const rate = await saturate(hub.url, target);
+  meter.report(documents);
   await hubPaced(hub.url, target, pacedRate, pacedRate * 10, { firstIndex: documents });
   await hub.stop();
   await target.close();
@@ -54,12 +59,13 @@ async function saturate(url: string, target: HttpTarget): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const redis = await ensureRedis({ dataDir: mkdtempSync(join(tmpdir(), 'handover-bench-redis-')) });
+  const redisDir = mkdtempSync(join(tmpdir(), 'handover-bench-redis-'));
+  const redis = await ensureRedis({ dataDir: redisDir });
   console.log(
     `${documents} ProductionOrder documents (${Buffer.byteLength(payload(0))} B), concurrency ${concurrency}, Redis with appendfsync always, node ${process.version}, hub: ${hubShape()}`,
   );
-  const raw = await rawBullmq(redis.url, { count: documents, concurrency });
-  const hub = await hubEndToEnd(redis.url);
+  const raw = await rawBullmq(redis.url, { count: documents, concurrency, redisPid: redisPid(redisDir) });
+  const hub = await hubEndToEnd(redis.url, redisPid(redisDir));
   console.log(`ratio handover / raw BullMQ: ${(hub / raw.rate).toFixed(2)}`);
   await redis.stop();
 }

@@ -3,7 +3,8 @@
  * from a pool of senders, the raw BullMQ hop they compare with, and latency figures.
  */
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue, Worker } from 'bullmq';
@@ -157,23 +158,46 @@ export class ArrivalTracker {
 }
 
 /** Posts one document to the hub's door as `erp`: the message id of a 202, or the status and error code of a refusal. */
+/** Keep-alive connections for the load generator (node:http costs the sender far less CPU than fetch). */
+const senderAgent = new Agent({ keepAlive: true });
+
 export async function postOrder(
   url: string,
   body: string,
 ): Promise<{ messageId: string } | { messageId?: undefined; status: number; code?: string }> {
-  const response = await fetch(`${url}/api/v1/inbound/erp`, {
-    method: 'POST',
-    headers: { authorization: 'Bearer erp-token', 'content-type': 'application/json' },
-    body,
+  const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const sent = request(
+      `${url}/api/v1/inbound/erp`,
+      {
+        method: 'POST',
+        agent: senderAgent,
+        headers: {
+          authorization: 'Bearer erp-token',
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+        },
+      },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+        response.on('error', reject);
+      },
+    );
+    sent.on('error', reject);
+    sent.end(body);
   });
-  const answer = (await response.json()) as { messageId?: string; error?: { code?: string } };
-  if (response.status === 202 && answer.messageId) return { messageId: answer.messageId };
-  return { status: response.status, ...(answer.error?.code ? { code: answer.error.code } : {}) };
+  const answer = JSON.parse(text) as { messageId?: string; error?: { code?: string } };
+  if (status === 202 && answer.messageId) return { messageId: answer.messageId };
+  return { status, ...(answer.error?.code ? { code: answer.error.code } : {}) };
 }
 
 export interface HubProcess {
   url: string;
   pid: number;
+  /** Every process of the hub (api first). */
+  pids: number[];
   dataDir: string;
   stop(): Promise<void>;
 }
@@ -209,6 +233,7 @@ export async function startHubProcess(redisUrl: string, targetUrl: string): Prom
   return {
     url,
     pid: children[0]!.pid!,
+    pids: children.map((child) => child.pid!),
     dataDir,
     stop: async () => {
       await Promise.all(
@@ -234,8 +259,12 @@ export function hubShape(): string {
  */
 export async function rawBullmq(
   redisUrl: string,
-  options: { count: number; concurrency: number; perSecond?: number; name?: string },
+  options: { count: number; concurrency: number; perSecond?: number; name?: string; redisPid?: number },
 ): Promise<Figures> {
+  const meter = new CpuMeter({
+    'generator + queue + worker': [process.pid],
+    ...(options.redisPid ? { redis: [options.redisPid] } : {}),
+  });
   const connection = { url: redisUrl, maxRetriesPerRequest: null };
   const queue = new Queue('bench-raw', { connection, prefix: 'bench' });
   await queue.obliterate({ force: true });
@@ -257,6 +286,7 @@ export async function rawBullmq(
     await queue.add('raw', { body: payload(index) }, { jobId: `raw-${index}`, removeOnComplete: true });
   };
   const started = performance.now();
+  meter.start();
   if (options.perSecond === undefined) await pool(options.count, options.concurrency, add);
   else await paced(options.perSecond, options.count, add);
   await finished;
@@ -266,6 +296,7 @@ export async function rawBullmq(
     performance.now() - started,
     latencies,
   );
+  if (options.perSecond === undefined) meter.report(options.count);
   await worker.close();
   await queue.obliterate({ force: true });
   await queue.close();
@@ -305,4 +336,59 @@ export async function hubPaced(
     tracker.latencies,
   );
   return { ...result, accepted };
+}
+
+/** CPU time of a process so far, in microseconds, from /proc (Linux); this process's own from Node. */
+function cpuMicros(pid: number): number {
+  if (pid === process.pid) {
+    const usage = process.cpuUsage();
+    return usage.user + usage.system;
+  }
+  // Fields 14 and 15 of /proc/<pid>/stat (after the command in parentheses): utime and stime in ticks.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / TICKS_PER_SECOND;
+}
+
+/** Linux's USER_HZ, the unit of /proc/<pid>/stat's times on every mainstream kernel. */
+const TICKS_PER_SECOND = 100;
+
+/** The pid of the redis-server a benchmark started in `dataDir` (ensureRedis writes it down). */
+export function redisPid(dataDir: string): number {
+  return (JSON.parse(readFileSync(join(dataDir, 'redis', 'instance.json'), 'utf8')) as { pid: number }).pid;
+}
+
+/**
+ * CPU spent per document by each named group of processes between `start()` and `report(count)`:
+ * where a run's cores went, so a figure says what bounds it (2 cores = 2 000 000 µs per second).
+ */
+export class CpuMeter {
+  private readonly before = new Map<string, number>();
+  private startedAt = 0;
+
+  constructor(private readonly groups: Record<string, number[]>) {}
+
+  start(): void {
+    this.startedAt = performance.now();
+    for (const [name, pids] of Object.entries(this.groups)) this.before.set(name, sum(pids.map(cpuMicros)));
+  }
+
+  /** Prints µs of CPU per document per group and the cores each used on average. */
+  report(count: number): Record<string, number> {
+    const seconds = (performance.now() - this.startedAt) / 1000;
+    const perDocument: Record<string, number> = {};
+    const parts: string[] = [];
+    for (const [name, pids] of Object.entries(this.groups)) {
+      const used = sum(pids.map(cpuMicros)) - this.before.get(name)!;
+      perDocument[name] = used / count;
+      parts.push(`${name} ${(used / count).toFixed(0)} µs (${(used / 1e6 / seconds).toFixed(2)} cores)`);
+    }
+    const total = sum(Object.values(perDocument));
+    console.log(`  CPU per document: ${parts.join(', ')}; total ${total.toFixed(0)} µs`);
+    return perDocument;
+  }
+}
+
+function sum(values: number[]): number {
+  return values.reduce((total, value) => total + value, 0);
 }

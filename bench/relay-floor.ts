@@ -1,0 +1,97 @@
+/**
+ * The floor under bench/hub-throughput.ts: what this machine delivers end to end when the hub does
+ * nothing but the two HTTP hops the benchmark defines. A bare `node:http` relay in its own process
+ * answers each POST 202 and forwards its body to the same HTTP target over keep-alive connections —
+ * no queue, no store, no mapping, nothing durable. Same generator, payloads, concurrency and target
+ * as the hub benchmark, next to the raw BullMQ hop in the same run. No implementation of the hub can
+ * beat this figure on the same machine: it is the ceiling of its ratio.
+ * Run: npx tsx bench/relay-floor.ts [documents] [concurrency]
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { Agent, createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureRedis } from '../hub/queue/redis-server';
+import { startHttpTarget } from '../test/support/http-target';
+import { ArrivalTracker, CpuMeter, payload, pool, postOrder, rawBullmq, redisPid, report } from './support';
+
+const documents = Number(process.argv[2] ?? 5000);
+const concurrency = Number(process.argv[3] ?? 64);
+
+/** The relay process: POST in → 202 → POST of the same body to `targetUrl`. */
+function relay(targetUrl: string): void {
+  const target = new URL(targetUrl);
+  const agent = new Agent({ keepAlive: true });
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const messageId = randomUUID();
+      res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ messageId }));
+      const out = request(
+        {
+          host: target.hostname,
+          port: target.port,
+          path: '/',
+          method: 'POST',
+          agent,
+          headers: {
+            'content-type': 'application/json',
+            'content-length': body.length,
+            'x-handover-message-id': messageId,
+          },
+        },
+        (response) => response.resume(),
+      );
+      out.on('error', (error) => process.stderr.write(`relay: ${error.message}\n`));
+      out.end(body);
+    });
+  });
+  server.listen(0, '127.0.0.1', () => process.stdout.write(`${(server.address() as AddressInfo).port}\n`));
+}
+
+async function main(): Promise<void> {
+  const redisDir = mkdtempSync(join(tmpdir(), 'handover-bench-redis-'));
+  const redis = await ensureRedis({ dataDir: redisDir });
+  console.log(`${documents} ProductionOrder documents, concurrency ${concurrency}, node ${process.version}`);
+  const raw = await rawBullmq(redis.url, { count: documents, concurrency, redisPid: redisPid(redisDir) });
+  const target = await startHttpTarget();
+  const child = spawn(process.execPath, [...process.execArgv, __filename, 'relay', target.url], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [port] = (await once(child.stdout, 'data')) as [Buffer];
+  const url = `http://127.0.0.1:${String(port).trim()}`;
+  const meter = new CpuMeter({ relay: [child.pid!], 'generator + target': [process.pid] });
+  const tracker = new ArrivalTracker();
+  target.respond = (received) => {
+    tracker.receive(received);
+    return 200;
+  };
+  const started = performance.now();
+  meter.start();
+  await pool(documents, concurrency, async (index) => {
+    const before = performance.now();
+    const { messageId } = await postOrder(url, payload(index));
+    if (messageId !== undefined) tracker.sent(messageId, before);
+  });
+  await tracker.waitFor(documents, 120_000);
+  const floor = report(
+    'floor: bare relay, nothing stored',
+    documents,
+    tracker.lastArrival - started,
+    tracker.latencies,
+  );
+  meter.report(documents);
+  console.log(`ceiling of the ratio (floor / raw BullMQ): ${(floor.rate / raw.rate).toFixed(2)}`);
+  child.kill();
+  await target.close();
+  await redis.stop();
+}
+
+if (process.argv[2] === 'relay') relay(process.argv[3]!);
+else void main();
