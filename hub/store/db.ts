@@ -42,6 +42,23 @@ interface PendingTransaction {
   reject: (error: unknown) => void;
 }
 
+/** How long a statement waits for another process's write lock before it fails. */
+const BUSY_TIMEOUT_MS = 10_000;
+
+/** Runs `statement` again while SQLite answers SQLITE_BUSY without waiting itself, for up to BUSY_TIMEOUT_MS. */
+function whileBusy<T>(statement: () => T): T {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      return statement();
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw error;
+      // Only while opening: a synchronous pause of 10 ms, then again.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
+  }
+}
+
 /** Transactions committed together at most; bounds how long one group holds the write lock. */
 const GROUP_LIMIT = 256;
 
@@ -61,10 +78,11 @@ class SqliteDb implements Db {
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
+    this.db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
+    // Another process switching a fresh file to WAL at this instant makes this one fail at once with
+    // SQLITE_BUSY, without waiting (an api and a worker started together): wait for it here.
+    whileBusy(() => this.db.pragma('journal_mode = WAL'));
     this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 10000');
     this.db.pragma('foreign_keys = ON');
     const tx: Db = {
       dialect: 'sqlite',
