@@ -66,7 +66,7 @@ routes:
   let delivered = 0;
   for (const partition of partitions) {
     for (;;) {
-      const chains = await pendingPage(db, 'mes', partition, 256);
+      const { chains } = await pendingPage(db, 'mes', partition, 256);
       if (chains.length === 0) break;
       const page = chains.flat();
       for (let first = 0; first < page.length; first += batch) {

@@ -39,31 +39,35 @@ export interface PendingDelivery extends DeliveryRow {
   deliveredRevision?: number;
 }
 
+/** A page of a partition's pending deliveries: whole objects, and whether more may be waiting. */
+export interface PendingPage {
+  /** Each object's pending deliveries in revision order, with what the target already has of it. */
+  chains: PendingDelivery[][];
+  /** The scan reached its limit: deliveries after it may be pending (none are when false). */
+  more: boolean;
+}
+
 /**
- * The next deliveries of a target's partition: every pending delivery of the `objects` objects
- * waiting longest, each object's in revision order, with what the target already has of each.
- * Whole objects, so a page never holds a revision without the older ones still pending (also when
- * clocks of several workers disagree); all of an object's pending deliveries share its partition
- * (realignPartitions keeps them so when the partition count changes).
+ * The next deliveries of a target's partition: the objects of the `rows` pending deliveries waiting
+ * longest (read off the pending index in order, so a page costs the same however long the backlog
+ * is), each with every one of its pending deliveries. Whole objects, so a page never holds a
+ * revision without the older ones still pending (also when clocks of several workers disagree); all
+ * of an object's pending deliveries share its partition (realignPartitions keeps them so when the
+ * partition count changes).
  */
-export async function pendingPage(
-  db: Db,
-  target: string,
-  partition: number,
-  objects: number,
-): Promise<PendingDelivery[][]> {
-  const rows = await db.query(
+export async function pendingPage(db: Db, target: string, partition: number, rows: number): Promise<PendingPage> {
+  const found = await db.query(
     `SELECT d.*, ${newestReceived('d.target', 'd.type', 'd.object_key')} AS delivered_revision
        FROM deliveries d
       WHERE d.target = $1 AND d.delivery_partition = $2 AND d.status = 'pending' AND (d.type, d.object_key) IN (
             SELECT type, object_key FROM deliveries
              WHERE target = $1 AND delivery_partition = $2 AND status = 'pending'
-             GROUP BY type, object_key ORDER BY MIN(created_at) LIMIT $3)
+             ORDER BY created_at LIMIT $3)
       ORDER BY d.type, d.object_key, d.object_revision, d.created_at`,
-    [target, partition, objects],
+    [target, partition, rows],
   );
   const chains = new Map<string, PendingDelivery[]>();
-  for (const row of rows) {
+  for (const row of found) {
     const delivery: PendingDelivery = toDelivery(row);
     if (row.delivered_revision !== null && row.delivered_revision !== undefined)
       delivery.deliveredRevision = Number(row.delivered_revision);
@@ -72,7 +76,8 @@ export async function pendingPage(
     if (chain) chain.push(delivery);
     else chains.set(key, [delivery]);
   }
-  return [...chains.values()];
+  // Fewer rows than the scan's limit: the scan saw every pending delivery, and the page holds them all.
+  return { chains: [...chains.values()], more: found.length >= rows };
 }
 
 /**
