@@ -7,7 +7,7 @@
  * beat this figure on the same machine: it is the ceiling of its ratio.
  * Run: npx tsx bench/relay-floor.ts [documents] [concurrency]
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
@@ -16,7 +16,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureRedis } from '../hub/queue/redis-server';
-import { startHttpTarget } from '../test/support/http-target';
+import type { Readable } from 'node:stream';
+import { startHttpTarget, type HttpTarget } from '../test/support/http-target';
 import { ArrivalTracker, CpuMeter, payload, pool, postOrder, rawBullmq, redisPid, report } from './support';
 
 const documents = Number(process.argv[2] ?? 5000);
@@ -64,6 +65,20 @@ async function main(): Promise<void> {
   const child = spawn(process.execPath, [...process.execArgv, __filename, 'relay', target.url], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  try {
+    await measure(child, target, raw.rate);
+  } finally {
+    child.kill();
+    await target.close();
+    await redis.stop();
+  }
+}
+
+async function measure(
+  child: ChildProcessByStdio<null, Readable, null>,
+  target: HttpTarget,
+  baseline: number,
+): Promise<void> {
   const [port] = (await once(child.stdout, 'data')) as [Buffer];
   const url = `http://127.0.0.1:${String(port).trim()}`;
   const meter = new CpuMeter({ relay: [child.pid!], 'generator + target': [process.pid] });
@@ -87,10 +102,7 @@ async function main(): Promise<void> {
     tracker.latencies,
   );
   meter.report(documents);
-  console.log(`ceiling of the ratio (floor / raw BullMQ): ${(floor.rate / raw.rate).toFixed(2)}`);
-  child.kill();
-  await target.close();
-  await redis.stop();
+  console.log(`ceiling of the ratio (floor / raw BullMQ): ${(floor.rate / baseline).toFixed(2)}`);
 }
 
 if (process.argv[2] === 'relay') relay(process.argv[3]!);

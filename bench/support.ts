@@ -160,6 +160,7 @@ export class ArrivalTracker {
 /** Posts one document to the hub's door as `erp`: the message id of a 202, or the status and error code of a refusal. */
 /** Keep-alive connections for the load generator (node:http costs the sender far less CPU than fetch). */
 const senderAgent = new Agent({ keepAlive: true });
+const SEND_TIMEOUT_MS = 10_000;
 
 export async function postOrder(
   url: string,
@@ -186,6 +187,8 @@ export async function postOrder(
       },
     );
     sent.on('error', reject);
+    // fetch gave up on a connection after 10 s; so does the sender, instead of waiting for ever.
+    sent.setTimeout(SEND_TIMEOUT_MS, () => sent.destroy(new Error(`no answer within ${SEND_TIMEOUT_MS} ms`)));
     sent.end(body);
   });
   const answer = JSON.parse(text) as { messageId?: string; error?: { code?: string } };

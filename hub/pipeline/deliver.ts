@@ -33,8 +33,8 @@ export const DELIVERY_PARALLELISM = 16;
 /** Drains a delivery may be taken up by without an outcome before it is a dead letter. */
 export const MAX_CLAIMS = 5;
 
-/** Pending deliveries one page of a partition starts from (each with the rest of its object's). */
-const PAGE_ROWS = 256;
+/** Objects one page of a partition holds (found among its 4 × as many longest-waiting deliveries). */
+const PAGE_OBJECTS = 256;
 
 /** What a delivery chain hands the group commit: the outcome of one delivery, the claim of the next. */
 interface Step {
@@ -65,7 +65,7 @@ export function deliverProcessor(ctx: HubContext, target: string, partition: num
     // this one need only deliver what its pages show: while it waited, it stood for every wake-up.
     await job.removeDeduplicationKey();
     for (;;) {
-      const { chains, more } = await pendingPage(ctx.db, target, partition, PAGE_ROWS);
+      const { chains, more } = await pendingPage(ctx.db, target, partition, PAGE_OBJECTS);
       if (chains.length === 0) return;
       // One group commit for what the chains report: an outcome (recorded before the object's next
       // revision is sent, so after a crash only the last one sent repeats) and the claim of the next
@@ -110,7 +110,7 @@ export function deliverProcessor(ctx: HubContext, target: string, partition: num
           deliverChain,
         );
       if (failure) throw failure;
-      // A page whose scan did not reach its limit held everything pending when this job began.
+      // A page that reached no limit held everything pending when this job began.
       if (!more) return;
     }
   };

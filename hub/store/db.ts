@@ -52,7 +52,7 @@ function whileBusy<T>(statement: () => T): T {
     try {
       return statement();
     } catch (error) {
-      if ((error as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw error;
+      if (!(error as { code?: string }).code?.startsWith('SQLITE_BUSY') || Date.now() > deadline) throw error;
       // Only while opening: a synchronous pause of 10 ms, then again.
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
     }

@@ -53,23 +53,25 @@ describe.each(storeBackends)('delivery pages on %s', (_name, open) => {
     await drop();
   });
 
-  it('holds whole objects, and says when more may be waiting behind its limit', async () => {
+  it('holds whole objects, counted as objects, and says when more may be waiting', async () => {
     // A drain stops at a page that says nothing more is waiting: with a page limited by rows that
     // counted the objects it held (fewer than the limit), the worker stopped with objects still pending.
     for (let version = 1; version <= 30; version += 1) await write(db, 'PO-LONG', version);
     for (let n = 0; n < 5; n += 1) await write(db, `PO-OTHER-${n}`, 1);
-    const first = await pendingPage(db, 'mes', 0, 10);
-    // The 10 longest-waiting deliveries are PO-LONG's; the page holds all 30 of its revisions, in order.
-    expect(first.chains.map((chain) => chain[0]!.objectKey)).toEqual(['PO-LONG']);
-    expect(first.chains[0]!.map((delivery) => delivery.objectRevision)).toEqual(
-      Array.from({ length: 30 }, (_, i) => i + 1),
-    );
-    expect(first.more).toBe(true);
-    const all = await pendingPage(db, 'mes', 0, 40);
+    // The first 40 pending deliveries hold all 6 objects; PO-LONG's long backlog does not hide the others.
+    const all = await pendingPage(db, 'mes', 0, 10, 40);
     expect(all.chains).toHaveLength(6);
+    const long = all.chains.find((chain) => chain[0]!.objectKey === 'PO-LONG')!;
+    expect(long.map((delivery) => delivery.objectRevision)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
     expect(all.more).toBe(false);
-    // Exactly at the limit, more may wait (the scan cannot tell): the drain looks once more.
-    expect((await pendingPage(db, 'mes', 0, 35)).more).toBe(true);
+    // The object limit reached: more may wait.
+    const three = await pendingPage(db, 'mes', 0, 3, 40);
+    expect(three.chains).toHaveLength(3);
+    expect(three.more).toBe(true);
+    // The scan's limit reached (its 10 deliveries are PO-LONG's): the page holds that object whole, and more may wait.
+    const first = await pendingPage(db, 'mes', 0, 10, 10);
+    expect(first.chains.map((chain) => chain.length)).toEqual([30]);
+    expect(first.more).toBe(true);
   });
 
   it('moves pending deliveries to the partition a new partition count gives their object', async () => {

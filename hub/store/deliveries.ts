@@ -43,28 +43,39 @@ export interface PendingDelivery extends DeliveryRow {
 export interface PendingPage {
   /** Each object's pending deliveries in revision order, with what the target already has of it. */
   chains: PendingDelivery[][];
-  /** The scan reached its limit: deliveries after it may be pending (none are when false). */
+  /** The page reached a limit: more deliveries may be pending (none are when false). */
   more: boolean;
 }
 
 /**
- * The next deliveries of a target's partition: the objects of the `rows` pending deliveries waiting
- * longest (read off the pending index in order, so a page costs the same however long the backlog
- * is), each with every one of its pending deliveries. Whole objects, so a page never holds a
- * revision without the older ones still pending (also when clocks of several workers disagree); all
- * of an object's pending deliveries share its partition (realignPartitions keeps them so when the
- * partition count changes).
+ * The next deliveries of a target's partition: up to `objects` objects, those waiting longest among
+ * the first `rows` pending deliveries (read off the pending index in order, so finding them costs
+ * the same however long the backlog is), each with every one of its pending deliveries. Whole
+ * objects, so a page never holds a revision without the older ones still pending (also when clocks
+ * of several workers disagree); objects, not rows, so one object's long backlog does not keep the
+ * others from going side by side. All of an object's pending deliveries share its partition
+ * (realignPartitions keeps them so when the partition count changes).
  */
-export async function pendingPage(db: Db, target: string, partition: number, rows: number): Promise<PendingPage> {
+export async function pendingPage(
+  db: Db,
+  target: string,
+  partition: number,
+  objects: number,
+  rows = objects * 4,
+): Promise<PendingPage> {
   const found = await db.query(
-    `SELECT d.*, ${newestReceived('d.target', 'd.type', 'd.object_key')} AS delivered_revision
-       FROM deliveries d
-      WHERE d.target = $1 AND d.delivery_partition = $2 AND d.status = 'pending' AND (d.type, d.object_key) IN (
-            SELECT type, object_key FROM deliveries
+    `WITH head AS (
+            SELECT type, object_key, created_at FROM deliveries
              WHERE target = $1 AND delivery_partition = $2 AND status = 'pending'
-             ORDER BY created_at LIMIT $3)
+             ORDER BY created_at LIMIT $3),
+          page AS (
+            SELECT type, object_key FROM head GROUP BY type, object_key ORDER BY MIN(created_at) LIMIT $4)
+     SELECT d.*, ${newestReceived('d.target', 'd.type', 'd.object_key')} AS delivered_revision
+       FROM deliveries d
+      WHERE d.target = $1 AND d.delivery_partition = $2 AND d.status = 'pending'
+        AND (d.type, d.object_key) IN (SELECT type, object_key FROM page)
       ORDER BY d.type, d.object_key, d.object_revision, d.created_at`,
-    [target, partition, rows],
+    [target, partition, rows, objects],
   );
   const chains = new Map<string, PendingDelivery[]>();
   for (const row of found) {
@@ -76,8 +87,9 @@ export async function pendingPage(db: Db, target: string, partition: number, row
     if (chain) chain.push(delivery);
     else chains.set(key, [delivery]);
   }
-  // Fewer rows than the scan's limit: the scan saw every pending delivery, and the page holds them all.
-  return { chains: [...chains.values()], more: found.length >= rows };
+  // Fewer objects than the limit and fewer deliveries than the scan's: the scan saw every pending
+  // delivery, and the page holds them all. (A full scan whose objects all fit returns at least `rows`.)
+  return { chains: [...chains.values()], more: chains.size >= objects || found.length >= rows };
 }
 
 /**

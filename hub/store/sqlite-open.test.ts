@@ -4,7 +4,7 @@
  * file (from the build: `npm test` builds first).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -17,26 +17,30 @@ const [dir, at] = process.argv.slice(1);
 const go = () => openStore({ dataDir: dir })
   .then(async (db) => { await db.query('SELECT 1 AS ok'); await db.close(); })
   .catch((error) => { process.stdout.write(error.message); process.exitCode = 1; });
-const wait = () => (Date.now() >= Number(at) ? go() : setImmediate(wait));
-wait();
+const spin = () => (Date.now() >= Number(at) ? go() : setImmediate(spin));
+spin();
 `;
 
 function openAt(dir: string, at: number): Promise<{ code: number | null; output: string }> {
   const child = spawn(process.execPath, ['-e', opener, dir, String(at)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  return new Promise((done) => child.on('exit', (code) => done({ code, output })));
+  return new Promise((done) => child.on('close', (code) => done({ code, output })));
 }
 
 describe('SQLite opened by several processes at once', () => {
-  it('opens a fresh store in three processes started together, every time', async () => {
+  it('opens a fresh store in four processes started together, every time', async () => {
     const failures: string[] = [];
-    for (let round = 0; round < 30; round += 1) {
+    for (let round = 0; round < 40; round += 1) {
       const dir = mkdtempSync(join(tmpdir(), 'handover-open-'));
       // Far enough ahead for all three to have loaded the store's modules.
       const at = Date.now() + 600;
-      const results = await Promise.all([openAt(dir, at), openAt(dir, at), openAt(dir, at)]);
-      for (const result of results) if (result.code !== 0) failures.push(`round ${round}: ${result.output}`);
+      try {
+        const results = await Promise.all([1, 2, 3, 4].map(() => openAt(dir, at)));
+        for (const result of results) if (result.code !== 0) failures.push(`round ${round}: ${result.output}`);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     }
     expect(failures).toEqual([]);
   }, 120_000);
