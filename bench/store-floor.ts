@@ -14,6 +14,7 @@ import { parseConfig } from '../hub/config/load';
 import { partitionOf } from '../hub/queue/queue-keys';
 import { routesFor } from '../hub/pipeline/route';
 import { openStore, pendingPage, recordBatch, recordDeliveredMany, type IntakeItem } from '../hub/store/index';
+import { ordersConfigYaml } from '../test/support/hub-process';
 import { payload } from './support';
 
 const documents = Number(process.argv[2] ?? 20000);
@@ -22,14 +23,7 @@ const batch = Number(process.argv[3] ?? 64);
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'handover-store-floor-'));
   const db = await openStore({ dataDir });
-  const config = parseConfig(`systems:
-  - { id: erp, name: ERP, processOwner: Planning, technicalOwner: IT }
-  - { id: mes, name: MES, processOwner: Production, technicalOwner: IT }
-ownership:
-  ProductionOrder: { owner: erp }
-routes:
-  - { id: orders-to-mes, target: mes, types: [ProductionOrder], url: "http://127.0.0.1:9/orders" }
-`);
+  const config = parseConfig(ordersConfigYaml('http://127.0.0.1:9'));
   const documentInput = (envelope: CanonicalEnvelope) => ({
     ownership: config.ownership,
     partition: partitionOf(envelope.type, envelope.objectKey, config.partitions),

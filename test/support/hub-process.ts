@@ -50,20 +50,22 @@ export async function hubReady(url: string, timeoutMs = 60000): Promise<void> {
   );
 }
 
-/** Writes the smallest useful configuration — ERP owns orders, routed to MES at `targetUrl` — and returns its path. */
-export function writeOrdersConfig(dir: string, targetUrl: string): string {
-  const file = join(dir, 'hub.yaml');
-  writeFileSync(
-    file,
-    `systems:
+/** The smallest useful configuration: ERP owns orders, routed to MES at `targetUrl`. */
+export function ordersConfigYaml(targetUrl: string): string {
+  return `systems:
   - { id: erp, name: ERP, processOwner: Planning, technicalOwner: IT }
   - { id: mes, name: MES, processOwner: Production, technicalOwner: IT }
 ownership:
   ProductionOrder: { owner: erp }
 routes:
   - { id: orders-to-mes, target: mes, types: [ProductionOrder], url: "${targetUrl}/orders", timeoutMs: 5000 }
-`,
-  );
+`;
+}
+
+/** Writes ordersConfigYaml to `dir` and returns its path. */
+export function writeOrdersConfig(dir: string, targetUrl: string): string {
+  const file = join(dir, 'hub.yaml');
+  writeFileSync(file, ordersConfigYaml(targetUrl));
   return file;
 }
 
