@@ -164,16 +164,22 @@ function expectAnswered(answers: Answer[]): void {
   }
 }
 
-async function expectDelivered(accepted: Map<number, string>, total: number): Promise<void> {
+async function expectDelivered(accepted: Map<number, string>, total: number, hub?: Hub): Promise<void> {
   expect(accepted.size).toBe(total);
-  await waitFor(
-    () => {
-      const seen = new Set(target.received.map((request) => request.headers['x-handover-message-id']));
-      return [...accepted.values()].every((messageId) => seen.has(messageId));
-    },
-    120_000,
-    'every accepted message delivered',
-  );
+  const missing = () => {
+    const seen = new Set(target.received.map((request) => request.headers['x-handover-message-id']));
+    return [...accepted.values()].filter((messageId) => !seen.has(messageId));
+  };
+  try {
+    await waitFor(() => missing().length === 0, 120_000, 'every accepted message delivered');
+  } catch (error) {
+    // What a failure needs to be understood: which messages, and what the hub said meanwhile.
+    const left = missing();
+    throw new Error(
+      `${(error as Error).message}: ${left.length} of ${total} not delivered (first: ${left.slice(0, 5).join(', ')}); ` +
+        `the hub's last log lines:\n${(hub?.output() ?? '').split('\n').slice(-40).join('\n')}`,
+    );
+  }
 }
 
 function expectQuietLog(hub: Hub): void {
@@ -221,7 +227,7 @@ it('restarts its own redis-server after kill -9 mid-stream; every request answer
   });
   expectAnswered(answers);
   expect(backAfter).toBeLessThan(5000);
-  await expectDelivered(accepted, 1200);
+  await expectDelivered(accepted, 1200, hub);
   expectQuietLog(hub);
   await stopProcess(hub.process, 'SIGTERM');
 }, 300_000);
