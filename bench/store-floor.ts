@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CanonicalEnvelope } from '../schemas/index';
 import { parseConfig } from '../hub/config/load';
+import { newMessageId } from '../hub/pipeline/enqueue';
 import { partitionOf } from '../hub/queue/queue-keys';
 import { routesFor } from '../hub/pipeline/route';
 import { openStore, pendingPage, recordBatch, recordDeliveredMany, type IntakeItem } from '../hub/store/index';
@@ -31,12 +32,14 @@ async function main(): Promise<void> {
   });
   const items: IntakeItem[] = Array.from({ length: documents }, (_, index) => {
     const body = payload(index);
-    const envelope = { ...(JSON.parse(body) as CanonicalEnvelope), messageId: `m-${index}` };
+    // Ids as the door makes them: their order is their arrival's.
+    const id = newMessageId();
+    const envelope = { ...(JSON.parse(body) as CanonicalEnvelope), messageId: id };
     return {
       ok: true,
       envelopes: [envelope],
       message: {
-        id: `m-${index}`,
+        id,
         system: 'erp',
         receivedAt: new Date().toISOString(),
         receivedSeq: index + 1,

@@ -175,9 +175,19 @@ async function expectDelivered(accepted: Map<number, string>, total: number, hub
   } catch (error) {
     // What a failure needs to be understood: which messages, and what the hub said meanwhile.
     const left = missing();
+    const traces = hub
+      ? await Promise.all(
+          left.slice(0, 3).map(async (id) => {
+            const response = await fetch(`${hub.url}/api/v1/messages/${id}`, {
+              headers: { authorization: 'Bearer admin-token' },
+            }).catch((fetchError: unknown) => ({ text: async () => String(fetchError) }));
+            return response.text();
+          }),
+        )
+      : [];
     throw new Error(
       `${(error as Error).message}: ${left.length} of ${total} not delivered (first: ${left.slice(0, 5).join(', ')}); ` +
-        `the hub's last log lines:\n${(hub?.output() ?? '').split('\n').slice(-40).join('\n')}`,
+        `their traces: ${traces.join('\n')}\nthe hub's last log lines:\n${(hub?.output() ?? '').split('\n').slice(-40).join('\n')}`,
     );
   }
 }
