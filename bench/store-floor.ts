@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   });
   const items: IntakeItem[] = Array.from({ length: documents }, (_, index) => {
     const body = payload(index);
-    // Ids as the door makes them: their order is their arrival's.
+    // Ids as one door makes them: in the order of their arrival there.
     const id = newMessageId();
     const envelope = { ...(JSON.parse(body) as CanonicalEnvelope), messageId: id };
     return {

@@ -124,7 +124,7 @@ it('files a payload that cannot be processed as a dead letter and still records 
   expect(received('PO-MATE-2')).toBe(1);
 });
 
-it('numbers messages in arrival order: ids accepted one after another sort in that order', async () => {
+it('numbers messages in arrival order: ids one door accepts one after another sort in that order', async () => {
   // Time-ordered ids put every row keyed by message id at the end of its table and indexes; random
   // ones (the old UUID v4) scattered each commit over hundreds of pages (docs/performance.md).
   const sequential: string[] = [];
@@ -148,7 +148,6 @@ it('queues a repeat whose first request’s key names a job that does not carry 
   // command sent again, which then found the key taken — by this same request. The batch's job went
   // without that message, and a repeat found the job the key names and answered "already queued".
   // The 202 named a message that no job carried (seen in test/redis-outage.test.ts, 1 run in 8).
-  const other = await post(orderEnvelopeJson('PO-KEYED-OTHER'));
   const stranded = newMessageId();
   const carrier = 'job-without-the-message';
   await hub.context.queues.ingest.add(
@@ -161,6 +160,27 @@ it('queues a repeat whose first request’s key names a job that does not carry 
   expect(answered).toBe(stranded);
   await waitFor(() => received('PO-KEYED-STRANDED') === 1, 20_000, 'the repeat delivered');
   expect((await messageTrace(hub.context.db, stranded))?.status).toBe('routed');
-  expect(other).not.toBe(stranded);
+  await (await hub.context.queues.ingest.getJob(carrier))?.remove();
+});
+
+it('answers a repeat whose first message is still queued with its id, queueing nothing more', async () => {
+  // The other side of the test above: a job that carries the message keeps it.
+  const first = newMessageId();
+  const carrier = 'job-with-the-message';
+  const message = {
+    messageId: first,
+    system: 'erp',
+    contentType: 'json' as const,
+    body: orderEnvelopeJson('PO-KEYED-QUEUED'),
+    receivedAt: new Date().toISOString(),
+    receivedSeq: 1,
+    idempotencyKey: 'key-queued',
+  };
+  await hub.context.queues.ingest.add('ingest', { messages: [message] }, { jobId: carrier, delay: 60_000 });
+  await hub.context.redis.set(idempotencyKey('erp', 'key-queued'), `${first} ${carrier}`, 'EX', 600);
+  const counts = () => hub.context.queues.ingest.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+  const before = await counts();
+  expect(await post(orderEnvelopeJson('PO-KEYED-QUEUED'), 'key-queued')).toBe(first);
+  expect(await counts()).toEqual(before);
   await (await hub.context.queues.ingest.getJob(carrier))?.remove();
 });

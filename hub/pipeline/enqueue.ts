@@ -200,7 +200,8 @@ async function enqueueBatch(ctx: HubContext, batch: Waiting[]): Promise<void> {
     await ctx.queues.ingest.add('ingest', job, { jobId });
   }
   for (const { waiting, messageId } of queued) waiting.resolve(messageId);
-  // One at a time and off the batch's path: a repeat's lookups (Redis, the store) delay no one else.
+  // After the batch's senders are answered, one at a time: a repeat's lookups (Redis, the store)
+  // delay no one of this batch, but the next flush waits for them.
   for (const { waiting, receivedSeq } of repeats) {
     try {
       waiting.resolve(await answerRepeat(ctx, waiting, receivedSeq));
