@@ -64,8 +64,9 @@ async function main(): Promise<void> {
   console.log(
     `${documents} ProductionOrder documents (${Buffer.byteLength(payload(0))} B), concurrency ${concurrency}, Redis with appendfsync always, node ${process.version}, hub: ${hubShape()}`,
   );
-  const raw = await rawBullmq(redis.url, { count: documents, concurrency, redisPid: redisPid(redisDir) });
-  const hub = await hubEndToEnd(redis.url, redisPid(redisDir));
+  const redisProcess = redisPid(redisDir);
+  const raw = await rawBullmq(redis.url, { count: documents, concurrency, redisPid: redisProcess });
+  const hub = await hubEndToEnd(redis.url, redisProcess);
   console.log(`ratio handover / raw BullMQ: ${(hub / raw.rate).toFixed(2)}`);
   await redis.stop();
 }

@@ -13,7 +13,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync, mkdtempSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
@@ -22,6 +22,7 @@ import { ensureRedis } from '../hub/queue/redis-server';
 import { startHttpTarget, waitFor, type HttpTarget } from '../test/support/http-target';
 import { freePort, hubReady, spawnHandover } from '../test/support/hub-process';
 import { repoRoot } from '../test/support/paths';
+import { percentile, postAndForget } from './support';
 
 const seconds = Number(process.argv[2] ?? 30);
 const rate = Number(process.argv[3] ?? 1000);
@@ -38,10 +39,6 @@ const now = () => performance.now();
 function counterMessage(seq: number): string {
   const at = new Date().toISOString();
   return JSON.stringify({ line: 'LINE-1', machine: 'FILLER-01', order: 'PO-4711', product: 'FG-100', seq, good: 1 + (seq % 7), at }); // prettier-ignore
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 const ms = (value: number | undefined) => (value === undefined || Number.isNaN(value) ? '—' : `${value.toFixed(0)} ms`);
@@ -335,15 +332,13 @@ function line(name: string, result: Outcome, extra = ''): void {
 async function baseline(full: boolean): Promise<void> {
   const stage = await Stage.open(false, full ? 0 : 1000);
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-  const { port } = new URL(stage.target.url);
+  const counters = new URL('/counters', stage.target.url);
   const subscriber = await connectAsync(stage.broker.url, { protocolVersion: 5, clientId: 'bench-baseline', clean: false, properties: { sessionExpiryInterval: 600 } }); // prettier-ignore
   subscriber.on('message', (_topic, payload) => {
     const body = payload.toString();
     const seq = (JSON.parse(body) as { seq: number }).seq;
     const headers = { 'content-type': 'application/json', 'idempotency-key': `baseline-${seq}` };
-    request({ host: '127.0.0.1', port, path: '/counters', method: 'POST', agent, headers }, (res) => res.resume())
-      .on('error', () => undefined)
-      .end(body);
+    postAndForget(agent, counters, body, headers);
   });
   await subscriber.subscribeAsync('plant1/+/+/counter', { qos: 1 });
   try {

@@ -11,21 +11,31 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
-import { Agent, createServer, request } from 'node:http';
+import { Agent, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureRedis } from '../hub/queue/redis-server';
 import type { Readable } from 'node:stream';
 import { startHttpTarget, type HttpTarget } from '../test/support/http-target';
-import { ArrivalTracker, CpuMeter, payload, pool, postOrder, rawBullmq, redisPid, report } from './support';
+import {
+  ArrivalTracker,
+  CpuMeter,
+  payload,
+  pool,
+  postAndForget,
+  postOrder,
+  rawBullmq,
+  redisPid,
+  report,
+} from './support';
 
 const documents = Number(process.argv[2] ?? 5000);
 const concurrency = Number(process.argv[3] ?? 64);
 
 /** The relay process: POST in → 202 → POST of the same body to `targetUrl`. */
 function relay(targetUrl: string): void {
-  const target = new URL(targetUrl);
+  const target = new URL('/', targetUrl);
   const agent = new Agent({ keepAlive: true });
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -34,23 +44,7 @@ function relay(targetUrl: string): void {
       const body = Buffer.concat(chunks);
       const messageId = randomUUID();
       res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ messageId }));
-      const out = request(
-        {
-          host: target.hostname,
-          port: target.port,
-          path: '/',
-          method: 'POST',
-          agent,
-          headers: {
-            'content-type': 'application/json',
-            'content-length': body.length,
-            'x-handover-message-id': messageId,
-          },
-        },
-        (response) => response.resume(),
-      );
-      out.on('error', (error) => process.stderr.write(`relay: ${error.message}\n`));
-      out.end(body);
+      postAndForget(agent, target, body, { 'content-type': 'application/json', 'x-handover-message-id': messageId });
     });
   });
   server.listen(0, '127.0.0.1', () => process.stdout.write(`${(server.address() as AddressInfo).port}\n`));

@@ -57,11 +57,10 @@ async function main(): Promise<void> {
   const ingestMs = performance.now() - started;
   const ingestCpu = process.cpuUsage(cpu);
 
-  const partitions = Array.from({ length: config.partitions }, (_, partition) => partition);
   const deliverCpu = process.cpuUsage();
   started = performance.now();
   let delivered = 0;
-  for (const partition of partitions) {
+  for (let partition = 0; partition < config.partitions; partition += 1) {
     for (;;) {
       const { chains } = await pendingPage(db, 'mes', partition, 256);
       if (chains.length === 0) break;

@@ -157,11 +157,11 @@ export class ArrivalTracker {
   }
 }
 
-/** Posts one document to the hub's door as `erp`: the message id of a 202, or the status and error code of a refusal. */
 /** Keep-alive connections for the load generator (node:http costs the sender far less CPU than fetch). */
 const senderAgent = new Agent({ keepAlive: true });
 const SEND_TIMEOUT_MS = 10_000;
 
+/** Posts one document to the hub's door as `erp`: the message id of a 202, or the status and error code of a refusal. */
 export async function postOrder(
   url: string,
   body: string,
@@ -194,6 +194,17 @@ export async function postOrder(
   const answer = JSON.parse(text) as { messageId?: string; error?: { code?: string } };
   if (status === 202 && answer.messageId) return { messageId: answer.messageId };
   return { status, ...(answer.error?.code ? { code: answer.error.code } : {}) };
+}
+
+/**
+ * POSTs `body` to `url` over `agent` without waiting for the answer: what the baselines' bare
+ * forwarders do (a failed send is left to the target's count of arrivals).
+ */
+export function postAndForget(agent: Agent, url: URL, body: string | Buffer, headers: Record<string, string>): void {
+  const options = { hostname: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent };
+  request({ ...options, headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (res) => res.resume())
+    .on('error', () => undefined)
+    .end(body);
 }
 
 export interface HubProcess {

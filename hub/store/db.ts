@@ -45,6 +45,9 @@ interface PendingTransaction {
 /** How long a statement waits for another process's write lock before it fails. */
 const BUSY_TIMEOUT_MS = 10_000;
 
+/** Something to wait on synchronously (Atomics.wait), never notified: a pause of the main thread. */
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
 /** Runs `statement` again while SQLite answers SQLITE_BUSY without waiting itself, for up to BUSY_TIMEOUT_MS. */
 function whileBusy<T>(statement: () => T): T {
   const deadline = Date.now() + BUSY_TIMEOUT_MS;
@@ -54,7 +57,7 @@ function whileBusy<T>(statement: () => T): T {
     } catch (error) {
       if (!(error as { code?: string }).code?.startsWith('SQLITE_BUSY') || Date.now() > deadline) throw error;
       // Only while opening: a synchronous pause of 10 ms, then again.
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+      Atomics.wait(pause, 0, 0, 10);
     }
   }
 }

@@ -33,7 +33,7 @@ describe('SQLite opened by several processes at once', () => {
     const failures: string[] = [];
     for (let round = 0; round < 40; round += 1) {
       const dir = mkdtempSync(join(tmpdir(), 'handover-open-'));
-      // Far enough ahead for all three to have loaded the store's modules.
+      // Far enough ahead for all four to have loaded the store's modules.
       const at = Date.now() + 600;
       try {
         const results = await Promise.all([1, 2, 3, 4].map(() => openAt(dir, at)));
