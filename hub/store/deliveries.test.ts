@@ -2,13 +2,21 @@
 import { examples } from '../../schemas/examples';
 import { wrap } from '../../schemas/canonical-json';
 import type { CanonicalEnvelope } from '../../schemas/index';
-import { applyDocument, pendingPage, realignPartitions, recordReceived, type Db } from './index';
+import {
+  applyDocument,
+  deliveriesOf,
+  getDelivery,
+  pendingPage,
+  realignPartitions,
+  recordReceived,
+  type Db,
+} from './index';
 import { storeBackends } from './test-backends';
 
 let seq = 0;
 
 /** Accepts a new version of ProductionOrder `key` from ERP, planned for `mes` in `partition`. */
-async function write(db: Db, key: string, version: number, partition = 0): Promise<void> {
+async function write(db: Db, key: string, version: number, partition = 0): Promise<string> {
   seq += 1;
   const messageId = `m-${key}-${version}-${seq}`;
   const envelope = {
@@ -40,6 +48,7 @@ async function write(db: Db, key: string, version: number, partition = 0): Promi
     ownership: { ProductionOrder: { owner: 'erp', reject: 'reject' } } as never,
     plan: () => [{ routeId: 'orders-to-mes', target: 'mes', kind: 'update' }],
   });
+  return messageId;
 }
 
 describe.each(storeBackends)('delivery pages on %s', (_name, open) => {
@@ -98,5 +107,62 @@ describe.each(storeBackends)('delivery pages on %s', (_name, open) => {
     );
     const [chain] = (await pendingPage(db, 'mes', 0, 10)).chains;
     expect(chain?.map((delivery) => [delivery.objectRevision, delivery.deliveredRevision])).toEqual([[1, 4]]);
+  });
+
+  it('gives each pending revision its own document, kept once in the history, also on rows that carry a copy', async () => {
+    // Fails if a delivery read the object's current document (every revision would say "version 3"),
+    // or if the document were lost on the way (deliveries keep the envelope without it).
+    const ids = [];
+    for (let version = 1; version <= 3; version += 1) ids.push(await write(db, 'PO-ONCE-1', version));
+    const [chain] = (await pendingPage(db, 'mes', 0, 10)).chains;
+    expect(chain!.map((delivery) => (delivery.envelope.document as { description: string }).description)).toEqual([
+      'version 1',
+      'version 2',
+      'version 3',
+    ]);
+    expect(chain!.map((delivery) => delivery.envelope.version)).toEqual([1, 2, 3]);
+    const [row] = await db.query<{ envelope: string }>('SELECT envelope FROM deliveries WHERE message_id = $1', [
+      ids[0],
+    ]);
+    expect(JSON.parse(row!.envelope)).not.toHaveProperty('document');
+    // A row written by an earlier release carries its document: that one is what it delivers.
+    const earlier = { ...chain![0]!.envelope, document: { ...examples.ProductionOrder, description: 'as copied' } };
+    await db.execute('UPDATE deliveries SET envelope = $2 WHERE message_id = $1', [ids[0], JSON.stringify(earlier)]);
+    const [copied] = await deliveriesOf(db, ids[0]!);
+    expect((copied!.envelope.document as { description: string }).description).toBe('as copied');
+    expect((await getDelivery(db, copied!.id))!.envelope.document).toEqual(earlier.document);
+  });
+
+  it('sends a change request with the proposed document, not the stored one', async () => {
+    await write(db, 'PO-PROPOSE-1', 1);
+    seq += 1;
+    const messageId = `m-proposal-${seq}`;
+    const proposed = { ...examples.ProductionOrder, id: 'PO-PROPOSE-1', description: 'proposed by MES' };
+    await recordReceived(db, {
+      id: messageId,
+      system: 'mes',
+      receivedAt: new Date().toISOString(),
+      receivedSeq: seq,
+      contentType: 'json',
+      body: '{}',
+      mapping: { name: 'canonical-json', documents: 1 },
+    });
+    const outcome = await applyDocument(db, {
+      messageId,
+      docIndex: 0,
+      envelope: {
+        ...wrap('ProductionOrder', proposed as typeof examples.ProductionOrder, 'mes'),
+        messageId,
+        version: 2,
+      },
+      receivedSeq: seq,
+      duplicateKey: false,
+      partition: 0,
+      ownership: { onNonOwnerWrite: 'propose', ProductionOrder: { owner: 'erp' } } as never,
+      plan: () => [{ routeId: 'changes-to-erp', target: 'erp', kind: 'change-request' }],
+    });
+    expect(outcome.decision).toBe('proposed');
+    const [request] = await deliveriesOf(db, messageId);
+    expect(request!.envelope).toMatchObject({ verb: 'Change', document: { description: 'proposed by MES' } });
   });
 });

@@ -29,8 +29,17 @@ export interface DeliveryRow {
   claims: number;
 }
 
+/**
+ * A delivery row with the document its envelope leaves out: an accepted revision's deliveries keep
+ * the envelope without its document, which is the revision's row in object_history (stored once
+ * however many targets receive it). Proposals and rows of earlier releases carry their document.
+ */
+const DELIVERY_COLUMNS = `d.*, h.data AS stored_document`;
+const WITH_DOCUMENT = `LEFT JOIN object_history h
+    ON h.type = d.type AND h.object_key = d.object_key AND h.revision = d.object_revision`;
+
 export async function getDelivery(db: Db, id: string): Promise<DeliveryRow | undefined> {
-  const [row] = await db.query('SELECT * FROM deliveries WHERE id = $1', [id]);
+  const [row] = await db.query(`SELECT ${DELIVERY_COLUMNS} FROM deliveries d ${WITH_DOCUMENT} WHERE d.id = $1`, [id]);
   return row && toDelivery(row);
 }
 
@@ -70,8 +79,8 @@ export async function pendingPage(
              ORDER BY created_at LIMIT $3),
           page AS (
             SELECT type, object_key FROM head GROUP BY type, object_key ORDER BY MIN(created_at) LIMIT $4)
-     SELECT d.*, ${newestReceived('d.target', 'd.type', 'd.object_key')} AS delivered_revision
-       FROM deliveries d
+     SELECT ${DELIVERY_COLUMNS}, ${newestReceived('d.target', 'd.type', 'd.object_key')} AS delivered_revision
+       FROM deliveries d ${WITH_DOCUMENT}
       WHERE d.target = $1 AND d.delivery_partition = $2 AND d.status = 'pending'
         AND (d.type, d.object_key) IN (SELECT type, object_key FROM page)
       ORDER BY d.type, d.object_key, d.object_revision, d.created_at`,
@@ -262,9 +271,12 @@ export async function recordDead(
 }
 
 export async function deliveriesOf(db: Db, messageId: string): Promise<DeliveryRow[]> {
-  return (await db.query('SELECT * FROM deliveries WHERE message_id = $1 ORDER BY doc_index, target', [messageId])).map(
-    toDelivery,
-  );
+  return (
+    await db.query(
+      `SELECT ${DELIVERY_COLUMNS} FROM deliveries d ${WITH_DOCUMENT} WHERE d.message_id = $1 ORDER BY d.doc_index, d.target`,
+      [messageId],
+    )
+  ).map(toDelivery);
 }
 
 /** Target partitions with pending deliveries, and how many: what the outbox sweep checks has a job. */
@@ -328,7 +340,7 @@ function toDelivery(row: Record<string, unknown>): DeliveryRow {
     type: String(row.type),
     objectKey: String(row.object_key),
     objectRevision: Number(row.object_revision),
-    envelope: JSON.parse(String(row.envelope)) as CanonicalEnvelope,
+    envelope: envelopeOf(row),
     status: row.status as DeliveryRow['status'],
     attempts: Number(row.attempts),
     createdAt: String(row.created_at),
@@ -340,4 +352,10 @@ function toDelivery(row: Record<string, unknown>): DeliveryRow {
   if (row.delivery_partition !== null && row.delivery_partition !== undefined)
     delivery.partition = Number(row.delivery_partition);
   return delivery;
+}
+
+function envelopeOf(row: Record<string, unknown>): CanonicalEnvelope {
+  const envelope = JSON.parse(String(row.envelope)) as CanonicalEnvelope;
+  if (envelope.document === undefined) envelope.document = JSON.parse(String(row.stored_document));
+  return envelope;
 }

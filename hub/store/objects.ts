@@ -114,10 +114,13 @@ export async function applyInTx(tx: Db, input: ApplyInput, audit: AuditEntry[]):
   const now = new Date().toISOString();
   let revision = row ? Number(row.revision) : 0;
   let document = stored?.data ?? incomingDocument;
+  // This transaction wrote the revision's history row: its deliveries read the document from there.
+  let historyHoldsDocument = false;
   if (result.decision === 'accepted' && result.apply) {
     revision += 1;
     document = result.apply;
     await writeObject(tx, input, { revision, document, watermarks: result.watermarks!, now, exists: Boolean(row) });
+    historyHoldsDocument = true;
   } else if (result.decision === 'duplicate' && result.watermarks && row) {
     // Identical content still moves its groups' watermarks: order is judged against the newest write seen.
     const main = result.watermarks[MAIN_GROUP]!;
@@ -156,8 +159,12 @@ export async function applyInTx(tx: Db, input: ApplyInput, audit: AuditEntry[]):
     result.decision === 'accepted' || result.decision === 'proposed'
       ? input.plan(result.decision, document, result.owner)
       : [];
-  // What the targets receive: the object as stored after the change, or the proposal as a Change request.
-  const delivered = { ...envelope, document, ...(result.decision === 'proposed' ? { verb: 'Change' } : {}) };
+  // What the targets receive: the object as stored after the change (kept once, in its history row;
+  // the delivery keeps the rest of the envelope), or the proposal as a Change request.
+  const delivered = historyHoldsDocument
+    ? envelopeWithoutDocument(envelope)
+    : { ...envelope, document, ...(result.decision === 'proposed' ? { verb: 'Change' } : {}) };
+  const deliveredJson = routes.length > 0 ? JSON.stringify(delivered) : '';
   const deliveries: PlannedDelivery[] = [];
   for (const route of routes) {
     const delivery: PlannedDelivery = {
@@ -181,7 +188,7 @@ export async function applyInTx(tx: Db, input: ApplyInput, audit: AuditEntry[]):
         envelope.type,
         envelope.objectKey,
         revision,
-        JSON.stringify(delivered),
+        deliveredJson,
         now,
         input.partition,
       ],
@@ -225,6 +232,13 @@ export async function applyInTx(tx: Db, input: ApplyInput, audit: AuditEntry[]):
     deliveries,
     replayed: false,
   };
+}
+
+/** The envelope a delivery keeps when its document is the stored revision's (deliveries.ts adds it back). */
+function envelopeWithoutDocument(envelope: CanonicalEnvelope): Omit<CanonicalEnvelope, 'document'> {
+  const rest: Partial<CanonicalEnvelope> = { ...envelope };
+  delete rest.document;
+  return rest as Omit<CanonicalEnvelope, 'document'>;
 }
 
 interface ObjectWrite {
