@@ -68,6 +68,41 @@ function summarise(file: string, top: number): void {
     line(label, micros);
   console.log(` hottest ${top} functions:`);
   for (const [label, micros] of [...perFunction].sort((a, b) => b[1] - a[1]).slice(0, top)) line(label, micros);
+  longestStretches(profile, byId);
+}
+
+/**
+ * The longest stretches of samples without idle: below saturation the event loop idles between
+ * turns, so each is a stall, and what it spent its time in says what stalled the loop.
+ */
+function longestStretches(profile: Profile, byId: Map<number, ProfileNode>, count = 5): void {
+  const stretches: Array<{ startMs: number; micros: number; functions: Map<string, number> }> = [];
+  let elapsed = 0;
+  let current: (typeof stretches)[number] | undefined;
+  profile.samples.forEach((id, index) => {
+    const micros = profile.timeDeltas[index] ?? 0;
+    elapsed += micros;
+    const { callFrame } = byId.get(id)!;
+    if (callFrame.functionName === '(idle)') {
+      current = undefined;
+      return;
+    }
+    if (!current) stretches.push((current = { startMs: elapsed / 1e3, micros: 0, functions: new Map() }));
+    current.micros += micros;
+    const key = `${callFrame.functionName || '(anonymous)'} ${owner(callFrame.url)}:${callFrame.lineNumber + 1}`;
+    current.functions.set(key, (current.functions.get(key) ?? 0) + micros);
+  });
+  console.log(` longest ${count} stretches without idle (stalls of the event loop below saturation):`);
+  for (const stretch of stretches.sort((a, b) => b.micros - a.micros).slice(0, count)) {
+    const hottest = [...stretch.functions]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 4)
+      .map(([label, micros]) => `${label} ${(micros / 1e3).toFixed(0)} ms`)
+      .join(', ');
+    console.log(
+      `  ${(stretch.micros / 1e3).toFixed(0).padStart(6)} ms at ${(stretch.startMs / 1e3).toFixed(1)} s: ${hottest}`,
+    );
+  }
 }
 
 const target = process.argv[2];
