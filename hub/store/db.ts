@@ -64,6 +64,11 @@ function whileBusy<T>(statement: () => T): T {
 
 /** Transactions committed together at most; bounds how long one group holds the write lock. */
 const GROUP_LIMIT = 256;
+/**
+ * A group takes no more transactions once its work has run this long: a group runs without yielding
+ * (the statements are synchronous), so a long queue must not hold the event loop for the whole of it.
+ */
+const GROUP_BUDGET_MS = 40;
 
 /**
  * SQLite with group commit: transactions that arrive while one is running are committed together,
@@ -131,7 +136,17 @@ class SqliteDb implements Db {
       for (const item of group) item.reject(error);
       return;
     }
-    for (const item of group) {
+    const started = performance.now();
+    for (const [index, item] of group.entries()) {
+      if (index > 0 && performance.now() - started > GROUP_BUDGET_MS) {
+        // The rest go first in the next group, after the event loop has had a turn.
+        this.pending.unshift(...group.splice(index));
+        if (!this.flushScheduled) {
+          this.flushScheduled = true;
+          setImmediate(() => void this.lock.run(() => this.flush()));
+        }
+        break;
+      }
       this.control('SAVEPOINT handover_tx');
       try {
         const value = await item.work(this.tx);
