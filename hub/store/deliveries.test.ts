@@ -165,4 +165,12 @@ describe.each(storeBackends)('delivery pages on %s', (_name, open) => {
     const [request] = await deliveriesOf(db, messageId);
     expect(request!.envelope).toMatchObject({ verb: 'Change', document: { description: 'proposed by MES' } });
   });
+
+  it('refuses to hand out a delivery whose revision has no history row, rather than send it without a document', async () => {
+    const messageId = await write(db, 'PO-NO-HISTORY-1', 1);
+    await db.execute(`DELETE FROM object_history WHERE object_key = 'PO-NO-HISTORY-1'`);
+    await expect(deliveriesOf(db, messageId)).rejects.toThrow(
+      /revision 1 of ProductionOrder PO-NO-HISTORY-1 has no history row/,
+    );
+  });
 });

@@ -356,6 +356,12 @@ function toDelivery(row: Record<string, unknown>): DeliveryRow {
 
 function envelopeOf(row: Record<string, unknown>): CanonicalEnvelope {
   const envelope = JSON.parse(String(row.envelope)) as CanonicalEnvelope;
-  if (envelope.document === undefined) envelope.document = JSON.parse(String(row.stored_document));
+  if (envelope.document !== undefined) return envelope;
+  // Never sent without its document: a missing history row is a store fault, and says so.
+  if (row.stored_document === null || row.stored_document === undefined)
+    throw new Error(
+      `delivery ${String(row.id)}: revision ${String(row.object_revision)} of ${String(row.type)} ${String(row.object_key)} has no history row to take its document from`,
+    );
+  envelope.document = JSON.parse(String(row.stored_document));
   return envelope;
 }

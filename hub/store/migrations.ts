@@ -2,7 +2,7 @@
 import type { Db } from './db';
 
 /** The schema this code writes; UPGRADES bring an older store up to it. */
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 const TABLES = `
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -179,6 +179,10 @@ const UPGRADES: Record<number, string[]> = {
     'ALTER TABLE messages ADD COLUMN payload_removed_at TEXT',
     'ALTER TABLE messages ADD COLUMN deliveries_removed_at TEXT',
   ],
+  // 4: a delivery of an accepted revision keeps its envelope without the document, which is the
+  // revision's object_history row; no statement changes, but a release that reads the envelope alone
+  // (schema 3) must not start on such a store.
+  3: [],
 };
 
 /** Creates missing tables and upgrades older ones; safe to run from every process at every start. */
