@@ -9,41 +9,56 @@ import {
   pendingPage,
   realignPartitions,
   recordReceived,
+  type ApplyInput,
+  type ApplyOutcome,
   type Db,
 } from './index';
 import { storeBackends } from './test-backends';
 
 let seq = 0;
 
-/** Accepts a new version of ProductionOrder `key` from ERP, planned for `mes` in `partition`. */
-async function write(db: Db, key: string, version: number, partition = 0): Promise<string> {
+/** Records a message from `system` with one ProductionOrder, decided and planned as `options` say. */
+async function send(
+  db: Db,
+  system: string,
+  order: Record<string, unknown> & { id: string },
+  version: number,
+  options: Pick<ApplyInput, 'ownership' | 'plan'> & { partition?: number },
+): Promise<{ messageId: string; outcome: ApplyOutcome }> {
   seq += 1;
-  const messageId = `m-${key}-${version}-${seq}`;
+  const messageId = `m-${order.id}-${version}-${seq}`;
   const envelope = {
-    ...wrap(
-      'ProductionOrder',
-      { ...examples.ProductionOrder, id: key, description: `version ${version}` } as typeof examples.ProductionOrder,
-      'erp',
-    ),
+    ...wrap('ProductionOrder', order as unknown as typeof examples.ProductionOrder, system),
     messageId,
-    objectKey: key,
+    objectKey: order.id,
     version,
   } as CanonicalEnvelope;
   await recordReceived(db, {
     id: messageId,
-    system: 'erp',
+    system,
     receivedAt: envelope.receivedAt,
     receivedSeq: seq,
     contentType: 'json',
     body: '{}',
     mapping: { name: 'canonical-json', documents: 1 },
   });
-  await applyDocument(db, {
+  const outcome = await applyDocument(db, {
     messageId,
     docIndex: 0,
     envelope,
     receivedSeq: seq,
     duplicateKey: false,
+    partition: options.partition ?? 0,
+    ownership: options.ownership,
+    plan: options.plan,
+  });
+  return { messageId, outcome };
+}
+
+/** Accepts a new version of ProductionOrder `key` from ERP, planned for `mes` in `partition`. */
+async function write(db: Db, key: string, version: number, partition = 0): Promise<string> {
+  const order = { ...examples.ProductionOrder, id: key, description: `version ${version}` };
+  const { messageId } = await send(db, 'erp', order, version, {
     partition,
     ownership: { ProductionOrder: { owner: 'erp', reject: 'reject' } } as never,
     plan: () => [{ routeId: 'orders-to-mes', target: 'mes', kind: 'update' }],
@@ -135,29 +150,8 @@ describe.each(storeBackends)('delivery pages on %s', (_name, open) => {
 
   it('sends a change request with the proposed document, not the stored one', async () => {
     await write(db, 'PO-PROPOSE-1', 1);
-    seq += 1;
-    const messageId = `m-proposal-${seq}`;
     const proposed = { ...examples.ProductionOrder, id: 'PO-PROPOSE-1', description: 'proposed by MES' };
-    await recordReceived(db, {
-      id: messageId,
-      system: 'mes',
-      receivedAt: new Date().toISOString(),
-      receivedSeq: seq,
-      contentType: 'json',
-      body: '{}',
-      mapping: { name: 'canonical-json', documents: 1 },
-    });
-    const outcome = await applyDocument(db, {
-      messageId,
-      docIndex: 0,
-      envelope: {
-        ...wrap('ProductionOrder', proposed as typeof examples.ProductionOrder, 'mes'),
-        messageId,
-        version: 2,
-      },
-      receivedSeq: seq,
-      duplicateKey: false,
-      partition: 0,
+    const { messageId, outcome } = await send(db, 'mes', proposed, 2, {
       ownership: { onNonOwnerWrite: 'propose', ProductionOrder: { owner: 'erp' } } as never,
       plan: () => [{ routeId: 'changes-to-erp', target: 'erp', kind: 'change-request' }],
     });
