@@ -136,31 +136,33 @@ class SqliteDb implements Db {
       for (const item of group) item.reject(error);
       return;
     }
-    const started = performance.now();
-    for (const [index, item] of group.entries()) {
-      if (index > 0 && performance.now() - started > GROUP_BUDGET_MS) {
-        // The rest go first in the next group, after the event loop has had a turn.
-        this.pending.unshift(...group.splice(index));
-        if (!this.flushScheduled) {
-          this.flushScheduled = true;
-          setImmediate(() => void this.lock.run(() => this.flush()));
-        }
-        break;
-      }
-      this.control('SAVEPOINT handover_tx');
-      try {
-        const value = await item.work(this.tx);
-        this.control('RELEASE handover_tx');
-        outcomes.push({ ok: true, value });
-      } catch (error) {
-        this.control('ROLLBACK TO handover_tx');
-        this.control('RELEASE handover_tx');
-        outcomes.push({ ok: false, value: error });
-      }
-    }
     try {
+      const started = performance.now();
+      for (const [index, item] of group.entries()) {
+        if (index > 0 && performance.now() - started > GROUP_BUDGET_MS) {
+          // The rest go first in the next group, after the event loop has had a turn.
+          this.pending.unshift(...group.splice(index));
+          if (!this.flushScheduled) {
+            this.flushScheduled = true;
+            setImmediate(() => void this.lock.run(() => this.flush()));
+          }
+          break;
+        }
+        this.control('SAVEPOINT handover_tx');
+        try {
+          const value = await item.work(this.tx);
+          this.control('RELEASE handover_tx');
+          outcomes.push({ ok: true, value });
+        } catch (error) {
+          this.control('ROLLBACK TO handover_tx');
+          this.control('RELEASE handover_tx');
+          outcomes.push({ ok: false, value: error });
+        }
+      }
       this.control('COMMIT');
     } catch (error) {
+      // COMMIT failed, or SQLite ended the transaction itself (an I/O error, a full disk) and took the
+      // savepoints with it: nothing of the group is committed, and each of its callers is told so.
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
       for (const item of group) item.reject(error);
       return;

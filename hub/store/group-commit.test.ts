@@ -78,4 +78,21 @@ describe('the SQLite group commit', () => {
     expect(rows.map((row) => Number(row.n)).filter((n) => n % 100 === 4)).toEqual([]);
     expect(rows).toHaveLength(18);
   });
+
+  it('answers every transaction of a group whose transaction SQLite ended, and goes on with the next', async () => {
+    // A transaction that ends under its savepoint (as SQLite does itself on an I/O error or a full
+    // disk) took the group down with no answer to anyone: its callers waited for ever.
+    const group = [
+      db.transaction(async (tx) => void (await tx.execute('INSERT INTO rows (n) VALUES (1)'))),
+      db.transaction(async (tx) => {
+        await tx.execute('INSERT INTO rows (n) VALUES (2)');
+        await tx.execute('ROLLBACK');
+      }),
+    ];
+    const results = await Promise.allSettled(group);
+    expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);
+    expect(await db.query('SELECT n FROM rows')).toEqual([]);
+    await db.transaction(async (tx) => void (await tx.execute('INSERT INTO rows (n) VALUES (3)')));
+    expect(await db.query('SELECT n FROM rows')).toEqual([{ n: 3 }]);
+  });
 });
