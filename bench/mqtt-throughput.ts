@@ -8,7 +8,8 @@
  * cannot recognise as a repeat.
  * Run: npm run build && npx tsx bench/mqtt-throughput.ts [seconds=30] [msg/s=1000] [scenarios=abcd]
  * Scenario `i`: only the intake-only run of (a). BENCH_FULL_COUNT: messages of the full-speed runs
- * (20 000); BENCH_RECEIVE_WINDOW: the connector's receiveWindow; BENCH_PROFILE=DIR: CPU profiles of the hub.
+ * (20 000); BENCH_RECEIVE_WINDOW: the connector's receiveWindow; BENCH_PROFILE=DIR: CPU profiles of the hub;
+ * BENCH_WORKERS=n: the hub as one `--role api` process (the connector, which (c) kills) and n `--role worker`.
  */
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -181,6 +182,8 @@ class Stage {
   feed: Feed | undefined;
   readonly wire = new Wire(() => this.feed);
   hub: ChildProcess | undefined;
+  /** BENCH_WORKERS=n: the hub as one `--role api` (the connector: what a kill -9 hits) and n workers. */
+  private readonly workers: ChildProcess[] = [];
   private hubUrl = '';
   private role: 'all' | 'api' = 'all';
   private configFile = '';
@@ -232,8 +235,15 @@ routes:
     this.role = role;
     const port = await freePort();
     this.hubUrl = `http://127.0.0.1:${port}`;
+    const workers = role === 'all' ? Number(process.env.BENCH_WORKERS ?? 0) : 0;
+    while (this.workers.length < workers) this.workers.push(this.spawnRole('worker', 0));
     const spawnedAt = now();
-    this.hub = spawnHandover(['start', '--config', this.configFile, '--port', String(port), '--role', role], {
+    this.hub = this.spawnRole(workers > 0 ? 'api' : role, port);
+    return spawnedAt;
+  }
+
+  private spawnRole(role: string, port: number): ChildProcess {
+    return spawnHandover(['start', '--config', this.configFile, '--port', String(port), '--role', role], {
       env: {
         ...process.env,
         HANDOVER_DATA_DIR: join(this.dir, 'hub'),
@@ -244,7 +254,6 @@ routes:
       fromBuild: true,
       nodeOptions: process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [],
     });
-    return spawnedAt;
   }
 
   /** Start-up as the wire and the API see it: spawn → CONNECT, → SUBACK, → /readyz answers. */
@@ -273,10 +282,11 @@ routes:
 
   async close(): Promise<void> {
     await this.feed?.close();
-    if (this.hub && this.hub.exitCode === null) {
-      this.hub.kill('SIGTERM');
-      await once(this.hub, 'exit');
-    }
+    for (const child of [this.hub, ...this.workers])
+      if (child && child.exitCode === null) {
+        child.kill('SIGTERM');
+        await once(child, 'exit');
+      }
     await this.proxyClose();
     await this.target.close();
     await this.broker.close();
@@ -438,7 +448,7 @@ async function paced(name: string, disruption?: 'kill' | 'broker'): Promise<Outc
 async function main(): Promise<void> {
   console.log(
     `MQTT job: QoS 1 counter messages (${Buffer.byteLength(counterMessage(0))} B) → JSONata → HTTP POST; ` +
-      `Mosquitto max_queued_messages 1000 (full speed: 0, to measure capacity); ${rate} msg/s for ${seconds} s; node ${process.version}`,
+      `Mosquitto max_queued_messages 1000 (full speed: 0, to measure capacity); ${rate} msg/s for ${seconds} s; node ${process.version}; hub: ${Number(process.env.BENCH_WORKERS ?? 0) > 0 ? `api + ${process.env.BENCH_WORKERS} worker process(es)` : 'one process'}`,
   );
   const results: Outcome[] = [];
   if (scenarios.includes('a')) {
