@@ -54,10 +54,10 @@ async function main(): Promise<void> {
   const db = new Database(join(hub.dataDir, 'handover.db'), { readonly: true });
   const rows = db
     .prepare(
-      `SELECT m.id, m.received_at, d.decided_at, v.created_at, v.delivered_at
+      `SELECT m.id, m.received_at, d.decided_at, v.delivered_at
          FROM messages m JOIN decisions d ON d.message_id = m.id JOIN deliveries v ON v.message_id = m.id`,
     )
-    .all() as Array<{ id: string; received_at: string; decided_at: string; created_at: string; delivered_at: string }>;
+    .all() as Array<{ id: string; received_at: string; decided_at: string; delivered_at: string }>;
   db.close();
   const stages: Record<string, number[]> = {
     'sent → received (door)': [],

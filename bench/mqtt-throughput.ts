@@ -23,7 +23,7 @@ import { ensureRedis } from '../hub/queue/redis-server';
 import { startHttpTarget, waitFor, type HttpTarget } from '../test/support/http-target';
 import { freePort, hubReady, spawnHandover } from '../test/support/hub-process';
 import { repoRoot } from '../test/support/paths';
-import { percentile, postAndForget } from './support';
+import { hubShape, percentile, postAndForget } from './support';
 
 const seconds = Number(process.argv[2] ?? 30);
 const rate = Number(process.argv[3] ?? 1000);
@@ -448,7 +448,7 @@ async function paced(name: string, disruption?: 'kill' | 'broker'): Promise<Outc
 async function main(): Promise<void> {
   console.log(
     `MQTT job: QoS 1 counter messages (${Buffer.byteLength(counterMessage(0))} B) → JSONata → HTTP POST; ` +
-      `Mosquitto max_queued_messages 1000 (full speed: 0, to measure capacity); ${rate} msg/s for ${seconds} s; node ${process.version}; hub: ${Number(process.env.BENCH_WORKERS ?? 0) > 0 ? `api + ${process.env.BENCH_WORKERS} worker process(es)` : 'one process'}`,
+      `Mosquitto max_queued_messages 1000 (full speed: 0, to measure capacity); ${rate} msg/s for ${seconds} s; node ${process.version}; hub: ${hubShape()}`,
   );
   const results: Outcome[] = [];
   if (scenarios.includes('a')) {

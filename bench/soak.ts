@@ -100,7 +100,6 @@ async function main(): Promise<void> {
   const storeAtStart = storeBytes(hub.dataDir);
   let sent = 0;
   const refused = new Map<string, number>();
-  let failed = 0;
   const unanswered = new Map<string, number>();
   let stallsBefore = 0;
   let latenciesSeen = 0;
@@ -165,7 +164,6 @@ async function main(): Promise<void> {
         answer = await postOrder(hub.url, payload(index));
       } catch (error) {
         // No answer (a connect timeout on a flooded hub): the hub may still have taken it.
-        failed += 1;
         const why = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
         unanswered.set(why, (unanswered.get(why) ?? 0) + 1);
         return;
@@ -204,7 +202,7 @@ async function main(): Promise<void> {
   const storeGrowth = storeBytes(hub.dataDir) - storeAtStart;
   console.log(`
 offered ${offering.started} in ${offeredFor.toFixed(0)} s (${(offering.started / offeredFor).toFixed(0)} docs/s; the in-flight limit held back ${offering.heldBack} ticks)
-202 answered ${sent}, refused ${[...refused].map(([why, n]) => `${n} (${why})`).join(', ') || 0}, no answer ${failed}${failed ? ` (${[...unanswered].map(([why, n]) => `${n} ${why}`).join(', ')})` : ''}; delivered ${tracker.arrived.size} (${tracker.unannounced} of them without a 202 the sender saw; +${tracker.duplicates} repeated); the backlog drained ${drainedFor.toFixed(0)} s after the offering
+202 answered ${sent}, refused ${[...refused].map(([why, n]) => `${n} (${why})`).join(', ') || 0}, no answer ${[...unanswered.values()].reduce((sum, n) => sum + n, 0)}${unanswered.size ? ` (${[...unanswered].map(([why, n]) => `${n} ${why}`).join(', ')})` : ''}; delivered ${tracker.arrived.size} (${tracker.unannounced} of them without a 202 the sender saw; +${tracker.duplicates} repeated); the backlog drained ${drainedFor.toFixed(0)} s after the offering
 latency send → target: p50 ${all.p50.toFixed(1)} ms, p99 ${all.p99.toFixed(1)} ms
 hub RSS after warm-up (${(WARM_UP_MS / 1000).toFixed(0)} s): ${base.rssMiB.toFixed(1)} → ${last.rssMiB.toFixed(1)} MiB (${(((last.rssMiB - base.rssMiB) / base.rssMiB) * 100).toFixed(1)} %), peak ${peakRss.toFixed(1)} MiB
 Redis used_memory: min ${Math.min(...samples.map((row) => row.redisMiB)).toFixed(1)} MiB, max ${Math.max(...samples.map((row) => row.redisMiB)).toFixed(1)} MiB

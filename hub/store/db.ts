@@ -114,21 +114,21 @@ class SqliteDb implements Db {
   transaction<T>(work: (tx: Db) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ work, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        // After this turn's I/O callbacks, so transactions of jobs that woke up together share a commit.
-        setImmediate(() => void this.lock.run(() => this.flush()));
-      }
+      this.scheduleFlush();
     });
+  }
+
+  /** After this turn's I/O callbacks, so transactions of jobs that woke up together share a commit. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => void this.lock.run(() => this.flush()));
   }
 
   private async flush(): Promise<void> {
     this.flushScheduled = false;
     const group = this.pending.splice(0, GROUP_LIMIT);
-    if (this.pending.length > 0) {
-      this.flushScheduled = true;
-      setImmediate(() => void this.lock.run(() => this.flush()));
-    }
+    if (this.pending.length > 0) this.scheduleFlush();
     const outcomes: Array<{ ok: boolean; value: unknown }> = [];
     try {
       this.control('BEGIN IMMEDIATE');
@@ -142,10 +142,7 @@ class SqliteDb implements Db {
         if (index > 0 && performance.now() - started > GROUP_BUDGET_MS) {
           // The rest go first in the next group, after the event loop has had a turn.
           this.pending.unshift(...group.splice(index));
-          if (!this.flushScheduled) {
-            this.flushScheduled = true;
-            setImmediate(() => void this.lock.run(() => this.flush()));
-          }
+          this.scheduleFlush();
           break;
         }
         this.control('SAVEPOINT handover_tx');

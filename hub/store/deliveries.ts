@@ -34,12 +34,14 @@ export interface DeliveryRow {
  * the envelope without its document, which is the revision's row in object_history (stored once
  * however many targets receive it). Proposals and rows of earlier releases carry their document.
  */
-const DELIVERY_COLUMNS = `d.*, h.data AS stored_document`;
-const WITH_DOCUMENT = `LEFT JOIN object_history h
-    ON h.type = d.type AND h.object_key = d.object_key AND h.revision = d.object_revision`;
+function selectDeliveries(extraColumns = ''): string {
+  return `SELECT d.*, h.data AS stored_document${extraColumns}
+       FROM deliveries d LEFT JOIN object_history h
+         ON h.type = d.type AND h.object_key = d.object_key AND h.revision = d.object_revision`;
+}
 
 export async function getDelivery(db: Db, id: string): Promise<DeliveryRow | undefined> {
-  const [row] = await db.query(`SELECT ${DELIVERY_COLUMNS} FROM deliveries d ${WITH_DOCUMENT} WHERE d.id = $1`, [id]);
+  const [row] = await db.query(`${selectDeliveries()} WHERE d.id = $1`, [id]);
   return row && toDelivery(row);
 }
 
@@ -79,8 +81,7 @@ export async function pendingPage(
              ORDER BY created_at LIMIT $3),
           page AS (
             SELECT type, object_key FROM head GROUP BY type, object_key ORDER BY MIN(created_at) LIMIT $4)
-     SELECT ${DELIVERY_COLUMNS}, ${newestReceived('d.target', 'd.type', 'd.object_key')} AS delivered_revision
-       FROM deliveries d ${WITH_DOCUMENT}
+     ${selectDeliveries(`, ${newestReceived('d.target', 'd.type', 'd.object_key')} AS delivered_revision`)}
       WHERE d.target = $1 AND d.delivery_partition = $2 AND d.status = 'pending'
         AND (d.type, d.object_key) IN (SELECT type, object_key FROM page)
       ORDER BY d.type, d.object_key, d.object_revision, d.created_at`,
@@ -272,10 +273,7 @@ export async function recordDead(
 
 export async function deliveriesOf(db: Db, messageId: string): Promise<DeliveryRow[]> {
   return (
-    await db.query(
-      `SELECT ${DELIVERY_COLUMNS} FROM deliveries d ${WITH_DOCUMENT} WHERE d.message_id = $1 ORDER BY d.doc_index, d.target`,
-      [messageId],
-    )
+    await db.query(`${selectDeliveries()} WHERE d.message_id = $1 ORDER BY d.doc_index, d.target`, [messageId])
   ).map(toDelivery);
 }
 

@@ -114,13 +114,12 @@ export async function applyInTx(tx: Db, input: ApplyInput, audit: AuditEntry[]):
   const now = new Date().toISOString();
   let revision = row ? Number(row.revision) : 0;
   let document = stored?.data ?? incomingDocument;
-  // This transaction wrote the revision's history row: its deliveries read the document from there.
-  let historyHoldsDocument = false;
-  if (result.decision === 'accepted' && result.apply) {
+  // A new revision: its history row holds the document, and its deliveries read it from there.
+  const historyHoldsDocument = result.decision === 'accepted' && Boolean(result.apply);
+  if (historyHoldsDocument) {
     revision += 1;
-    document = result.apply;
+    document = result.apply!;
     await writeObject(tx, input, { revision, document, watermarks: result.watermarks!, now, exists: Boolean(row) });
-    historyHoldsDocument = true;
   } else if (result.decision === 'duplicate' && result.watermarks && row) {
     // Identical content still moves its groups' watermarks: order is judged against the newest write seen.
     const main = result.watermarks[MAIN_GROUP]!;
