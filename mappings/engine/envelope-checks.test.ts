@@ -99,6 +99,24 @@ describe('the JSONata time limit', () => {
     expect(Date.now() - started).toBeLessThan(20000);
   });
 
+  it('counts only the expression’s own running time, not a backlog of evaluations beside it', async () => {
+    // A worker with a deep backlog runs many payloads' mappings at once; a limit measured on the
+    // wall clock from the start of each would fail valid payloads that only waited for the others.
+    const file = mapping('busy', {
+      expression:
+        '{ "id": resultId, "evaluatedAt": "2024-05-02T09:55:00Z", "disposition": "Pass", "measurements": [1..40].{ "property": "p" & $string($), "value": $string($ * 2) } }',
+      objectKey: 'resultId & "-" & $string(lot)',
+      timeoutMs: 30,
+    });
+    const loaded = loadMapping(file);
+    const results = await Promise.allSettled(
+      Array.from({ length: 1500 }, (_, index) => runInbound(loaded, { ...payload, resultId: `R${index}` })),
+    );
+    const failures = results.filter((result) => result.status === 'rejected');
+    expect(failures.map((failure) => (failure as PromiseRejectedResult).reason.code)).toEqual([]);
+    expect(results).toHaveLength(1500);
+  });
+
   it('applies the default limit given to the loader when the mapping states none', async () => {
     const file = mapping('forever-default', { expression: '($loop := function($n) { $loop($n + 1) }; $loop(0))' });
     await expect(runInbound(loadMapping(file, { timeoutMs: 100 }), payload)).rejects.toMatchObject({

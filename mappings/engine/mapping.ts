@@ -131,6 +131,22 @@ export function loadMapping(file: string, options: LoadOptions = {}): LoadedMapp
   };
 }
 
+/**
+ * Evaluations take turns, one at a time in the process. JSONata measures its limit on the wall
+ * clock from the start of an evaluation, and its steps are promises: a worker with a deep backlog
+ * starts hundreds of payloads' mappings in one turn of the loop, they interleave, and each one's
+ * clock would count the others' work — valid payloads became MAPPING_TIMEOUT dead letters. Taking
+ * turns costs nothing (the evaluations share one thread either way) and makes the limit count an
+ * expression's own running time.
+ */
+let lane: Promise<unknown> = Promise.resolve();
+
+function inTurn<T>(run: () => Promise<T>): Promise<T> {
+  const turn = lane.then(run);
+  lane = turn.catch(() => undefined);
+  return turn;
+}
+
 async function evaluate(
   file: string,
   name: string,
@@ -139,7 +155,7 @@ async function evaluate(
   bindings?: Record<string, unknown>,
 ): Promise<unknown> {
   try {
-    return await compiled.evaluate(input, bindings);
+    return await inTurn(() => compiled.evaluate(input, bindings));
   } catch (error) {
     const { position, token, message, code } = error as {
       position?: number;
