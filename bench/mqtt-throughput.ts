@@ -10,6 +10,8 @@
  * Scenario `i`: only the intake-only run of (a). BENCH_FULL_COUNT: messages of the full-speed runs
  * (20 000); BENCH_RECEIVE_WINDOW: the connector's receiveWindow; BENCH_PROFILE=DIR: CPU profiles of the hub;
  * BENCH_WORKERS=n: the hub as one `--role api` process (the connector, which (c) kills) and n `--role worker`.
+ * BENCH_STANDBY=1: a second `--role api` process stands by for the connector's lease; (c) kills the
+ * one receiving, the standby takes over, and the killed one is restarted as the next standby.
  */
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -182,6 +184,8 @@ class Stage {
   feed: Feed | undefined;
   readonly wire = new Wire(() => this.feed);
   hub: ChildProcess | undefined;
+  /** BENCH_STANDBY=1: an api process waiting for the connector's lease. */
+  standby: ChildProcess | undefined;
   /** BENCH_WORKERS=n: the hub as one `--role api` (the connector: what a kill -9 hits) and n workers. */
   private readonly workers: ChildProcess[] = [];
   private hubUrl = '';
@@ -263,6 +267,10 @@ routes:
     await hubReady(this.hubUrl, 30000);
     const ready = now() - spawnedAt;
     await waitFor(() => this.wire.subacks.length > before.subacks, 30000, 'the hub subscribed');
+    if (process.env.BENCH_STANDBY === '1') {
+      const url = await this.spawnStandby();
+      await hubReady(url, 30000);
+    }
     return {
       connect: this.wire.connects[before.connects]! - spawnedAt,
       suback: this.wire.subacks[before.subacks]! - spawnedAt,
@@ -270,19 +278,34 @@ routes:
     };
   }
 
-  /** kill -9, and a new hub at once, as systemd's Restart=always does. */
+  /** A second api process, which stands by for the lease; its URL. */
+  private async spawnStandby(): Promise<string> {
+    const port = await freePort();
+    this.standby = this.spawnRole('api', port);
+    return `http://127.0.0.1:${port}`;
+  }
+
+  /**
+   * kill -9 of the process receiving, and a new one at once, as systemd's Restart=always does; with
+   * a standby, the standby receives next and the new process stands by.
+   */
   async killAndRestart(): Promise<number> {
     const hub = this.hub!;
     const killedAt = now();
     hub.kill('SIGKILL');
     await once(hub, 'exit');
-    await this.spawnHub();
+    if (this.standby) {
+      this.hub = this.standby;
+      await this.spawnStandby();
+    } else {
+      await this.spawnHub();
+    }
     return killedAt;
   }
 
   async close(): Promise<void> {
     await this.feed?.close();
-    for (const child of [this.hub, ...this.workers])
+    for (const child of [this.hub, this.standby, ...this.workers])
       if (child && child.exitCode === null) {
         child.kill('SIGTERM');
         await once(child, 'exit');

@@ -264,7 +264,8 @@ export async function startHubProcess(redisUrl: string, targetUrl: string): Prom
 /** The hub's shape as the benchmarks print it. */
 export function hubShape(): string {
   const workers = Number(process.env.BENCH_WORKERS ?? 0);
-  return workers > 0 ? `api + ${workers} worker process(es)` : 'one process';
+  const shape = workers > 0 ? `api + ${workers} worker process(es)` : 'one process';
+  return process.env.BENCH_STANDBY === '1' ? `${shape}, and a standby api process` : shape;
 }
 
 /**

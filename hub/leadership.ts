@@ -1,6 +1,6 @@
 /**
  * Runs a connector's inbound side in exactly one hub process at a time: the process holding the
- * connector's lease runs it; the others stand by and try to take the lease every second.
+ * connector's lease runs it; the others stand by and try to take the lease four times a second.
  */
 import type { Logger } from 'pino';
 import { withDeadline } from './deadline';
@@ -16,9 +16,12 @@ export interface LeaseTiming {
 /**
  * Renewal every ttl/5, each call given at most renewEveryMs: the leader gives up (and stops its
  * inbound side) at the latest ~3 renewal periods after its last confirmed renewal, well before the
- * lease can expire and a standby take over, so two processes never receive at once.
+ * lease can expire and a standby take over, so two processes never receive at once. A standby
+ * tries every 250 ms (one SET NX, and a read of the holding when it is taken): a broker holds only
+ * so many messages for an offline session (Mosquitto: 1 000), so a standby on the same machine must
+ * be receiving well within a second of its leader's crash (docs/performance.md, MQTT job).
  */
-export const LEASE_TIMING: LeaseTiming = { ttlMs: 10000, renewEveryMs: 2000, retryEveryMs: 1000 };
+export const LEASE_TIMING: LeaseTiming = { ttlMs: 10000, renewEveryMs: 2000, retryEveryMs: 250 };
 
 export type LeaderRole = 'leader' | 'standby';
 
