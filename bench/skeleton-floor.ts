@@ -140,7 +140,7 @@ function worker(redisUrl: string, targetUrl: string, dataDir: string): void {
     jobs.map((delivered) => outcomes(delivered)),
   );
   const target = new URL('/', targetUrl);
-  const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+  const agent = new Agent({ keepAlive: true, maxSockets: Number(process.env.SKELETON_SOCKETS ?? 16) });
   const send = (id: string, body: string) =>
     new Promise<number>((resolve, reject) => {
       request(
@@ -172,7 +172,7 @@ function worker(redisUrl: string, targetUrl: string, dataDir: string): void {
       const statuses = await Promise.all(planned.map((delivery) => send(delivery.id, delivery.body)));
       await outcomesOfJob(planned.map((delivery, index) => ({ id: delivery.id, status: statuses[index]! })));
     },
-    { connection: { url: redisUrl, maxRetriesPerRequest: null }, prefix: 'skeleton', concurrency: 16 },
+    { connection: { url: redisUrl, maxRetriesPerRequest: null }, prefix: 'skeleton', concurrency: Number(process.env.SKELETON_JOBS ?? 16) },
   );
   process.stdout.write('ready\n');
 }
