@@ -52,9 +52,36 @@ export function readCredentials(systems: SystemConfig[], env: NodeJS.ProcessEnv 
   return credentials;
 }
 
+const sha256 = (value: string) => createHash('sha256').update(value).digest();
+
+/** The digests of the configured tokens, made once each (they are few and fixed at start). */
+const expectedDigests = new Map<string, Buffer>();
+
+function expectedDigest(expected: string): Buffer {
+  let digest = expectedDigests.get(expected);
+  if (!digest) {
+    digest = sha256(expected);
+    expectedDigests.set(expected, digest);
+  }
+  return digest;
+}
+
 /** Compares a presented token with the expected one in constant time. */
 export function tokenMatches(presented: string | undefined, expected: string | undefined): boolean {
   if (presented === undefined || expected === undefined) return false;
-  const digest = (value: string) => createHash('sha256').update(value).digest();
-  return timingSafeEqual(digest(presented), digest(expected));
+  return timingSafeEqual(sha256(presented), expectedDigest(expected));
+}
+
+/**
+ * The first of `candidates` (name, expected token) whose token is `presented`, each compared in
+ * constant time; the presented token is hashed once however many there are.
+ */
+export function tokenHolder(
+  presented: string,
+  candidates: Iterable<readonly [string, string | undefined]>,
+): string | undefined {
+  const digest = sha256(presented);
+  for (const [name, expected] of candidates)
+    if (expected !== undefined && timingSafeEqual(digest, expectedDigest(expected))) return name;
+  return undefined;
 }
