@@ -61,18 +61,21 @@ it('starts the seed plant with its own Redis, takes a document, stops cleanly, a
 
   const verify = cli('audit', 'verify');
   expect(verify.status).toBe(0);
-  expect(verify.stderr).toMatch(/^intact: 3 records, head 3 [0-9a-f]{64}\n$/);
+  expect(verify.stderr).toMatch(/^intact: 2 records, head 2 [0-9a-f]{64}\n$/);
 
   const jsonl = cli('audit', 'export', '--format', 'jsonl');
   const records = jsonl.stdout
     .trim()
     .split('\n')
-    .map((line) => JSON.parse(line) as { seq: number; kind: string; decision?: string });
+    .map(
+      (line) => JSON.parse(line) as { seq: number; kind: string; decision?: string; details: { received?: unknown } },
+    );
+  // One record per decision; the first carries the message's receipt.
   expect(records.map((record) => [record.seq, record.kind, record.decision])).toEqual([
-    [1, 'received', undefined],
+    [1, 'decision', 'accepted'],
     [2, 'decision', 'accepted'],
-    [3, 'decision', 'accepted'],
   ]);
+  expect(records[0]!.details.received).toMatchObject({ contentType: 'xml', documents: 2 });
   const csv = cli(
     'audit',
     'export',
@@ -85,8 +88,8 @@ it('starts the seed plant with its own Redis, takes a document, stops cleanly, a
   );
   const lines = csv.stdout.trim().split('\n');
   expect(lines[0]).toBe('seq,at,kind,messageId,system,type,objectKey,decision,rule,target,details,prevHash,hash');
-  expect(lines).toHaveLength(4);
-  expect(lines[2]).toContain('"{""docIndex"":0');
+  expect(lines).toHaveLength(3);
+  expect(lines[1]).toContain('"{""docIndex"":0');
   expect(
     cli('audit', 'export', '--format', 'csv', '--to', '2000-01-01T00:00:00Z').stdout.trim().split('\n'),
   ).toHaveLength(1);

@@ -80,11 +80,12 @@ it('turns a PLC fault code into an accepted DowntimeEvent through the scada mapp
     owner: 'scada',
     data: { equipmentId: 'FILLER-01', reasonCode: 'E042', equipmentLevel: 'WorkUnit' },
   });
-  const received = (await admin('/api/v1/audit?system=scada')).body.records as Array<{
+  // The decision's record says how the message came in: the mapping that made the event.
+  const records = (await admin('/api/v1/audit?system=scada')).body.records as Array<{
     kind: string;
-    details: { mapping?: string };
+    details: { received?: { mapping?: string } };
   }>;
-  expect(received.some((record) => record.kind === 'received' && record.details.mapping === 'scada-signal@1')).toBe(
-    true,
-  );
+  expect(
+    records.some((record) => record.kind === 'decision' && record.details.received?.mapping === 'scada-signal@1'),
+  ).toBe(true);
 }, 90000);

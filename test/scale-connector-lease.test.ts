@@ -42,12 +42,12 @@ async function view(hub: HubProcess): Promise<ConnectorView> {
   return body.connectors.find((connector) => connector.id === 'erp-broker')!;
 }
 
-/** The audit's `received` records of erp: one per message the hub ingested. */
+/** The receipts in erp's audit records (each message's first decision carries one): one per message ingested. */
 async function received(hub: HubProcess): Promise<number> {
   const body = (await (await fetch(`${hub.url}/api/v1/audit?system=erp&limit=10000`, { headers: admin })).json()) as {
-    records: { kind: string }[];
+    records: { kind: string; details: { received?: unknown } }[];
   };
-  return body.records.filter((record) => record.kind === 'received').length;
+  return body.records.filter((record) => record.kind === 'received' || record.details.received !== undefined).length;
 }
 
 async function publish(from: number, to: number): Promise<void> {

@@ -55,12 +55,11 @@ async function recordItem(
   audit: AuditEntry[],
 ): Promise<IntakeOutcome> {
   const { message } = item;
+  const from = audit.length;
   if (!item.ok) {
-    return {
-      messageId: message.id,
-      ok: false,
-      deadLetter: await insertInvalid(tx, message, item.code, item.problems, audit),
-    };
+    const deadLetter = await insertInvalid(tx, message, item.code, item.problems, audit);
+    foldReceipt(audit, from);
+    return { messageId: message.id, ok: false, deadLetter };
   }
   // Recorded before its documents, so a trace never shows decisions without the message.
   const firstRun = await insertRouted(tx, message, audit);
@@ -84,5 +83,23 @@ async function recordItem(
     );
     documents.push({ envelope, outcome });
   }
+  foldReceipt(audit, from);
   return { messageId: message.id, ok: true, documents };
+}
+
+/**
+ * One audit record per decision, as the design has it: the receipt of a message recorded from
+ * `from` on (its system, size, mapping, Idempotency-Key) goes into the details of the message's
+ * first decision or invalid record, as `received`, instead of a record of its own. A message that
+ * made no document has no decision to carry it and keeps its `received` record.
+ */
+function foldReceipt(audit: AuditEntry[], from: number): void {
+  const receipt = audit[from];
+  if (receipt?.kind !== 'received') return;
+  const first = audit
+    .slice(from + 1)
+    .find((entry) => entry.messageId === receipt.messageId && (entry.kind === 'decision' || entry.kind === 'invalid'));
+  if (!first) return;
+  first.details = { ...first.details, received: receipt.details };
+  audit.splice(from, 1);
 }

@@ -16,9 +16,11 @@ import {
   queryAudit,
   recordDead,
   recordDelivered,
+  recordBatch,
   recordReceived,
   verifyAudit,
   type Db,
+  type IntakeItem,
 } from './index';
 import { storeBackends } from './test-backends';
 
@@ -95,6 +97,53 @@ describe.each(storeBackends)('stores on %s', (_name, open) => {
       expect.objectContaining({ decision: 'accepted', rule: 'ownership.ProductionOrder.owner = erp' }),
     ]);
     expect(trace!.audit.map((record) => record.kind)).toEqual(['received', 'decision']);
+  });
+
+  it('writes one audit record per decision: a message’s receipt is in its first decision (or invalid) record', async () => {
+    const received = (id: string, documents: number, receivedSeq: number): IntakeItem['message'] => ({
+      id,
+      system: 'erp',
+      receivedAt: '2024-05-02T05:00:01Z',
+      receivedSeq,
+      contentType: 'json',
+      idempotencyKey: `key-${id}`,
+      body: `{"n":${receivedSeq}}`,
+      mapping: { name: 'canonical-json', documents },
+    });
+    const second = order('two', { objectKey: 'PO-2' });
+    (second.document as { id: string }).id = 'PO-2';
+    const items: IntakeItem[] = [
+      { message: received('two', 2, 1), ok: true, envelopes: [order('two'), second] },
+      {
+        message: received('bad', 0, 2),
+        ok: false,
+        code: 'CANONICAL_INVALID',
+        problems: [{ path: '/0', reason: 'no' }],
+      },
+      { message: received('none', 0, 3), ok: true, envelopes: [] },
+    ];
+    await recordBatch(db, items, () => ({
+      ownership,
+      partition: 0,
+      plan: () => [],
+    }));
+    const receipt = (id: string, documents: number, n: number) => ({
+      contentType: 'json',
+      bytes: `{"n":${n}}`.length,
+      idempotencyKey: `key-${id}`,
+      mapping: 'canonical-json',
+      documents,
+    });
+    const records = await queryAudit(db, {});
+    expect(records.map((record) => [record.messageId, record.kind, record.details.received])).toEqual([
+      ['two', 'decision', receipt('two', 2, 1)],
+      ['two', 'decision', undefined],
+      ['bad', 'invalid', receipt('bad', 0, 2)],
+      // A message that made no document has no decision to carry its receipt: it keeps a record of its own.
+      ['none', 'received', undefined],
+    ]);
+    expect(records[3]!.details).toEqual(receipt('none', 0, 3));
+    expect((await verifyAudit(db)).ok).toBe(true);
   });
 
   it('returns the first outcome when the same document is applied again after a crash, changing nothing', async () => {
