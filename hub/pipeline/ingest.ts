@@ -142,20 +142,68 @@ function report(ctx: HubContext, items: IntakeItem[], outcomes: IntakeOutcome[])
  * Wakes every target partition that has new pending deliveries. A partition has at most one waiting
  * wake-up (BullMQ deduplication by partition): a busy hub adds one job per partition and drain, not
  * one per batch. The drain releases the deduplication as it starts (hub/pipeline/deliver.ts), so a
- * commit made while it runs wakes the partition again.
+ * commit made while it runs wakes the partition again. Resolves once every wake-up is on Redis.
  */
-async function wakeDeliveries(ctx: HubContext, outcomes: IntakeOutcome[]): Promise<void> {
+export function wakeDeliveries(ctx: HubContext, outcomes: IntakeOutcome[]): Promise<void> {
   const partitions = new Map<string, { target: string; partition: number }>();
   for (const outcome of outcomes) {
     if (!outcome.ok) continue;
     for (const delivery of outcome.documents.flatMap(({ outcome: applied }) => applied.deliveries))
       if (delivery.status === 'pending') partitions.set(`${delivery.target}-${delivery.partition}`, delivery);
   }
-  await Promise.all(
-    [...partitions].map(([name, { target, partition }]) =>
-      ctx.queues.deliver(target, partition).add('deliver', {}, { deduplication: { id: `wake-${name}` } }),
-    ),
-  );
+  return partitions.size === 0 ? Promise.resolve() : wakersOf(ctx).wake(partitions);
+}
+
+/**
+ * The wake-ups of the ingest jobs that finish together (a group commit resolves them in one turn)
+ * go to Redis together, once per partition: sixteen jobs that touched the same sixteen partitions
+ * add sixteen jobs, not 256. A failed add fails every job that waited for it, which is retried.
+ */
+class Waker {
+  private waiting = new Map<string, { target: string; partition: number }>();
+  private callers: Array<{ resolve(): void; reject(error: unknown): void }> = [];
+  private scheduled = false;
+
+  constructor(private readonly ctx: HubContext) {}
+
+  wake(partitions: Map<string, { target: string; partition: number }>): Promise<void> {
+    for (const [name, partition] of partitions) this.waiting.set(name, partition);
+    return new Promise<void>((resolve, reject) => {
+      this.callers.push({ resolve, reject });
+      if (this.scheduled) return;
+      this.scheduled = true;
+      setImmediate(() => void this.flush());
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const partitions = this.waiting;
+    const callers = this.callers;
+    this.waiting = new Map();
+    this.callers = [];
+    this.scheduled = false;
+    try {
+      await Promise.all(
+        [...partitions].map(([name, { target, partition }]) =>
+          this.ctx.queues.deliver(target, partition).add('deliver', {}, { deduplication: { id: `wake-${name}` } }),
+        ),
+      );
+      for (const caller of callers) caller.resolve();
+    } catch (error) {
+      for (const caller of callers) caller.reject(error);
+    }
+  }
+}
+
+const wakers = new WeakMap<HubContext, Waker>();
+
+function wakersOf(ctx: HubContext): Waker {
+  let waker = wakers.get(ctx);
+  if (!waker) {
+    waker = new Waker(ctx);
+    wakers.set(ctx, waker);
+  }
+  return waker;
 }
 
 /** The message as the store records it, from its ingest job and what translated it. */
