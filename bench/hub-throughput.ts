@@ -29,7 +29,10 @@ const pacedRate = Number(process.argv[4] ?? 100);
 async function hubEndToEnd(redisUrl: string, redis: number): Promise<number> {
   const target = await startHttpTarget();
   const hub = await startHubProcess(redisUrl, target.url);
-  const meter = new CpuMeter({ hub: hub.pids, redis: [redis], 'generator + target': [process.pid] });
+  // With the roles, the api and the workers each get a figure: which of them bounds the run.
+  const [api, ...workers] = hub.pids;
+  const hubGroups: Record<string, number[]> = workers.length > 0 ? { api: [api!], workers } : { hub: hub.pids };
+  const meter = new CpuMeter({ ...hubGroups, redis: [redis], 'generator + target': [process.pid] });
   meter.start();
   const rate = await saturate(hub.url, target);
   meter.report(documents);
