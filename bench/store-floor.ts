@@ -67,14 +67,13 @@ async function main(): Promise<void> {
       const page = chains.flat();
       for (let first = 0; first < page.length; first += batch) {
         const group = page.slice(first, first + batch);
-        await recordDeliveredMany(
-          db,
-          [],
-          group.map((delivery) => delivery.id),
-        );
+        // Taken up (written down as in flight), then settled, as a drain does.
+        const inFlight = { target: 'mes', partition, ids: group.map((delivery) => delivery.id) };
+        await recordDeliveredMany(db, [], inFlight);
         await recordDeliveredMany(
           db,
           group.map((delivery) => ({ delivery, attempts: 1, status: 200, latencyMs: 1 })),
+          { ...inFlight, ids: [] },
         );
         delivered += group.length;
       }

@@ -98,7 +98,6 @@ it('dead-letters a delivery that never ends its drain after MAX_CLAIMS drains, a
       await waitFor(() => arrived.includes('PO-FINE-2') && arrived.includes('PO-FINE-1'), 10000, 'the others');
     stop.abort(new Error('worker gone'));
     await expect(running).rejects.toThrow();
-    expect((await getDelivery(db, poisonId))!.claims).toBe(drain);
   }
   // The next drain sends it no more: a dead letter that says why.
   await deliverProcessor(ctx, 'mes', 0, new AbortController().signal)(job);

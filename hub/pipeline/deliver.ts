@@ -21,7 +21,9 @@ import {
   recordDead,
   recordDeliveredMany,
   recordSuperseded,
+  settleClaims,
   type DeliveredOutcome,
+  type InFlight,
   type DeliveryRow,
   type PendingDelivery,
 } from '../store/index';
@@ -40,6 +42,17 @@ const PAGE_OBJECTS = 256;
 interface Step {
   outcome?: DeliveredOutcome;
   claim?: string;
+}
+
+/** A drain of one partition, and the deliveries it has taken up without an outcome yet. */
+interface Drain {
+  target: string;
+  partition: number;
+  inFlight: Set<string>;
+}
+
+function inFlightOf(drain: Drain): InFlight {
+  return { target: drain.target, partition: drain.partition, ids: [...drain.inFlight] };
 }
 
 /** The outcome of one HTTP attempt. */
@@ -64,26 +77,36 @@ export function deliverProcessor(ctx: HubContext, target: string, partition: num
     // From now on a commit wakes the partition with a job of its own (it waits behind this one), so
     // this one need only deliver what its pages show: while it waited, it stood for every wake-up.
     await job.removeDeduplicationKey();
+    // What the last drain of this partition took up and never ended counts against it now.
+    await settleClaims(ctx.db, target, partition);
+    const drain: Drain = { target, partition, inFlight: new Set() };
     for (;;) {
       const { chains, more } = await pendingPage(ctx.db, target, partition, PAGE_OBJECTS);
       if (chains.length === 0) return;
       // One group commit for what the chains report: an outcome (recorded before the object's next
-      // revision is sent, so after a crash only the last one sent repeats) and the claim of the next
-      // delivery (counted before it is sent, so only what is in flight when a worker dies is counted).
-      const commit = coalesced((steps: Step[]) =>
-        recordDeliveredMany(
+      // revision is sent, so after a crash only the last one sent repeats) and the next delivery taken
+      // up (written down as in flight before it is sent, so only what is in flight when a worker dies
+      // is counted against it).
+      const commit = coalesced((steps: Step[]) => {
+        for (const step of steps) {
+          if (step.outcome) drain.inFlight.delete(step.outcome.delivery.id);
+          if (step.claim) drain.inFlight.add(step.claim);
+        }
+        return recordDeliveredMany(
           ctx.db,
           steps.flatMap((step) => (step.outcome ? [step.outcome] : [])),
-          steps.flatMap((step) => (step.claim ? [step.claim] : [])),
-        ),
-      );
+          inFlightOf(drain),
+        );
+      });
       let failure: unknown;
       const deliverChain = async (chain: PendingDelivery[]) => {
         let outcome: DeliveredOutcome | undefined;
         for (const delivery of chain) {
           try {
             await commit({ claim: delivery.id, ...(outcome ? { outcome } : {}) });
-            outcome = await deliverWithRetries(ctx, delivery, signal);
+            outcome = await deliverWithRetries(ctx, delivery, signal, drain);
+            // Ended otherwise (dead, superseded): recorded already, and no longer in flight.
+            if (!outcome) drain.inFlight.delete(delivery.id);
           } catch (error) {
             // The object's later revisions wait for this one; the other objects go on.
             failure ??= signal.aborted ? error : new DeliveryFailed(delivery.id, error);
@@ -165,6 +188,7 @@ async function deliverWithRetries(
   ctx: HubContext,
   delivery: PendingDelivery,
   signal: AbortSignal,
+  drain: Drain,
 ): Promise<DeliveredOutcome | undefined> {
   if (delivery.claims >= MAX_CLAIMS) {
     // Taken up this often and never ended: it kills or stalls its worker. Not tried again.
@@ -225,7 +249,9 @@ async function deliverWithRetries(
       );
       return undefined;
     }
-    await recordAttemptFailed(ctx.db, delivery.id, attempts, result.error, result.status);
+    // The worker lived through sending it: a crash while it waits to be tried again does not count.
+    drain.inFlight.delete(delivery.id);
+    await recordAttemptFailed(ctx.db, delivery.id, attempts, result.error, result.status, inFlightOf(drain));
     ctx.metrics.deliveries.inc({ target: delivery.target, outcome: 'retry' });
     await sleep(Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** (attempts - 1)), signal);
   }

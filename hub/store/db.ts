@@ -21,6 +21,13 @@ export interface Db {
   close(): Promise<void>;
 }
 
+/** SQL for the elements of the JSON array of strings in parameter `$n`, as a subquery (`id IN …`). */
+export function jsonStrings(db: Pick<Db, 'dialect'>, n: number): string {
+  return db.dialect === 'postgres'
+    ? `(SELECT jsonb_array_elements_text($${n}::jsonb))`
+    : `(SELECT value FROM json_each($${n}))`;
+}
+
 /** Opens PostgreSQL when `databaseUrl` is given, else the SQLite file at `sqliteFile`. */
 export function openDb(options: { databaseUrl?: string; sqliteFile: string }): Db {
   return options.databaseUrl ? new PostgresDb(options.databaseUrl) : new SqliteDb(options.sqliteFile);

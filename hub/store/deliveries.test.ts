@@ -8,7 +8,10 @@ import {
   getDelivery,
   pendingPage,
   realignPartitions,
+  recordAttemptFailed,
+  recordDeliveredMany,
   recordReceived,
+  settleClaims,
   type ApplyInput,
   type ApplyOutcome,
   type Db,
@@ -146,6 +149,39 @@ describe.each(storeBackends)('delivery pages on %s', (_name, open) => {
     const [copied] = await deliveriesOf(db, ids[0]!);
     expect((copied!.envelope.document as { description: string }).description).toBe('as copied');
     expect((await getDelivery(db, copied!.id))!.envelope.document).toEqual(earlier.document);
+  });
+
+  it('counts a claim against each delivery the last drain had in flight and never ended, once', async () => {
+    // Fails if a drain that ends normally, or a delivery that arrived or failed an attempt, were counted.
+    const ids: string[] = [];
+    for (const key of ['PO-FLIGHT-1', 'PO-FLIGHT-2', 'PO-FLIGHT-3']) {
+      const messageId = await write(db, key, 1);
+      ids.push((await deliveriesOf(db, messageId))[0]!.id);
+    }
+    const [first, second, third] = ids as [string, string, string];
+    const lane = { target: 'mes', partition: 0 };
+    // A drain takes all three up; the first arrives, an attempt of the second fails; then it dies.
+    await recordDeliveredMany(db, [], { ...lane, ids: [first, second, third] });
+    const arrived = (await getDelivery(db, first))!;
+    await recordDeliveredMany(db, [{ delivery: arrived, attempts: 1, status: 200, latencyMs: 1 }], {
+      ...lane,
+      ids: [second, third],
+    });
+    await recordAttemptFailed(db, second, 1, 'HTTP 503', 503, { ...lane, ids: [third] });
+    expect(await settleClaims(db, 'mes', 0)).toBe(1);
+    const claims = async () => Promise.all(ids.map(async (id) => (await getDelivery(db, id))!.claims));
+    expect(await claims()).toEqual([0, 0, 1]);
+    // The next drain found it once; a drain after that, which ended cleanly, counts nothing.
+    expect(await settleClaims(db, 'mes', 0)).toBe(0);
+    await recordDeliveredMany(db, [], { ...lane, ids: [third] });
+    await recordDeliveredMany(db, [], { ...lane, ids: [] });
+    expect(await settleClaims(db, 'mes', 0)).toBe(0);
+    expect(await claims()).toEqual([0, 0, 1]);
+    // Another partition's drain keeps its own.
+    await recordDeliveredMany(db, [], { target: 'mes', partition: 1, ids: [third] });
+    expect(await settleClaims(db, 'mes', 0)).toBe(0);
+    expect(await settleClaims(db, 'mes', 1)).toBe(1);
+    expect(await claims()).toEqual([0, 0, 2]);
   });
 
   it('sends a change request with the proposed document, not the stored one', async () => {

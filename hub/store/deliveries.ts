@@ -1,7 +1,7 @@
 /** Delivery records: one per (message, document, target), with attempts and the final outcome. */
 import type { CanonicalEnvelope } from '../../schemas/index';
 import { appendAudit, type AuditEntry } from './audit-log';
-import type { Db } from './db';
+import { jsonStrings, type Db } from './db';
 import { insertDeadLetter } from './dead-letters';
 
 export interface DeliveryRow {
@@ -160,20 +160,75 @@ export async function recordSuperseded(db: Db, delivery: DeliveryRow, deliveredR
   });
 }
 
-/** A failed attempt also shows the worker lived through sending it: its claims start again. */
+/**
+ * What a partition's drain has in flight: the deliveries it took up and has no outcome of yet. One
+ * row per partition (BullMQ's global concurrency 1 lets one drain work a partition at a time),
+ * rewritten in the transactions that take deliveries up and settle them, so a delivery costs no row
+ * update of its own to be taken up.
+ */
+export interface InFlight {
+  target: string;
+  partition: number;
+  ids: string[];
+}
+
+async function writeInFlight(tx: Db, inFlight: InFlight): Promise<void> {
+  if (inFlight.ids.length === 0) {
+    await tx.execute('DELETE FROM in_flight WHERE target = $1 AND delivery_partition = $2', [
+      inFlight.target,
+      inFlight.partition,
+    ]);
+    return;
+  }
+  await tx.execute(
+    `INSERT INTO in_flight (target, delivery_partition, delivery_ids) VALUES ($1, $2, $3)
+       ON CONFLICT (target, delivery_partition) DO UPDATE SET delivery_ids = excluded.delivery_ids`,
+    [inFlight.target, inFlight.partition, JSON.stringify(inFlight.ids)],
+  );
+}
+
+/**
+ * Run as a drain starts: what the partition's last drain still had in flight, it took up and ended
+ * without an outcome (its worker crashed, stalled or stopped), so each of those still pending counts
+ * one claim more; a delivery that kills its worker every time is found by its count. Returns how many
+ * were counted.
+ */
+export async function settleClaims(db: Db, target: string, partition: number): Promise<number> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx.query<{ delivery_ids: string }>(
+      'SELECT delivery_ids FROM in_flight WHERE target = $1 AND delivery_partition = $2',
+      [target, partition],
+    );
+    if (!row) return 0;
+    const counted = await tx.execute(
+      `UPDATE deliveries SET claims = claims + 1 WHERE id IN ${jsonStrings(tx, 1)} AND status = 'pending'`,
+      [row.delivery_ids],
+    );
+    await writeInFlight(tx, { target, partition, ids: [] });
+    return counted;
+  });
+}
+
+/**
+ * A failed attempt also shows the worker lived through sending it: its claims start again, and it
+ * leaves `inFlight` (the drain's set without it), so a crash while it waits to be tried again does
+ * not count against it.
+ */
 export async function recordAttemptFailed(
   db: Db,
   id: string,
   attempts: number,
   error: string,
   status?: number,
+  inFlight?: InFlight,
 ): Promise<void> {
-  await db.execute('UPDATE deliveries SET attempts = $2, last_error = $3, last_status = $4, claims = 0 WHERE id = $1', [
-    id,
-    attempts,
-    error,
-    status,
-  ]);
+  await db.transaction(async (tx) => {
+    await tx.execute(
+      'UPDATE deliveries SET attempts = $2, last_error = $3, last_status = $4, claims = 0 WHERE id = $1',
+      [id, attempts, error, status],
+    );
+    if (inFlight) await writeInFlight(tx, inFlight);
+  });
 }
 
 /** The delivery arrived: marks it and appends the outcome to the audit log. */
@@ -194,19 +249,14 @@ export interface DeliveredOutcome {
   latencyMs: number;
 }
 
-/** Deliveries that arrived, marked and audited in one transaction (one append to the audit chain). */
-export async function recordDeliveredMany(
-  db: Db,
-  outcomes: DeliveredOutcome[],
-  /**
-   * Deliveries taken up next, counted (their claims) in the same transaction, before any is sent:
-   * a delivery whose drains keep dying before an outcome (it crashes or stalls its worker) is found
-   * by its count.
-   */
-  claims: string[] = [],
-): Promise<void> {
+/**
+ * Deliveries that arrived, marked and audited in one transaction (one append to the audit chain),
+ * with what the drain has in flight after them: the deliveries it takes up next are written down
+ * there, in the same transaction, before any of them is sent (see settleClaims).
+ */
+export async function recordDeliveredMany(db: Db, outcomes: DeliveredOutcome[], inFlight?: InFlight): Promise<void> {
   await db.transaction(async (tx) => {
-    for (const id of claims) await tx.execute('UPDATE deliveries SET claims = claims + 1 WHERE id = $1', [id]);
+    if (inFlight) await writeInFlight(tx, inFlight);
     const now = new Date().toISOString();
     const audit: AuditEntry[] = [];
     for (const { delivery, attempts, status, latencyMs } of outcomes) {

@@ -2,7 +2,7 @@
 import type { Db } from './db';
 
 /** The schema this code writes; UPGRADES bring an older store up to it. */
-const SCHEMA_VERSION = 4;
+const SCHEMA_VERSION = 5;
 
 const TABLES = `
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -137,6 +137,12 @@ CREATE TABLE IF NOT EXISTS delivered_heads (
   revision INTEGER NOT NULL,
   PRIMARY KEY (target, type, object_key)
 );
+CREATE TABLE IF NOT EXISTS in_flight (
+  target TEXT NOT NULL,
+  delivery_partition INTEGER NOT NULL,
+  delivery_ids TEXT NOT NULL,
+  PRIMARY KEY (target, delivery_partition)
+);
 CREATE TABLE IF NOT EXISTS audit_head (
   id INTEGER PRIMARY KEY,
   seq BIGINT NOT NULL,
@@ -183,6 +189,10 @@ const UPGRADES: Record<number, string[]> = {
   // revision's object_history row; no statement changes, but a release that reads the envelope alone
   // (schema 3) must not start on such a store.
   3: [],
+  // 5: a drain keeps what it has in flight in one in_flight row per partition, created with the
+  // tables, and counts it against a delivery only when the next drain finds it there; a release of
+  // schema 4 would not, and a delivery that kills its worker would never reach its limit.
+  4: [],
 };
 
 /** Creates missing tables and upgrades older ones; safe to run from every process at every start. */

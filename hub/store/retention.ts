@@ -5,7 +5,7 @@
  * deliveries, and the audit log. Each message notes when retention took its payload or deliveries.
  */
 import { appendAudit, type AuditRecord } from './audit-log';
-import type { Db, Row } from './db';
+import { jsonStrings, type Db, type Row } from './db';
 
 /** Where a walk through old rows has got to: rows are taken in (time, id) order. */
 export interface RetentionCursor {
@@ -52,14 +52,14 @@ export async function removePayloads(
     const kept = new Set(
       (
         await tx.query<{ message_id: string }>(
-          `SELECT DISTINCT message_id FROM dead_letters WHERE stage = 'ingest' AND message_id IN ${jsonIds(tx, 1)}`,
+          `SELECT DISTINCT message_id FROM dead_letters WHERE stage = 'ingest' AND message_id IN ${jsonStrings(tx, 1)}`,
           [ids],
         )
       ).map((row) => row.message_id),
     );
     const removable = JSON.stringify(rows.map((row) => row.id).filter((id) => !kept.has(id)));
-    const removed = await tx.execute(`DELETE FROM payloads WHERE message_id IN ${jsonIds(tx, 1)}`, [removable]);
-    await tx.execute(`UPDATE messages SET payload_removed_at = $1 WHERE id IN ${jsonIds(tx, 2)}`, [now, removable]);
+    const removed = await tx.execute(`DELETE FROM payloads WHERE message_id IN ${jsonStrings(tx, 1)}`, [removable]);
+    await tx.execute(`UPDATE messages SET payload_removed_at = $1 WHERE id IN ${jsonStrings(tx, 2)}`, [now, removable]);
     return { scanned: rows.length, removed, kept: kept.size, remembered: 0, ...nextOf(rows, limit, 'received_at') };
   });
 }
@@ -89,7 +89,7 @@ export async function removeDeliveries(
     const named = new Set(
       (
         await tx.query<{ delivery_id: string }>(
-          `SELECT DISTINCT delivery_id FROM dead_letters WHERE delivery_id IN ${jsonIds(tx, 1)}`,
+          `SELECT DISTINCT delivery_id FROM dead_letters WHERE delivery_id IN ${jsonStrings(tx, 1)}`,
           [JSON.stringify(rows.map((row) => row.id))],
         )
       ).map((row) => row.delivery_id),
@@ -100,7 +100,7 @@ export async function removeDeliveries(
     const remembered = await tx.execute(
       `INSERT INTO delivered_heads (target, type, object_key, revision)
        SELECT d.target, d.type, d.object_key, MAX(d.object_revision) FROM deliveries d
-        WHERE d.id IN ${jsonIds(tx, 1)} AND d.status = 'delivered' AND EXISTS (
+        WHERE d.id IN ${jsonStrings(tx, 1)} AND d.status = 'delivered' AND EXISTS (
           SELECT 1 FROM deliveries o WHERE o.target = d.target AND o.type = d.type AND o.object_key = d.object_key
              AND o.status IN ('pending', 'dead') AND o.object_revision < d.object_revision)
         GROUP BY d.target, d.type, d.object_key
@@ -109,10 +109,10 @@ export async function removeDeliveries(
       [ids],
     );
     const removed = await tx.execute(
-      `DELETE FROM deliveries WHERE id IN ${jsonIds(tx, 1)} AND status IN ('delivered', 'superseded')`,
+      `DELETE FROM deliveries WHERE id IN ${jsonStrings(tx, 1)} AND status IN ('delivered', 'superseded')`,
       [ids],
     );
-    await tx.execute(`UPDATE messages SET deliveries_removed_at = $1 WHERE id IN ${jsonIds(tx, 2)}`, [
+    await tx.execute(`UPDATE messages SET deliveries_removed_at = $1 WHERE id IN ${jsonStrings(tx, 2)}`, [
       now,
       JSON.stringify([...new Set(removable.map((row) => row.message_id))]),
     ]);
@@ -157,12 +157,6 @@ export function retentionOfMessage(row: Row): { payloadRemovedAt?: string; deliv
 }
 
 /** `IN` over a JSON array of ids in parameter `$n`: one statement text whatever the batch's size. */
-function jsonIds(db: Db, n: number): string {
-  return db.dialect === 'postgres'
-    ? `(SELECT jsonb_array_elements_text($${n}::jsonb))`
-    : `(SELECT value FROM json_each($${n}))`;
-}
-
 function nextOf<T extends { id: string }>(
   rows: T[],
   limit: number,
