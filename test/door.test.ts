@@ -5,6 +5,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import pino from 'pino';
 import { parseConfig } from '../hub/config/load';
 import { startHub, type RunningHub } from '../hub/hub';
@@ -133,5 +134,54 @@ describe('XML whose root is not a B2MML document', () => {
     expect(response.body.error.details[0]).toMatchObject({ path: '/hello' });
     expect(response.body.error.details[0].reason).toContain('<hello> is not a B2MML document');
     expect(await queued()).toBe(before);
+  });
+});
+
+describe('the fast path for plain POSTs', () => {
+  // The express route takes what the fast path leaves to it (here: a path in capitals, which
+  // express's case-insensitive routing matches); both must answer every request the same.
+  const send = async (path: string, init: { token?: string; body: string; type?: string; query?: string }) => {
+    const response = await fetch(`${hub.url}${path}${init.query ?? ''}`, {
+      method: 'POST',
+      headers: {
+        ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
+        'content-type': init.type ?? 'application/json',
+      },
+      body: init.body,
+    });
+    const body = (await response.json()) as { messageId?: string; error?: unknown };
+    return {
+      status: response.status,
+      contentType: response.headers.get('content-type'),
+      messageHeader: response.headers.get('x-handover-message-id') === body.messageId,
+      body: body.messageId ? { messageId: 'any' } : body,
+    };
+  };
+
+  it.each([
+    ['an unknown system', '/api/v1/inbound/nobody', { token: 'erp-token', body: '{}' }],
+    ['no token', '/api/v1/inbound/erp', { body: '{}' }],
+    ['a wrong token', '/api/v1/inbound/erp', { token: 'nope', body: '{}' }],
+    ['the operator token', '/api/v1/inbound/erp', { token: 'admin-token', body: '{}' }],
+    ['malformed JSON', '/api/v1/inbound/erp', { token: 'erp-token', body: '{"a":' }],
+    ['an unsupported media type', '/api/v1/inbound/erp', { token: 'erp-token', body: 'x', type: 'text/plain' }],
+    ['a type that is not canonical', '/api/v1/inbound/erp', { token: 'erp-token', body: '{}', query: '?type=Nope' }],
+    ['JSON too deep', '/api/v1/inbound/erp', { token: 'erp-token', body: '[[[[[[[[[[1]]]]]]]]]]' }],
+    ['a valid document', '/api/v1/inbound/erp', { token: 'erp-token', body: orderEnvelopeJson('PO-FAST-1') }],
+  ])('answers %s as the express route does', async (_name, path, init) => {
+    const fast = await send(path, init);
+    const viaExpress = await send(path.replace('/api/v1/inbound/', '/API/V1/INBOUND/'), init);
+    expect(fast).toEqual(viaExpress);
+  });
+
+  it('leaves a gzip-encoded body to the express route, which inflates it', async () => {
+    const response = await fetch(`${hub.url}/api/v1/inbound/erp`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer erp-token', 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: new Uint8Array(gzipSync(orderEnvelopeJson('PO-GZIP-1'))),
+    });
+    expect(response.status).toBe(202);
+    const { messageId } = (await response.json()) as { messageId: string };
+    expect((await queuedMessage(messageId))?.body).toBe(orderEnvelopeJson('PO-GZIP-1'));
   });
 });

@@ -3,8 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { tokenHolder, type Credentials } from '../config/secrets';
 import { ApiError } from './errors';
 
-function bearer(req: Request): string | undefined {
-  const header = req.headers.authorization;
+function bearerOf(header: string | undefined): string | undefined {
   const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
   return match?.[1];
 }
@@ -25,21 +24,29 @@ function identify(
   ]);
 }
 
+/** Why a request with this Authorization header may not send as `system`, or nothing when it may. */
+export function systemAuthError(
+  credentials: Credentials,
+  authorization: string | undefined,
+  system: string,
+): ApiError | undefined {
+  const token = bearerOf(authorization);
+  if (!token) return ApiError.of('AUTH_REQUIRED');
+  const who = identify(token, credentials, [system, credentials.systemTokens.get(system)]);
+  if (!who) return ApiError.of('AUTH_INVALID');
+  if (who === system) return undefined;
+  return ApiError.of(
+    'FORBIDDEN_SYSTEM',
+    { system, tokenOf: who },
+    `This token belongs to ${who === 'admin' ? 'an operator' : `"${who}"`}; only "${system}" may send as ${system}`,
+  );
+}
+
 /** Allows only the token of the system named in the path (`:system`). */
 export function requireSystem(credentials: Credentials) {
   return (req: Request, _res: Response, next: NextFunction) => {
-    const token = bearer(req);
-    if (!token) throw ApiError.of('AUTH_REQUIRED');
-    const system = String(req.params.system);
-    const who = identify(token, credentials, [system, credentials.systemTokens.get(system)]);
-    if (!who) throw ApiError.of('AUTH_INVALID');
-    if (who !== system) {
-      throw ApiError.of(
-        'FORBIDDEN_SYSTEM',
-        { system, tokenOf: who },
-        `This token belongs to ${who === 'admin' ? 'an operator' : `"${who}"`}; only "${system}" may send as ${system}`,
-      );
-    }
+    const refused = systemAuthError(credentials, req.headers.authorization, String(req.params.system));
+    if (refused) throw refused;
     next();
   };
 }
@@ -47,7 +54,7 @@ export function requireSystem(credentials: Credentials) {
 /** Allows only the operators' admin token. */
 export function requireAdmin(credentials: Credentials) {
   return (req: Request, res: Response, next: NextFunction) => {
-    const token = bearer(req);
+    const token = bearerOf(req.headers.authorization);
     if (!token) throw ApiError.of('AUTH_REQUIRED');
     const who = identify(token, credentials);
     if (!who) throw ApiError.of('AUTH_INVALID');

@@ -44,13 +44,18 @@ export class ApiError extends Error {
   }
 }
 
-export function sendError(res: Response, error: ApiError): void {
-  if (error.status === 503) res.setHeader('retry-after', String(RETRY_AFTER_SECONDS));
-  res.status(error.status).json({
+/** The JSON body of an error answer: {error: {code, message, details}}. */
+export function errorBody(error: ApiError): { error: { code: string; message: string; details?: unknown } } {
+  return {
     error: {
       code: error.code,
       message: error.message,
       ...(error.details === undefined ? {} : { details: error.details }),
     },
-  });
+  };
+}
+
+export function sendError(res: Response, error: ApiError): void {
+  if (error.status === 503) res.setHeader('retry-after', String(RETRY_AFTER_SECONDS));
+  res.status(error.status).json(errorBody(error));
 }

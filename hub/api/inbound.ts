@@ -37,24 +37,22 @@ export function inboundRouter(ctx: HubContext): Router {
       // B2MML senders that ask for XML get ConfirmBOD acknowledgements instead of JSON.
       const confirm = req.accepts(['application/json', 'application/xml']) === 'application/xml';
       const admitted: { area?: ApplicationArea } = {};
+      const request: InboundRequest = {
+        system,
+        contentType: req.header('content-type'),
+        body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+        type: typeof req.query.type === 'string' ? req.query.type : undefined,
+        idempotencyKey: req.header('idempotency-key'),
+      };
       try {
-        const job = admit(ctx, req, system, admitted);
-        const messageId = await enqueueInbound(ctx, job, req.header('idempotency-key'));
-        ctx.metrics.inbound.inc({ system, outcome: 'accepted' });
+        const messageId = await takeInbound(ctx, request, admitted);
         res.status(202).setHeader('x-handover-message-id', messageId);
         if (confirm)
           res
             .type('application/xml')
             .send(writeConfirmBod(admitted.area ?? now(), { description: `Accepted: queued as message ${messageId}` }));
         else res.json({ messageId });
-      } catch (caught) {
-        const error =
-          caught instanceof IdempotencyKeyError
-            ? ApiError.of('BAD_REQUEST', [{ path: 'Idempotency-Key', reason: caught.message }])
-            : caught instanceof QueueUnavailableError
-              ? ApiError.of('QUEUE_UNAVAILABLE', { reason: caught.message })
-              : caught;
-        ctx.metrics.inbound.inc({ system, outcome: error instanceof ApiError ? error.code : 'UNAVAILABLE' });
+      } catch (error) {
         if (!(confirm && error instanceof ApiError)) throw error;
         const problems = Array.isArray(error.details)
           ? (error.details as Problem[])
@@ -75,13 +73,50 @@ export function inboundRouter(ctx: HubContext): Router {
   return router;
 }
 
+/** One inbound POST as the door reads it, whichever way it came in (hub/api/door.ts, or express). */
+export interface InboundRequest {
+  system: string;
+  contentType: string | undefined;
+  body: Buffer;
+  /** `?type=`, given once. */
+  type: string | undefined;
+  idempotencyKey: string | undefined;
+}
+
+/**
+ * Checks a payload at the door and queues it: its message id once it is durably in Redis, or the
+ * ApiError to answer. `admitted` gets the B2MML application area, for a ConfirmBOD.
+ */
+export async function takeInbound(
+  ctx: HubContext,
+  request: InboundRequest,
+  admitted: { area?: ApplicationArea } = {},
+): Promise<string> {
+  const { system } = request;
+  try {
+    const messageId = await enqueueInbound(ctx, admit(ctx, request, admitted), request.idempotencyKey);
+    ctx.metrics.inbound.inc({ system, outcome: 'accepted' });
+    return messageId;
+  } catch (caught) {
+    const error =
+      caught instanceof IdempotencyKeyError
+        ? ApiError.of('BAD_REQUEST', [{ path: 'Idempotency-Key', reason: caught.message }])
+        : caught instanceof QueueUnavailableError
+          ? ApiError.of('QUEUE_UNAVAILABLE', { reason: caught.message })
+          : caught;
+    ctx.metrics.inbound.inc({ system, outcome: error instanceof ApiError ? error.code : 'UNAVAILABLE' });
+    throw error;
+  }
+}
+
 function now(): ApplicationArea {
   return { creationDateTime: new Date().toISOString() };
 }
 
-function admit(ctx: HubContext, req: Request, system: string, admitted: { area?: ApplicationArea }): InboundPartial {
-  const contentType = kindOf(req.header('content-type'));
-  const body = utf8Text(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
+function admit(ctx: HubContext, request: InboundRequest, admitted: { area?: ApplicationArea }): InboundPartial {
+  const { system } = request;
+  const contentType = kindOf(request.contentType);
+  const body = utf8Text(request.body);
   if (body.trim() === '') throw ApiError.of('BAD_REQUEST', [{ path: '/', reason: 'empty body' }], 'The body is empty');
   if (contentType === 'json') {
     try {
@@ -110,7 +145,7 @@ function admit(ctx: HubContext, req: Request, system: string, admitted: { area?:
       throw error;
     }
   }
-  const type = typeof req.query.type === 'string' ? req.query.type : undefined;
+  const { type } = request;
   if (type !== undefined && !isCanonicalType(type)) {
     throw ApiError.of('BAD_REQUEST', [{ path: '?type', reason: `"${type}" is not a canonical type` }]);
   }
