@@ -172,7 +172,11 @@ function worker(redisUrl: string, targetUrl: string, dataDir: string): void {
       const statuses = await Promise.all(planned.map((delivery) => send(delivery.id, delivery.body)));
       await outcomesOfJob(planned.map((delivery, index) => ({ id: delivery.id, status: statuses[index]! })));
     },
-    { connection: { url: redisUrl, maxRetriesPerRequest: null }, prefix: 'skeleton', concurrency: Number(process.env.SKELETON_JOBS ?? 16) },
+    {
+      connection: { url: redisUrl, maxRetriesPerRequest: null },
+      prefix: 'skeleton',
+      concurrency: Number(process.env.SKELETON_JOBS ?? 16),
+    },
   );
   process.stdout.write('ready\n');
 }
