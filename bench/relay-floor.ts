@@ -18,17 +18,7 @@ import { join } from 'node:path';
 import { ensureRedis } from '../hub/queue/redis-server';
 import type { Readable } from 'node:stream';
 import { startHttpTarget, type HttpTarget } from '../test/support/http-target';
-import {
-  ArrivalTracker,
-  CpuMeter,
-  payload,
-  pool,
-  postAndForget,
-  postOrder,
-  rawBullmq,
-  redisPid,
-  report,
-} from './support';
+import { floorRun, postAndForget, rawBullmq, redisPid } from './support';
 
 const documents = Number(process.argv[2] ?? 5000);
 const concurrency = Number(process.argv[3] ?? 64);
@@ -75,27 +65,13 @@ async function measure(
 ): Promise<void> {
   const [port] = (await once(child.stdout, 'data')) as [Buffer];
   const url = `http://127.0.0.1:${String(port).trim()}`;
-  const meter = new CpuMeter({ relay: [child.pid!], 'generator + target': [process.pid] });
-  const tracker = new ArrivalTracker();
-  target.respond = (received) => {
-    tracker.receive(received);
-    return 200;
-  };
-  const started = performance.now();
-  meter.start();
-  await pool(documents, concurrency, async (index) => {
-    const before = performance.now();
-    const { messageId } = await postOrder(url, payload(index));
-    if (messageId !== undefined) tracker.sent(messageId, before);
-  });
-  await tracker.waitFor(documents, 120_000);
-  const floor = report(
-    'floor: bare relay, nothing stored',
+  const floor = await floorRun(url, target, {
     documents,
-    tracker.lastArrival - started,
-    tracker.latencies,
-  );
-  meter.report(documents);
+    concurrency,
+    name: 'floor: bare relay, nothing stored',
+    groups: { relay: [child.pid!], 'generator + target': [process.pid] },
+    timeoutMs: 120_000,
+  });
   console.log(`ceiling of the ratio (floor / raw BullMQ): ${(floor.rate / baseline).toFixed(2)}`);
 }
 

@@ -25,7 +25,7 @@ import Database from 'better-sqlite3';
 import { Queue, Worker } from 'bullmq';
 import { ensureRedis } from '../hub/queue/redis-server';
 import { startHttpTarget, type HttpTarget } from '../test/support/http-target';
-import { ArrivalTracker, CpuMeter, payload, pool, postOrder, rawBullmq, redisPid, report } from './support';
+import { floorRun, rawBullmq, redisPid } from './support';
 
 const documents = Number(process.argv[2] ?? 5000);
 const concurrency = Number(process.argv[3] ?? 64);
@@ -212,27 +212,13 @@ async function measure(
 ): Promise<void> {
   const [port] = (await once(doorProcess.stdout, 'data')) as [Buffer];
   const url = `http://127.0.0.1:${String(port).trim()}`;
-  const meter = new CpuMeter({
-    door: [doorProcess.pid!],
-    worker: [workerPid],
-    redis: [redis],
-    'generator + target': [process.pid],
+  const floor = await floorRun(url, target, {
+    documents,
+    concurrency,
+    name: 'floor: durable skeleton',
+    groups: { door: [doorProcess.pid!], worker: [workerPid], redis: [redis], 'generator + target': [process.pid] },
+    timeoutMs: 300_000,
   });
-  const tracker = new ArrivalTracker();
-  target.respond = (received) => {
-    tracker.receive(received);
-    return 200;
-  };
-  const started = performance.now();
-  meter.start();
-  await pool(documents, concurrency, async (index) => {
-    const before = performance.now();
-    const { messageId } = await postOrder(url, payload(index));
-    if (messageId !== undefined) tracker.sent(messageId, before);
-  });
-  await tracker.waitFor(documents, 300_000);
-  const floor = report('floor: durable skeleton', documents, tracker.lastArrival - started, tracker.latencies);
-  meter.report(documents);
   console.log(`ratio skeleton / raw BullMQ: ${(floor.rate / baseline).toFixed(2)}`);
 }
 

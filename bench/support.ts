@@ -407,3 +407,37 @@ export class CpuMeter {
 function sum(values: number[]): number {
   return values.reduce((total, value) => total + value, 0);
 }
+
+/**
+ * A floor's run: `documents` orders from `concurrency` senders to the door at `url`, until all have
+ * reached `target`; prints its figures and the CPU per document of `groups` (process ids by name).
+ */
+export async function floorRun(
+  url: string,
+  target: HttpTarget,
+  options: {
+    documents: number;
+    concurrency: number;
+    name: string;
+    groups: Record<string, number[]>;
+    timeoutMs: number;
+  },
+): Promise<Figures> {
+  const meter = new CpuMeter(options.groups);
+  const tracker = new ArrivalTracker();
+  target.respond = (received) => {
+    tracker.receive(received);
+    return 200;
+  };
+  const started = performance.now();
+  meter.start();
+  await pool(options.documents, options.concurrency, async (index) => {
+    const before = performance.now();
+    const { messageId } = await postOrder(url, payload(index));
+    if (messageId !== undefined) tracker.sent(messageId, before);
+  });
+  await tracker.waitFor(options.documents, options.timeoutMs);
+  const figures = report(options.name, options.documents, tracker.lastArrival - started, tracker.latencies);
+  meter.report(options.documents);
+  return figures;
+}
