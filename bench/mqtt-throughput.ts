@@ -278,10 +278,13 @@ routes:
     };
   }
 
-  /** A second api process, which stands by for the lease; its URL. */
+  /**
+   * A second process that stands by for the lease, of the role of the one it would replace (an api,
+   * or with no BENCH_WORKERS a whole hub, which also runs the workers); its URL.
+   */
   private async spawnStandby(): Promise<string> {
     const port = await freePort();
-    this.standby = this.spawnRole('api', port);
+    this.standby = this.spawnRole(this.workers.length > 0 ? 'api' : this.role, port);
     return `http://127.0.0.1:${port}`;
   }
 

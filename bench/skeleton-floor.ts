@@ -7,7 +7,8 @@
  * document the message with its payload, the object, its history row, a pending delivery and one
  * hash-chained audit record; then it POSTs each document to the target over keep-alive connections
  * and records every outcome (the delivery marked delivered, one audit record) in a second
- * transaction; the transactions of one turn of the loop share one commit. No express, no schema validation, no ownership rules, no mapping, no retries, no
+ * transaction (any HTTP status counts as delivered: the target answers 200); the transactions of
+ * one turn of the loop share one commit. No express, no schema validation, no ownership rules, no mapping, no retries, no
  * per-object order across jobs, no metrics or logs. Same generator, payloads, concurrency and target
  * as the hub benchmark, next to the raw BullMQ hop in the same run.
  * Run: npx tsx bench/skeleton-floor.ts [documents] [concurrency]

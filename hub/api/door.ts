@@ -5,6 +5,8 @@
  * that does not ask for XML — and leaves everything else to the express route (hub/api/inbound.ts),
  * which answers the same through the same checks (takeInbound) and knows the rest (gzip bodies,
  * ConfirmBOD answers). The first middleware of the app, so every request still goes through it.
+ * Differences that no sender relies on: an answer carries no ETag, and a body over the limit is
+ * answered 413 as soon as the limit is passed (the rest is read and dropped).
  */
 import type { NextFunction, Request, Response } from 'express';
 import type { HubContext } from '../context';
@@ -66,12 +68,20 @@ export function fastDoor(ctx: HubContext) {
         },
       );
     });
-    req.on('error', (error) => next(error));
+    // A sender that went away mid-body is answered as the express route answers it (400), not as a
+    // failure of the hub; nothing of it was queued.
+    req.on('error', () => {
+      if (over) return;
+      over = true;
+      const aborted = ApiError.of('BAD_REQUEST', undefined, 'The request was aborted before its body ended');
+      answer(res, aborted.status, errorBody(aborted), false);
+    });
   };
 }
 
 /** A JSON answer, as express's res.json writes it. */
 function answer(res: Response, status: number, body: unknown, retryLater: boolean, messageId?: string): void {
+  if (res.headersSent || res.destroyed) return;
   const text = JSON.stringify(body);
   const headers: Record<string, string | number> = {
     'content-type': 'application/json; charset=utf-8',

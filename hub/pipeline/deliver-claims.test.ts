@@ -18,7 +18,7 @@ import type { CanonicalEnvelope } from '../../schemas/index';
 import { parseConfig } from '../config/load';
 import type { HubContext } from '../context';
 import { createMetrics } from '../metrics';
-import { getDelivery, listDeadLetters, openStore, recordBatch, type Db } from '../store/index';
+import { getDelivery, listDeadLetters, markReplayed, openStore, recordBatch, type Db } from '../store/index';
 import { ordersConfigYaml, orderEnvelopeJson } from '../../test/support/hub-process';
 import { waitFor } from '../../test/support/http-target';
 import { deliverProcessor, MAX_CLAIMS } from './deliver';
@@ -27,8 +27,9 @@ import { routesFor } from './route';
 
 let server: Server;
 let db: Db;
-/** Object keys of the deliveries the target received (the poison ones it never answers). */
+/** Object keys of the deliveries the target received (the poison ones it never answers until healed). */
 const arrived: string[] = [];
+let healed = false;
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -37,7 +38,7 @@ beforeAll(async () => {
     req.on('end', () => {
       const { objectKey } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { objectKey: string };
       arrived.push(objectKey);
-      if (objectKey !== 'PO-POISON') res.writeHead(200).end('{}');
+      if (objectKey !== 'PO-POISON' || healed) res.writeHead(200).end('{}');
     });
   });
   server.listen(0, '127.0.0.1');
@@ -107,4 +108,10 @@ it('dead-letters a delivery that never ends its drain after MAX_CLAIMS drains, a
   const [letter] = await listDeadLetters(db);
   expect(letter).toMatchObject({ code: 'PROCESSING_FAILED', deliveryId: poisonId });
   expect(letter!.reason).toMatch(new RegExp(`in flight in ${MAX_CLAIMS} deliveries`));
+  // Once its cause is fixed, a replay sends it: the count starts again with the replay.
+  healed = true;
+  expect(await markReplayed(db, letter!, 'operator')).toMatchObject({ ok: true });
+  await deliverProcessor(ctx, 'mes', 0, new AbortController().signal)(job);
+  expect((await getDelivery(db, poisonId))!.status).toBe('delivered');
+  expect(arrived.filter((key) => key === 'PO-POISON')).toHaveLength(MAX_CLAIMS + 1);
 }, 60000);

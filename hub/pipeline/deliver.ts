@@ -17,13 +17,12 @@ import type { RouteConfig } from '../config/schema';
 import type { HubContext } from '../context';
 import {
   pendingPage,
-  recordAttemptFailed,
   recordDead,
-  recordDeliveredMany,
+  recordDrainSteps,
   recordSuperseded,
   settleClaims,
   type DeliveredOutcome,
-  type InFlight,
+  type FailedAttempt,
   type DeliveryRow,
   type PendingDelivery,
 } from '../store/index';
@@ -38,21 +37,16 @@ export const MAX_CLAIMS = 5;
 /** Objects one page of a partition holds (found among its 4 × as many longest-waiting deliveries). */
 const PAGE_OBJECTS = 256;
 
-/** What a delivery chain hands the group commit: the outcome of one delivery, the claim of the next. */
+/**
+ * What a delivery chain hands the drain's group commit: the outcome of one delivery, a failed attempt
+ * (the worker lived through sending it: it leaves the in-flight set, so a crash while it waits to be
+ * tried again does not count), one that ended otherwise, the claim of the next.
+ */
 interface Step {
   outcome?: DeliveredOutcome;
+  failed?: FailedAttempt;
+  released?: string;
   claim?: string;
-}
-
-/** A drain of one partition, and the deliveries it has taken up without an outcome yet. */
-interface Drain {
-  target: string;
-  partition: number;
-  inFlight: Set<string>;
-}
-
-function inFlightOf(drain: Drain): InFlight {
-  return { target: drain.target, partition: drain.partition, ids: [...drain.inFlight] };
 }
 
 /** The outcome of one HTTP attempt. */
@@ -79,44 +73,49 @@ export function deliverProcessor(ctx: HubContext, target: string, partition: num
     await job.removeDeduplicationKey();
     // What the last drain of this partition took up and never ended counts against it now.
     await settleClaims(ctx.db, target, partition);
-    const drain: Drain = { target, partition, inFlight: new Set() };
+    // One group commit at a time for what the chains report (coalesced: each write waits for the one
+    // before), with what is in flight after it: an outcome (recorded before the object's next revision
+    // is sent, so after a crash only the last one sent repeats), a failed attempt, the next delivery
+    // taken up (written down as in flight before it is sent, so only what is in flight when a worker
+    // dies is counted against it). The set in memory changes only once its write has committed.
+    let inFlight = new Set<string>();
+    const commit = coalesced(async (steps: Step[]) => {
+      const next = new Set(inFlight);
+      for (const step of steps) {
+        for (const id of [step.outcome?.delivery.id, step.failed?.id, step.released]) if (id) next.delete(id);
+        if (step.claim) next.add(step.claim);
+      }
+      await recordDrainSteps(
+        ctx.db,
+        steps.flatMap((step) => (step.outcome ? [step.outcome] : [])),
+        steps.flatMap((step) => (step.failed ? [step.failed] : [])),
+        { target, partition, ids: [...next] },
+      );
+      inFlight = next;
+    });
     for (;;) {
       const { chains, more } = await pendingPage(ctx.db, target, partition, PAGE_OBJECTS);
       if (chains.length === 0) return;
-      // One group commit for what the chains report: an outcome (recorded before the object's next
-      // revision is sent, so after a crash only the last one sent repeats) and the next delivery taken
-      // up (written down as in flight before it is sent, so only what is in flight when a worker dies
-      // is counted against it).
-      const commit = coalesced((steps: Step[]) => {
-        for (const step of steps) {
-          if (step.outcome) drain.inFlight.delete(step.outcome.delivery.id);
-          if (step.claim) drain.inFlight.add(step.claim);
-        }
-        return recordDeliveredMany(
-          ctx.db,
-          steps.flatMap((step) => (step.outcome ? [step.outcome] : [])),
-          inFlightOf(drain),
-        );
-      });
       let failure: unknown;
       const deliverChain = async (chain: PendingDelivery[]) => {
-        let outcome: DeliveredOutcome | undefined;
+        // What the last delivery of the chain left to record: its outcome, or that it ended otherwise
+        // (dead, superseded: recorded already, and no longer in flight).
+        let last: Step = {};
         for (const delivery of chain) {
           try {
-            await commit({ claim: delivery.id, ...(outcome ? { outcome } : {}) });
-            outcome = await deliverWithRetries(ctx, delivery, signal, drain);
-            // Ended otherwise (dead, superseded): recorded already, and no longer in flight.
-            if (!outcome) drain.inFlight.delete(delivery.id);
+            await commit({ claim: delivery.id, ...last });
+            const outcome = await deliverWithRetries(ctx, delivery, signal, commit);
+            last = outcome ? { outcome } : { released: delivery.id };
           } catch (error) {
             // The object's later revisions wait for this one; the other objects go on.
             failure ??= signal.aborted ? error : new DeliveryFailed(delivery.id, error);
-            outcome = undefined;
+            last = {};
             break;
           }
         }
-        if (outcome) {
+        if (last.outcome || last.released) {
           try {
-            await commit({ outcome });
+            await commit(last);
           } catch (error) {
             failure ??= error;
           }
@@ -188,7 +187,7 @@ async function deliverWithRetries(
   ctx: HubContext,
   delivery: PendingDelivery,
   signal: AbortSignal,
-  drain: Drain,
+  commit: (step: Step) => Promise<void>,
 ): Promise<DeliveredOutcome | undefined> {
   if (delivery.claims >= MAX_CLAIMS) {
     // Taken up this often and never ended: it kills or stalls its worker. Not tried again.
@@ -249,9 +248,14 @@ async function deliverWithRetries(
       );
       return undefined;
     }
-    // The worker lived through sending it: a crash while it waits to be tried again does not count.
-    drain.inFlight.delete(delivery.id);
-    await recordAttemptFailed(ctx.db, delivery.id, attempts, result.error, result.status, inFlightOf(drain));
+    await commit({
+      failed: {
+        id: delivery.id,
+        attempts,
+        error: result.error,
+        ...(result.status === undefined ? {} : { status: result.status }),
+      },
+    });
     ctx.metrics.deliveries.inc({ target: delivery.target, outcome: 'retry' });
     await sleep(Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** (attempts - 1)), signal);
   }

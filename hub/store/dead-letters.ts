@@ -233,7 +233,11 @@ export async function markReplayed(db: Db, letter: DeadLetter, by: string, reaso
     let jobId: string;
     if (delivery) {
       jobId = `${String(delivery.id)}-replay-${replay}`;
-      await tx.execute(`UPDATE deliveries SET status = 'pending', attempts = 0 WHERE id = $1`, [delivery.id]);
+      // A fresh start: its attempts, and the drains that ended without its outcome (a delivery
+      // dead-lettered for killing its worker would otherwise be filed again without being sent).
+      await tx.execute(`UPDATE deliveries SET status = 'pending', attempts = 0, claims = 0 WHERE id = $1`, [
+        delivery.id,
+      ]);
     } else {
       jobId = `${letter.messageId}-replay-${replay}`;
       await insertReplayRequest(tx, {

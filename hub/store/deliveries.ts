@@ -195,24 +195,30 @@ async function writeInFlight(tx: Db, inFlight: InFlight): Promise<void> {
  */
 export async function settleClaims(db: Db, target: string, partition: number): Promise<number> {
   return db.transaction(async (tx) => {
+    // Taken and cleared in one statement: two drains that raced (a stalled one waking up) cannot both count it.
     const [row] = await tx.query<{ delivery_ids: string }>(
-      'SELECT delivery_ids FROM in_flight WHERE target = $1 AND delivery_partition = $2',
+      'DELETE FROM in_flight WHERE target = $1 AND delivery_partition = $2 RETURNING delivery_ids',
       [target, partition],
     );
     if (!row) return 0;
-    const counted = await tx.execute(
+    return tx.execute(
       `UPDATE deliveries SET claims = claims + 1 WHERE id IN ${jsonStrings(tx, 1)} AND status = 'pending'`,
       [row.delivery_ids],
     );
-    await writeInFlight(tx, { target, partition, ids: [] });
-    return counted;
   });
 }
 
+/** A failed attempt: its number, the error and the target's status, if it answered. */
+export interface FailedAttempt {
+  id: string;
+  attempts: number;
+  error: string;
+  status?: number;
+}
+
 /**
- * A failed attempt also shows the worker lived through sending it: its claims start again, and it
- * leaves `inFlight` (the drain's set without it), so a crash while it waits to be tried again does
- * not count against it.
+ * A failed attempt also shows the worker lived through sending it: its claims start again (the
+ * drain takes it out of what it has in flight, `inFlight`).
  */
 export async function recordAttemptFailed(
   db: Db,
@@ -222,12 +228,30 @@ export async function recordAttemptFailed(
   status?: number,
   inFlight?: InFlight,
 ): Promise<void> {
+  await recordDrainSteps(db, [], [{ id, attempts, error, ...(status === undefined ? {} : { status }) }], inFlight);
+}
+
+/**
+ * What a drain reports in one transaction: failed attempts, deliveries that arrived (marked and
+ * audited, one append to the audit chain) and what it has in flight after them, in which the
+ * deliveries it takes up next are written down before any of them is sent (see settleClaims). A
+ * drain's reports are written one after another, so its in-flight row is never overwritten by an
+ * older one.
+ */
+export async function recordDrainSteps(
+  db: Db,
+  outcomes: DeliveredOutcome[],
+  failed: FailedAttempt[],
+  inFlight?: InFlight,
+): Promise<void> {
   await db.transaction(async (tx) => {
-    await tx.execute(
-      'UPDATE deliveries SET attempts = $2, last_error = $3, last_status = $4, claims = 0 WHERE id = $1',
-      [id, attempts, error, status],
-    );
     if (inFlight) await writeInFlight(tx, inFlight);
+    for (const attempt of failed)
+      await tx.execute(
+        'UPDATE deliveries SET attempts = $2, last_error = $3, last_status = $4, claims = 0 WHERE id = $1',
+        [attempt.id, attempt.attempts, attempt.error, attempt.status],
+      );
+    if (outcomes.length > 0) await markDelivered(tx, outcomes);
   });
 }
 
@@ -249,36 +273,33 @@ export interface DeliveredOutcome {
   latencyMs: number;
 }
 
-/**
- * Deliveries that arrived, marked and audited in one transaction (one append to the audit chain),
- * with what the drain has in flight after them: the deliveries it takes up next are written down
- * there, in the same transaction, before any of them is sent (see settleClaims).
- */
+/** Deliveries that arrived, marked and audited in one transaction, with what the drain has in flight after them. */
 export async function recordDeliveredMany(db: Db, outcomes: DeliveredOutcome[], inFlight?: InFlight): Promise<void> {
-  await db.transaction(async (tx) => {
-    if (inFlight) await writeInFlight(tx, inFlight);
-    const now = new Date().toISOString();
-    const audit: AuditEntry[] = [];
-    for (const { delivery, attempts, status, latencyMs } of outcomes) {
-      const changed = await tx.execute(
-        `UPDATE deliveries SET status = 'delivered', attempts = $2, last_status = $3, last_error = NULL, delivered_at = $4
+  await recordDrainSteps(db, outcomes, [], inFlight);
+}
+
+async function markDelivered(tx: Db, outcomes: DeliveredOutcome[]): Promise<void> {
+  const now = new Date().toISOString();
+  const audit: AuditEntry[] = [];
+  for (const { delivery, attempts, status, latencyMs } of outcomes) {
+    const changed = await tx.execute(
+      `UPDATE deliveries SET status = 'delivered', attempts = $2, last_status = $3, last_error = NULL, delivered_at = $4
          WHERE id = $1 AND status = 'pending'`,
-        [delivery.id, attempts, status, now],
-      );
-      if (changed === 0) continue;
-      audit.push({
-        kind: 'delivery',
-        messageId: delivery.messageId,
-        type: delivery.type,
-        objectKey: delivery.objectKey,
-        target: delivery.target,
-        decision: 'delivered',
-        rule: `route.${delivery.routeId}`,
-        details: { deliveryId: delivery.id, attempts, status, latencyMs, kind: delivery.kind },
-      });
-    }
-    if (audit.length > 0) await appendAudit(tx, audit, now);
-  });
+      [delivery.id, attempts, status, now],
+    );
+    if (changed === 0) continue;
+    audit.push({
+      kind: 'delivery',
+      messageId: delivery.messageId,
+      type: delivery.type,
+      objectKey: delivery.objectKey,
+      target: delivery.target,
+      decision: 'delivered',
+      rule: `route.${delivery.routeId}`,
+      details: { deliveryId: delivery.id, attempts, status, latencyMs, kind: delivery.kind },
+    });
+  }
+  if (audit.length > 0) await appendAudit(tx, audit, now);
 }
 
 /** The delivery ran out of attempts (or the target refused it for good): dead letter + audit. */

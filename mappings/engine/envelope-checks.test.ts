@@ -106,7 +106,7 @@ describe('the JSONata time limit', () => {
       expression:
         '{ "id": resultId, "evaluatedAt": "2024-05-02T09:55:00Z", "disposition": "Pass", "measurements": [1..40].{ "property": "p" & $string($), "value": $string($ * 2) } }',
       objectKey: 'resultId & "-" & $string(lot)',
-      timeoutMs: 30,
+      timeoutMs: 150,
     });
     const loaded = loadMapping(file);
     const results = await Promise.allSettled(
@@ -115,6 +115,33 @@ describe('the JSONata time limit', () => {
     const failures = results.filter((result) => result.status === 'rejected');
     expect(failures.map((failure) => (failure as PromiseRejectedResult).reason.code)).toEqual([]);
     expect(results).toHaveLength(1500);
+  });
+
+  it('gives the event loop a turn between expressions that run to their limit', async () => {
+    // Taking turns must not make five runaway expressions one block of five time limits: timers,
+    // I/O and BullMQ's lock renewals would wait for all of them.
+    const file = mapping('forever-queued', {
+      objectKey: '($loop := function($n) { $loop($n + 1) }; $loop(0))',
+      timeoutMs: 100,
+    });
+    const loaded = loadMapping(file);
+    let endedBeforeTimer: number | undefined;
+    let ended = 0;
+    const timer = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        endedBeforeTimer = ended;
+        resolve();
+      }, 0),
+    );
+    const runs = Array.from({ length: 5 }, () =>
+      runInbound(loaded, payload).catch((error: { code?: string }) => {
+        ended += 1;
+        return error.code;
+      }),
+    );
+    expect(await Promise.all(runs)).toEqual(Array(5).fill('MAPPING_TIMEOUT'));
+    await timer;
+    expect(endedBeforeTimer).toBeLessThan(3);
   });
 
   it('applies the default limit given to the loader when the mapping states none', async () => {

@@ -140,9 +140,32 @@ export function loadMapping(file: string, options: LoadOptions = {}): LoadedMapp
  * expression's own running time.
  */
 let lane: Promise<unknown> = Promise.resolve();
+/** Evaluations waiting or running in the lane, and since when it has run without a turn of the loop. */
+let queued = 0;
+let sliceStart: number | undefined;
+/**
+ * JSONata's steps await promises that are already resolved, so evaluations in the lane run back to
+ * back without the event loop getting a turn: after this long it gets one (timers, I/O, BullMQ's lock
+ * renewals), also while expressions that run to their time limit queue up.
+ */
+const LANE_SLICE_MS = 20;
 
 function inTurn<T>(run: () => Promise<T>): Promise<T> {
-  const turn = lane.then(run);
+  queued += 1;
+  const turn = lane.then(async () => {
+    const now = performance.now();
+    if (sliceStart === undefined) sliceStart = now;
+    else if (now - sliceStart > LANE_SLICE_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+    try {
+      return await run();
+    } finally {
+      queued -= 1;
+      if (queued === 0) sliceStart = undefined;
+    }
+  });
   lane = turn.catch(() => undefined);
   return turn;
 }
