@@ -242,8 +242,13 @@ routes:
     const workers = role === 'all' ? Number(process.env.BENCH_WORKERS ?? 0) : 0;
     while (this.workers.length < workers) this.workers.push(this.spawnRole('worker', 0));
     const spawnedAt = now();
-    this.hub = this.spawnRole(workers > 0 ? 'api' : role, port);
+    this.hub = this.spawnRole(this.receivingRole(), port);
     return spawnedAt;
+  }
+
+  /** The role of the process that receives: an api beside the workers, or the whole hub. */
+  private receivingRole(): string {
+    return this.workers.length > 0 ? 'api' : this.role;
   }
 
   private spawnRole(role: string, port: number): ChildProcess {
@@ -284,7 +289,7 @@ routes:
    */
   private async spawnStandby(): Promise<string> {
     const port = await freePort();
-    this.standby = this.spawnRole(this.workers.length > 0 ? 'api' : this.role, port);
+    this.standby = this.spawnRole(this.receivingRole(), port);
     return `http://127.0.0.1:${port}`;
   }
 

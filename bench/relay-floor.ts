@@ -7,18 +7,11 @@
  * beat this figure on the same machine: it is the ceiling of its ratio.
  * Run: npx tsx bench/relay-floor.ts [documents] [concurrency]
  */
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
 import { Agent, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ensureRedis } from '../hub/queue/redis-server';
-import type { Readable } from 'node:stream';
-import { startHttpTarget, type HttpTarget } from '../test/support/http-target';
-import { floorRun, postAndForget, rawBullmq, redisPid } from './support';
+import { floorBenchmark, postAndForget } from './support';
 
 const documents = Number(process.argv[2] ?? 5000);
 const concurrency = Number(process.argv[3] ?? 64);
@@ -40,39 +33,20 @@ function relay(targetUrl: string): void {
   server.listen(0, '127.0.0.1', () => process.stdout.write(`${(server.address() as AddressInfo).port}\n`));
 }
 
-async function main(): Promise<void> {
-  const redisDir = mkdtempSync(join(tmpdir(), 'handover-bench-redis-'));
-  const redis = await ensureRedis({ dataDir: redisDir });
-  console.log(`${documents} ProductionOrder documents, concurrency ${concurrency}, node ${process.version}`);
-  const raw = await rawBullmq(redis.url, { count: documents, concurrency, redisPid: redisPid(redisDir) });
-  const target = await startHttpTarget();
-  const child = spawn(process.execPath, [...process.execArgv, __filename, 'relay', target.url], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  try {
-    await measure(child, target, raw.rate);
-  } finally {
-    child.kill();
-    await target.close();
-    await redis.stop();
-  }
-}
-
-async function measure(
-  child: ChildProcessByStdio<null, Readable, null>,
-  target: HttpTarget,
-  baseline: number,
-): Promise<void> {
-  const [port] = (await once(child.stdout, 'data')) as [Buffer];
-  const url = `http://127.0.0.1:${String(port).trim()}`;
-  const floor = await floorRun(url, target, {
+function main(): Promise<void> {
+  return floorBenchmark({
     documents,
     concurrency,
     name: 'floor: bare relay, nothing stored',
-    groups: { relay: [child.pid!], 'generator + target': [process.pid] },
+    ratio: 'ceiling of the ratio (floor / raw BullMQ)',
     timeoutMs: 120_000,
+    start: (_redisUrl, targetUrl) => {
+      const door = spawn(process.execPath, [...process.execArgv, __filename, 'relay', targetUrl], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      return { door, others: [], ready: Promise.resolve(), groups: { relay: [door.pid!] } };
+    },
   });
-  console.log(`ceiling of the ratio (floor / raw BullMQ): ${(floor.rate / baseline).toFixed(2)}`);
 }
 
 if (process.argv[2] === 'relay') relay(process.argv[3]!);

@@ -13,7 +13,7 @@
  * as the hub benchmark, next to the raw BullMQ hop in the same run.
  * Run: npx tsx bench/skeleton-floor.ts [documents] [concurrency]
  */
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
@@ -21,12 +21,9 @@ import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
 import { Queue, Worker } from 'bullmq';
-import { ensureRedis } from '../hub/queue/redis-server';
-import { startHttpTarget, type HttpTarget } from '../test/support/http-target';
-import { floorRun, rawBullmq, redisPid } from './support';
+import { floorBenchmark } from './support';
 
 const documents = Number(process.argv[2] ?? 5000);
 const concurrency = Number(process.argv[3] ?? 64);
@@ -182,45 +179,27 @@ function worker(redisUrl: string, targetUrl: string, dataDir: string): void {
   process.stdout.write('ready\n');
 }
 
-async function main(): Promise<void> {
-  const redisDir = mkdtempSync(join(tmpdir(), 'handover-bench-redis-'));
-  const redis = await ensureRedis({ dataDir: redisDir });
-  console.log(`${documents} ProductionOrder documents, concurrency ${concurrency}, node ${process.version}`);
-  const raw = await rawBullmq(redis.url, { count: documents, concurrency, redisPid: redisPid(redisDir) });
-  const target = await startHttpTarget();
+function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'handover-skeleton-'));
   const spawnRole = (...args: string[]) =>
     spawn(process.execPath, [...process.execArgv, __filename, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const doorProcess = spawnRole('door', redis.url);
-  const workerProcess = spawnRole('worker', redis.url, target.url, dataDir);
-  try {
-    await once(workerProcess.stdout, 'data');
-    await measure(doorProcess, workerProcess.pid!, target, raw.rate, redisPid(redisDir));
-  } finally {
-    doorProcess.kill();
-    workerProcess.kill();
-    await target.close();
-    await redis.stop();
-  }
-}
-
-async function measure(
-  doorProcess: ChildProcessByStdio<null, Readable, null>,
-  workerPid: number,
-  target: HttpTarget,
-  baseline: number,
-  redis: number,
-): Promise<void> {
-  const [port] = (await once(doorProcess.stdout, 'data')) as [Buffer];
-  const url = `http://127.0.0.1:${String(port).trim()}`;
-  const floor = await floorRun(url, target, {
+  return floorBenchmark({
     documents,
     concurrency,
     name: 'floor: durable skeleton',
-    groups: { door: [doorProcess.pid!], worker: [workerPid], redis: [redis], 'generator + target': [process.pid] },
+    ratio: 'ratio skeleton / raw BullMQ',
     timeoutMs: 300_000,
+    start: (redisUrl, targetUrl, redis) => {
+      const door = spawnRole('door', redisUrl);
+      const worker = spawnRole('worker', redisUrl, targetUrl, dataDir);
+      return {
+        door,
+        others: [worker],
+        ready: once(worker.stdout, 'data'),
+        groups: { door: [door.pid!], worker: [worker.pid!], redis: [redis] },
+      };
+    },
   });
-  console.log(`ratio skeleton / raw BullMQ: ${(floor.rate / baseline).toFixed(2)}`);
 }
 
 if (process.argv[2] === 'door') door(process.argv[3]!);

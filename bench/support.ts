@@ -2,13 +2,16 @@
  * What the hub benchmarks share: the payload, a hub process of its own, load at a fixed rate or
  * from a pool of senders, the raw BullMQ hop they compare with, and latency figures.
  */
+import type { ChildProcess, ChildProcessByStdio } from 'node:child_process';
 import { once } from 'node:events';
 import { Agent, request } from 'node:http';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { Queue, Worker } from 'bullmq';
-import type { HttpTarget, Received } from '../test/support/http-target';
+import { ensureRedis } from '../hub/queue/redis-server';
+import { startHttpTarget, type HttpTarget, type Received } from '../test/support/http-target';
 import { freePort, hubReady, orderEnvelopeJson, spawnHandover, writeOrdersConfig } from '../test/support/hub-process';
 
 /** The document every benchmark sends: a 1.3 KB canonical ProductionOrder envelope from `erp`. */
@@ -408,36 +411,59 @@ function sum(values: number[]): number {
   return values.reduce((total, value) => total + value, 0);
 }
 
+/** The processes of a floor: the door, which prints its port first, and what it measures (process ids by name). */
+export interface FloorProcesses {
+  door: ChildProcessByStdio<null, Readable, null>;
+  others: ChildProcess[];
+  /** Resolves once every process but the door is ready. */
+  ready: Promise<unknown>;
+  groups: Record<string, number[]>;
+}
+
 /**
- * A floor's run: `documents` orders from `concurrency` senders to the door at `url`, until all have
- * reached `target`; prints its figures and the CPU per document of `groups` (process ids by name).
+ * A floor benchmark: the raw BullMQ hop, then `start`'s processes under the load of
+ * bench/hub-throughput.ts (`documents` orders from `concurrency` senders to the same HTTP target)
+ * until all have arrived; prints the figures, the CPU per document of each group and the ratio.
  */
-export async function floorRun(
-  url: string,
-  target: HttpTarget,
-  options: {
-    documents: number;
-    concurrency: number;
-    name: string;
-    groups: Record<string, number[]>;
-    timeoutMs: number;
-  },
-): Promise<Figures> {
-  const meter = new CpuMeter(options.groups);
-  const tracker = new ArrivalTracker();
-  target.respond = (received) => {
-    tracker.receive(received);
-    return 200;
-  };
-  const started = performance.now();
-  meter.start();
-  await pool(options.documents, options.concurrency, async (index) => {
-    const before = performance.now();
-    const { messageId } = await postOrder(url, payload(index));
-    if (messageId !== undefined) tracker.sent(messageId, before);
-  });
-  await tracker.waitFor(options.documents, options.timeoutMs);
-  const figures = report(options.name, options.documents, tracker.lastArrival - started, tracker.latencies);
-  meter.report(options.documents);
-  return figures;
+export async function floorBenchmark(options: {
+  documents: number;
+  concurrency: number;
+  name: string;
+  ratio: string;
+  timeoutMs: number;
+  start(redisUrl: string, targetUrl: string, redisPid: number): FloorProcesses;
+}): Promise<void> {
+  const { documents, concurrency } = options;
+  const redisDir = mkdtempSync(join(tmpdir(), 'handover-bench-redis-'));
+  const redis = await ensureRedis({ dataDir: redisDir });
+  console.log(`${documents} ProductionOrder documents, concurrency ${concurrency}, node ${process.version}`);
+  const raw = await rawBullmq(redis.url, { count: documents, concurrency, redisPid: redisPid(redisDir) });
+  const target = await startHttpTarget();
+  const processes = options.start(redis.url, target.url, redisPid(redisDir));
+  try {
+    const [port] = (await once(processes.door.stdout, 'data')) as [Buffer];
+    await processes.ready;
+    const meter = new CpuMeter({ ...processes.groups, 'generator + target': [process.pid] });
+    const tracker = new ArrivalTracker();
+    target.respond = (received) => {
+      tracker.receive(received);
+      return 200;
+    };
+    const url = `http://127.0.0.1:${String(port).trim()}`;
+    const started = performance.now();
+    meter.start();
+    await pool(documents, concurrency, async (index) => {
+      const before = performance.now();
+      const { messageId } = await postOrder(url, payload(index));
+      if (messageId !== undefined) tracker.sent(messageId, before);
+    });
+    await tracker.waitFor(documents, options.timeoutMs);
+    const floor = report(options.name, documents, tracker.lastArrival - started, tracker.latencies);
+    meter.report(documents);
+    console.log(`${options.ratio}: ${(floor.rate / raw.rate).toFixed(2)}`);
+  } finally {
+    for (const child of [processes.door, ...processes.others]) child.kill();
+    await target.close();
+    await redis.stop();
+  }
 }

@@ -35,7 +35,7 @@ export function fastDoor(ctx: HubContext) {
     const refused = !systems.has(system)
       ? ApiError.of('UNKNOWN_SYSTEM', { system })
       : systemAuthError(ctx.credentials, req.headers.authorization, system);
-    if (refused) return answer(res, refused.status, errorBody(refused), refused.status === 503);
+    if (refused) return answer(res, refused.status, errorBody(refused));
     const declared = Number(req.headers['content-length']);
     if (declared > limit) return tooLarge(req, res, limit, declared);
     const chunks: Buffer[] = [];
@@ -61,10 +61,10 @@ export function fastDoor(ctx: HubContext) {
         type: types.length === 1 ? types[0] : undefined,
         idempotencyKey: req.headers['idempotency-key'] as string | undefined,
       }).then(
-        (messageId) => answer(res, 202, { messageId }, false, messageId),
+        (messageId) => answer(res, 202, { messageId }, messageId),
         (error: unknown) => {
           if (!(error instanceof ApiError)) return next(error);
-          answer(res, error.status, errorBody(error), error.status === 503);
+          answer(res, error.status, errorBody(error));
         },
       );
     });
@@ -74,20 +74,20 @@ export function fastDoor(ctx: HubContext) {
       if (over) return;
       over = true;
       const aborted = ApiError.of('BAD_REQUEST', undefined, 'The request was aborted before its body ended');
-      answer(res, aborted.status, errorBody(aborted), false);
+      answer(res, aborted.status, errorBody(aborted));
     });
   };
 }
 
-/** A JSON answer, as express's res.json writes it. */
-function answer(res: Response, status: number, body: unknown, retryLater: boolean, messageId?: string): void {
+/** A JSON answer, as express's res.json writes it (a 503 says when to try again, as sendError does). */
+function answer(res: Response, status: number, body: unknown, messageId?: string): void {
   if (res.headersSent || res.destroyed) return;
   const text = JSON.stringify(body);
   const headers: Record<string, string | number> = {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
   };
-  if (retryLater) headers['retry-after'] = String(RETRY_AFTER_SECONDS);
+  if (status === 503) headers['retry-after'] = String(RETRY_AFTER_SECONDS);
   if (messageId !== undefined) headers['x-handover-message-id'] = messageId;
   res.writeHead(status, headers).end(text);
 }
@@ -99,6 +99,6 @@ function tooLarge(req: Request, res: Response, limit: number, length?: number): 
     { limit, ...(length === undefined ? {} : { length }) },
     `The body is larger than ${limit} bytes`,
   );
-  answer(res, error.status, errorBody(error), false);
+  answer(res, error.status, errorBody(error));
   req.resume();
 }

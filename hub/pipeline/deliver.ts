@@ -26,6 +26,7 @@ import {
   type DeliveryRow,
   type PendingDelivery,
 } from '../store/index';
+import { coalesced } from '../coalesce';
 import type { DeliverJob } from './jobs';
 
 /** Objects of one partition delivered at the same time. */
@@ -149,34 +150,6 @@ async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promi
       while (next < items.length) await work(items[next++]!);
     }),
   );
-}
-
-/**
- * Group commit for outcomes: what arrives while a write runs is written together next, so many
- * deliveries finishing at once share one transaction. Each call resolves once its item is written.
- */
-function coalesced<T>(write: (items: T[]) => Promise<void>): (item: T) => Promise<void> {
-  let queued: Array<{ item: T; resolve(): void; reject(error: unknown): void }> = [];
-  let writing = false;
-  const flush = async (): Promise<void> => {
-    writing = true;
-    while (queued.length > 0) {
-      const batch = queued;
-      queued = [];
-      try {
-        await write(batch.map((entry) => entry.item));
-        for (const entry of batch) entry.resolve();
-      } catch (error) {
-        for (const entry of batch) entry.reject(error);
-      }
-    }
-    writing = false;
-  };
-  return (item) =>
-    new Promise<void>((resolve, reject) => {
-      queued.push({ item, resolve, reject });
-      if (!writing) void flush();
-    });
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import type { Job } from 'bullmq';
 import type { CanonicalEnvelope } from '../../schemas/index';
+import { coalesced } from '../coalesce';
 import type { HubContext } from '../context';
 import { partitionOf } from '../queue/queue-keys';
 import {
@@ -151,56 +152,32 @@ export function wakeDeliveries(ctx: HubContext, outcomes: IntakeOutcome[]): Prom
     for (const delivery of outcome.documents.flatMap(({ outcome: applied }) => applied.deliveries))
       if (delivery.status === 'pending') partitions.set(`${delivery.target}-${delivery.partition}`, delivery);
   }
-  return partitions.size === 0 ? Promise.resolve() : wakersOf(ctx).wake(partitions);
+  return partitions.size === 0 ? Promise.resolve() : wakerOf(ctx)(partitions);
 }
+
+type Partitions = Map<string, { target: string; partition: number }>;
 
 /**
  * The wake-ups of the ingest jobs that finish together (a group commit resolves them in one turn)
  * go to Redis together, once per partition: sixteen jobs that touched the same sixteen partitions
  * add sixteen jobs, not 256. A failed add fails every job that waited for it, which is retried.
  */
-class Waker {
-  private waiting = new Map<string, { target: string; partition: number }>();
-  private callers: Array<{ resolve(): void; reject(error: unknown): void }> = [];
-  private scheduled = false;
+const wakers = new WeakMap<HubContext, (partitions: Partitions) => Promise<void>>();
 
-  constructor(private readonly ctx: HubContext) {}
-
-  wake(partitions: Map<string, { target: string; partition: number }>): Promise<void> {
-    for (const [name, partition] of partitions) this.waiting.set(name, partition);
-    return new Promise<void>((resolve, reject) => {
-      this.callers.push({ resolve, reject });
-      if (this.scheduled) return;
-      this.scheduled = true;
-      setImmediate(() => void this.flush());
-    });
-  }
-
-  private async flush(): Promise<void> {
-    const partitions = this.waiting;
-    const callers = this.callers;
-    this.waiting = new Map();
-    this.callers = [];
-    this.scheduled = false;
-    try {
-      await Promise.all(
-        [...partitions].map(([name, { target, partition }]) =>
-          this.ctx.queues.deliver(target, partition).add('deliver', {}, { deduplication: { id: `wake-${name}` } }),
-        ),
-      );
-      for (const caller of callers) caller.resolve();
-    } catch (error) {
-      for (const caller of callers) caller.reject(error);
-    }
-  }
-}
-
-const wakers = new WeakMap<HubContext, Waker>();
-
-function wakersOf(ctx: HubContext): Waker {
+function wakerOf(ctx: HubContext): (partitions: Partitions) => Promise<void> {
   let waker = wakers.get(ctx);
   if (!waker) {
-    waker = new Waker(ctx);
+    waker = coalesced(
+      async (batches: Partitions[]) => {
+        const partitions: Partitions = new Map(batches.flatMap((batch) => [...batch]));
+        await Promise.all(
+          [...partitions].map(([name, { target, partition }]) =>
+            ctx.queues.deliver(target, partition).add('deliver', {}, { deduplication: { id: `wake-${name}` } }),
+          ),
+        );
+      },
+      { afterTurn: true },
+    );
     wakers.set(ctx, waker);
   }
   return waker;

@@ -8,8 +8,8 @@ import {
   getDelivery,
   pendingPage,
   realignPartitions,
-  recordAttemptFailed,
   recordDeliveredMany,
+  recordDrainSteps,
   recordReceived,
   settleClaims,
   type ApplyInput,
@@ -167,7 +167,10 @@ describe.each(storeBackends)('delivery pages on %s', (_name, open) => {
       ...lane,
       ids: [second, third],
     });
-    await recordAttemptFailed(db, second, 1, 'HTTP 503', 503, { ...lane, ids: [third] });
+    await recordDrainSteps(db, [], [{ id: second, attempts: 1, error: 'HTTP 503', status: 503 }], {
+      ...lane,
+      ids: [third],
+    });
     expect(await settleClaims(db, 'mes', 0)).toBe(1);
     const claims = async () => Promise.all(ids.map(async (id) => (await getDelivery(db, id))!.claims));
     expect(await claims()).toEqual([0, 0, 1]);

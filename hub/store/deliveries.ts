@@ -208,27 +208,15 @@ export async function settleClaims(db: Db, target: string, partition: number): P
   });
 }
 
-/** A failed attempt: its number, the error and the target's status, if it answered. */
+/**
+ * A failed attempt: its number, the error and the target's status, if it answered. It also shows
+ * the worker lived through sending it: its claims start again.
+ */
 export interface FailedAttempt {
   id: string;
   attempts: number;
   error: string;
   status?: number;
-}
-
-/**
- * A failed attempt also shows the worker lived through sending it: its claims start again (the
- * drain takes it out of what it has in flight, `inFlight`).
- */
-export async function recordAttemptFailed(
-  db: Db,
-  id: string,
-  attempts: number,
-  error: string,
-  status?: number,
-  inFlight?: InFlight,
-): Promise<void> {
-  await recordDrainSteps(db, [], [{ id, attempts, error, ...(status === undefined ? {} : { status }) }], inFlight);
 }
 
 /**
