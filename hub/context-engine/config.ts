@@ -1,0 +1,173 @@
+/**
+ * The `context` section of the hub's configuration: the lines and work units the engine keeps
+ * state for, their signals, the reason catalogue, the shift calendar and the classification
+ * settings. Validated with the rest of the file at start-up.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { STATE_MAP_NAMES } from './state-maps';
+
+const EquipmentId = Type.String({
+  minLength: 1,
+  maxLength: 100,
+  pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
+  description: 'ISA-95 equipment id',
+  examples: ['FILLER-01'],
+});
+
+const SignalName = Type.String({
+  minLength: 1,
+  maxLength: 100,
+  description: 'The `signal` name of the signal messages that carry it (the connector’s binding)',
+});
+
+export const CounterConfig = Type.Object(
+  {
+    signal: SignalName,
+    kind: Type.Union([Type.Literal('good'), Type.Literal('reject'), Type.Literal('total')], {
+      description: 'What the counter counts: good units, rejected units, or all units (good = total − reject)',
+    }),
+    rollover: Type.Optional(
+      Type.Integer({
+        minimum: 2,
+        description:
+          'The value at which the counter wraps to 0 (65536 for a 16-bit counter); without it a drop is a reset',
+        examples: [65536],
+      }),
+    ),
+    maxPerSecond: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        description: 'Largest plausible rate; a rise faster than this is refused (COUNTER_IMPLAUSIBLE), not booked',
+        examples: [50],
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'A counter signal of a work unit' },
+);
+export type CounterConfig = Static<typeof CounterConfig>;
+
+export const WorkUnitConfig = Type.Object(
+  {
+    id: EquipmentId,
+    equipmentClass: Type.Optional(
+      Type.String({ minLength: 1, description: 'Equipment class: selects reason codes', examples: ['capper'] }),
+    ),
+    idealCycleSeconds: Type.Number({
+      exclusiveMinimum: 0,
+      description: 'Planned run time per unit (PRU, ISO 22400-2), in seconds',
+      examples: [0.5],
+    }),
+    stateMap: Type.Union(
+      STATE_MAP_NAMES.map((name) => Type.Literal(name)),
+      { default: 'packml', description: 'How state and mode numbers read' },
+    ),
+    signals: Type.Object(
+      {
+        state: Type.Optional(SignalName),
+        mode: Type.Optional(SignalName),
+        stopReason: Type.Optional(SignalName),
+        counters: Type.Array(CounterConfig, { default: [] }),
+      },
+      {
+        additionalProperties: false,
+        description: 'Which signals carry the unit’s state, mode, stop reason and counts',
+      },
+    ),
+  },
+  { additionalProperties: false, description: 'A work unit whose signals the engine turns into events' },
+);
+export type WorkUnitConfig = Static<typeof WorkUnitConfig>;
+
+export const LineConfig = Type.Object(
+  {
+    id: EquipmentId,
+    site: Type.Optional(EquipmentId),
+    area: Type.Optional(EquipmentId),
+    workUnits: Type.Array(WorkUnitConfig, {
+      minItems: 1,
+      description: 'In flow order: the last one counts the line’s output',
+    }),
+  },
+  { additionalProperties: false, description: 'A line (ISA-95 WorkCenter) and its work units' },
+);
+export type LineConfig = Static<typeof LineConfig>;
+
+const LocalTime = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', description: 'Local time, HH:MM' });
+
+export const ShiftConfig = Type.Object(
+  {
+    id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,40}$', description: 'Shift name', examples: ['early'] }),
+    start: LocalTime,
+    hours: Type.Number({ exclusiveMinimum: 0, maximum: 24, description: 'Length in local hours' }),
+    breaks: Type.Array(
+      Type.Object(
+        {
+          start: LocalTime,
+          minutes: Type.Integer({ minimum: 1, maximum: 1440 }),
+        },
+        { additionalProperties: false },
+      ),
+      { default: [], description: 'Planned breaks: planned downtime, outside planned busy time' },
+    ),
+  },
+  { additionalProperties: false, description: 'A shift that starts every day at the same local time' },
+);
+export type ShiftConfig = Static<typeof ShiftConfig>;
+
+export const ReasonConfig = Type.Object(
+  {
+    code: Type.String({ minLength: 1, maxLength: 40, description: 'The code the PLC sends', examples: ['17'] }),
+    name: Type.String({ minLength: 1, description: 'What operators read', examples: ['Cap feed jam'] }),
+    category: Type.Union(
+      [Type.Literal('availability'), Type.Literal('performance'), Type.Literal('quality'), Type.Literal('excluded')],
+      { description: 'ISO 22400 loss the stop counts as' },
+    ),
+    equipmentClass: Type.Optional(
+      Type.String({ minLength: 1, description: 'Only for this equipment class; without it, for every class' }),
+    ),
+  },
+  { additionalProperties: false, description: 'A stop reason of the catalogue' },
+);
+export type ReasonConfig = Static<typeof ReasonConfig>;
+
+export const ContextConfig = Type.Object(
+  {
+    system: Type.String({
+      pattern: '^[a-z][a-z0-9-]{0,39}$',
+      default: 'line-context',
+      description:
+        'The system the engine publishes its documents as (declared under systems, owner by the ownership rules)',
+    }),
+    sources: Type.Array(Type.String({ pattern: '^[a-z][a-z0-9-]{0,39}$' }), {
+      minItems: 1,
+      description: 'Systems whose signal messages feed the engine',
+      examples: [['scada']],
+    }),
+    timeZone: Type.String({ minLength: 1, description: 'The plant’s IANA time zone', examples: ['Europe/Berlin'] }),
+    shifts: Type.Array(ShiftConfig, { default: [], description: 'The shift calendar; time outside shifts is NoShift' }),
+    microStopSeconds: Type.Number({
+      minimum: 0,
+      default: 120,
+      description: 'An unclassified stop of at most this long is a micro-stop (a speed loss)',
+    }),
+    ignoreBelowSeconds: Type.Number({
+      minimum: 0,
+      default: 0,
+      description: 'Stops shorter than this are noise: absorbed into the running time around them',
+    }),
+    isoStrict: Type.Boolean({
+      default: false,
+      description: 'Book micro-stops as delay time (ISO 22400 ADET) instead of a speed loss',
+    }),
+    countEverySeconds: Type.Integer({
+      minimum: 1,
+      default: 60,
+      description: 'How often counts become a ProductionConfirmation of the running order (and at order end)',
+    }),
+    reasons: Type.Array(ReasonConfig, { default: [] }),
+    lines: Type.Array(LineConfig, { minItems: 1 }),
+  },
+  { additionalProperties: false, description: 'The operational-context engine: signals in context' },
+);
+
+export type ContextConfig = Static<typeof ContextConfig>;

@@ -1,0 +1,476 @@
+/**
+ * The engine's core: one work unit's state and one signal in, the new state, the business documents
+ * the signal completes and what became of it out. Pure and deterministic: it works in event time (the
+ * signals' source timestamps), so replaying a day's signals gives that day's events again.
+ */
+import type { ContextConfig, CounterConfig, ReasonConfig, WorkUnitConfig } from './config';
+import type { ContextErrorCode } from './errors';
+import { shiftAt, shiftsBetween } from './shifts';
+import { modeOf, stateOf, STATE_MAPS, type ModeClass, type StateClass } from './state-maps';
+
+/** A signal message as the connectors emit it, with the id of the message that carried it. */
+export interface Signal {
+  messageId: string;
+  equipmentId: string;
+  signal: string;
+  value: unknown;
+  quality: string;
+  sourceTimestamp: string | null;
+  receivedAt: string;
+}
+
+/** Which signal a derived document came from. */
+export interface Provenance {
+  messageId: string;
+  signal: string;
+  sourceTimestamp: string;
+}
+
+/** What a stop counts as: a stop, starved or blocked by a neighbour, waiting with no order, or outside OEE. */
+export type StopKind = 'stop' | 'external' | 'noOrder' | 'excluded';
+
+export interface RunningOrder {
+  orderId: string;
+  operationId?: string;
+  materialDefinitionId?: string;
+  since: number;
+}
+
+export interface OpenStop {
+  id: string;
+  kind: StopKind;
+  start: number;
+  /** Where this event ends unless the stop does first: the end of its shift, or the next shift's start. */
+  until: number | null;
+  shift?: string;
+  reasonCode?: string;
+  order?: RunningOrder;
+  revision: number;
+  signals: Provenance[];
+}
+
+export interface Counts {
+  good: number;
+  reject: number;
+  total: number;
+  since: number;
+  signals: Provenance[];
+}
+
+/** Everything the engine holds for a work unit; plain JSON, persisted after every batch. */
+export interface UnitState {
+  equipmentId: string;
+  eventTime: number;
+  state?: { code: string; name: string; class: StateClass };
+  mode?: { code: string; name: string; class: ModeClass };
+  reasonCode?: string;
+  stop?: OpenStop;
+  order?: RunningOrder;
+  /** Each counter's last value and when it was read. */
+  counters: Record<string, { value: number; at: number }>;
+  counts?: Counts;
+  /** Units counted while no order ran: flagged, booked to no order. */
+  unassigned: { good: number; reject: number; total: number };
+}
+
+/** A document the engine publishes, as its configured system. */
+export interface Derived {
+  type: 'DowntimeEvent' | 'ProductionConfirmation';
+  objectKey: string;
+  version: number;
+  occurredAt: string;
+  document: Record<string, unknown>;
+  derivedFrom: Provenance[];
+}
+
+export interface SignalOutcome {
+  booked: boolean;
+  code?: ContextErrorCode;
+  detail?: string;
+}
+
+/** The engine's settings: the context configuration after validation, defaults applied. */
+export type EngineSettings = Pick<
+  ContextConfig,
+  'timeZone' | 'shifts' | 'microStopSeconds' | 'ignoreBelowSeconds' | 'isoStrict' | 'countEverySeconds' | 'reasons'
+>;
+
+export const STARVED_BLOCKED = 'STARVED_BLOCKED';
+
+export function initialState(equipmentId: string): UnitState {
+  return { equipmentId, eventTime: 0, counters: {}, unassigned: { good: 0, reject: 0, total: 0 } };
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const compact = (ms: number) => iso(ms).replace(/[-:]|\.\d+/g, '');
+
+/** Applies one signal; `state` is changed in place and the documents it completed are returned. */
+export function applySignal(
+  settings: EngineSettings,
+  unit: WorkUnitConfig,
+  state: UnitState,
+  signal: Signal,
+): { documents: Derived[]; outcome: SignalOutcome } {
+  const at = Date.parse(signal.sourceTimestamp ?? signal.receivedAt);
+  if (Number.isNaN(at)) return { documents: [], outcome: { booked: false, code: 'SIGNAL_UNKNOWN', detail: 'no time' } };
+  if (at < state.eventTime)
+    return {
+      documents: [],
+      outcome: { booked: false, code: 'SIGNAL_LATE', detail: `${iso(at)} is before ${iso(state.eventTime)}` },
+    };
+  const role = roleOf(unit, signal.signal);
+  if (!role)
+    return { documents: [], outcome: { booked: false, code: 'SIGNAL_UNKNOWN', detail: `signal "${signal.signal}"` } };
+  if (signal.quality !== 'good')
+    return { documents: [], outcome: { booked: false, code: 'SIGNAL_BAD_QUALITY', detail: signal.quality } };
+  const provenance: Provenance = { messageId: signal.messageId, signal: signal.signal, sourceTimestamp: iso(at) };
+  const documents = advance(settings, unit, state, at);
+  state.eventTime = at;
+  const map = STATE_MAPS[unit.stateMap ?? 'packml'];
+  let outcome: SignalOutcome = { booked: true };
+  if (role === 'state') {
+    const entry = stateOf(map, signal.value);
+    state.state = { code: entry.code, name: entry.name, class: entry.class };
+    if (!entry.known) outcome = { booked: true, code: 'STATE_UNMAPPED', detail: `state ${entry.code}` };
+    documents.push(...transition(settings, unit, state, at, provenance));
+  } else if (role === 'mode') {
+    const entry = modeOf(map, signal.value);
+    state.mode = { code: entry.code, name: entry.name, class: entry.class };
+    if (!entry.known) outcome = { booked: true, code: 'STATE_UNMAPPED', detail: `mode ${entry.code}` };
+    documents.push(...transition(settings, unit, state, at, provenance));
+  } else if (role === 'stopReason') {
+    const code = String(signal.value ?? '');
+    state.reasonCode = code === '' || code === '0' ? undefined : code;
+    if (state.reasonCode !== undefined && !reasonOf(settings, unit, state.reasonCode))
+      outcome = { booked: true, code: 'REASON_UNKNOWN', detail: `reason ${state.reasonCode}` };
+    const stop = state.stop;
+    if (stop && stop.kind === 'stop' && stop.reasonCode === undefined && state.reasonCode !== undefined) {
+      // A stop that began without a reason takes the first one given during it, for the whole stop.
+      stop.reasonCode = state.reasonCode;
+      stop.signals.push(provenance);
+      const published = publishStop(settings, unit, stop, at, undefined);
+      if (published) documents.push(published);
+    }
+  } else {
+    outcome = count(state, role, signal.value, at, provenance);
+  }
+  return { documents, outcome };
+}
+
+type Role = 'state' | 'mode' | 'stopReason' | CounterConfig;
+
+function roleOf(unit: WorkUnitConfig, signal: string): Role | undefined {
+  const { signals } = unit;
+  if (signals.state === signal) return 'state';
+  if (signals.mode === signal) return 'mode';
+  if (signals.stopReason === signal) return 'stopReason';
+  return signals.counters.find((counter) => counter.signal === signal);
+}
+
+export function reasonOf(settings: EngineSettings, unit: WorkUnitConfig, code: string): ReasonConfig | undefined {
+  return (
+    settings.reasons.find((reason) => reason.code === code && reason.equipmentClass === unit.equipmentClass) ??
+    settings.reasons.find((reason) => reason.code === code && reason.equipmentClass === undefined)
+  );
+}
+
+/** What the unit is doing now: running, or which kind of stop. */
+function kindOf(state: UnitState): StopKind | 'running' | undefined {
+  if (!state.state) return undefined;
+  if (state.mode && state.mode.class !== 'produce') return 'excluded';
+  switch (state.state.class) {
+    case 'running':
+      return 'running';
+    case 'external':
+      return 'external';
+    case 'idle':
+      return state.order ? 'stop' : 'noOrder';
+    default:
+      return 'stop';
+  }
+}
+
+/** After a state, mode or order change: closes the open stop and opens the next when the kind changed. */
+function transition(
+  settings: EngineSettings,
+  unit: WorkUnitConfig,
+  state: UnitState,
+  at: number,
+  provenance: Provenance,
+): Derived[] {
+  const kind = kindOf(state);
+  const documents: Derived[] = [];
+  if (state.stop && state.stop.kind === kind) return documents;
+  if (state.stop) {
+    const closed = closeStop(settings, unit, state, at, provenance);
+    if (closed) documents.push(closed);
+  }
+  if (kind !== undefined && kind !== 'running') {
+    const opened = openStop(settings, unit, state, kind, at, provenance);
+    if (opened) documents.push(opened);
+  }
+  return documents;
+}
+
+function openStop(
+  settings: EngineSettings,
+  unit: WorkUnitConfig,
+  state: UnitState,
+  kind: StopKind,
+  at: number,
+  provenance: Provenance,
+  carried?: OpenStop,
+): Derived | undefined {
+  const shift = shiftAt(settings.timeZone, settings.shifts, at);
+  const stop: OpenStop = {
+    id: `DT-${unit.id}-${compact(at)}`,
+    kind,
+    start: at,
+    until: shift ? shift.end : nextShiftStart(settings, at),
+    revision: 0,
+    signals: carried ? [...carried.signals] : [provenance],
+    ...(shift ? { shift: shift.key } : {}),
+  };
+  const reasonCode =
+    carried?.reasonCode ?? (kind === 'external' ? STARVED_BLOCKED : kind === 'stop' ? state.reasonCode : undefined);
+  if (reasonCode !== undefined) stop.reasonCode = reasonCode;
+  const order = carried?.order ?? state.order;
+  if (order) stop.order = order;
+  state.stop = stop;
+  return settings.ignoreBelowSeconds > 0 ? undefined : publishStop(settings, unit, stop, at, undefined);
+}
+
+function nextShiftStart(settings: EngineSettings, at: number): number | null {
+  const next = shiftsBetween(settings.timeZone, settings.shifts, at, at + 2 * 86_400_000).find((w) => w.start > at);
+  return next ? next.start : null;
+}
+
+function closeStop(
+  settings: EngineSettings,
+  unit: WorkUnitConfig,
+  state: UnitState,
+  at: number,
+  provenance: Provenance | undefined,
+): Derived | undefined {
+  const stop = state.stop!;
+  state.stop = undefined;
+  if (provenance) stop.signals.push(provenance);
+  // A stop shorter than the noise filter that was never published is absorbed into the run around it.
+  if (stop.revision === 0 && (at - stop.start) / 1000 < settings.ignoreBelowSeconds) return undefined;
+  return publishStop(settings, unit, stop, at, at);
+}
+
+/** The next revision of a stop's DowntimeEvent; `end` closes it. */
+function publishStop(
+  settings: EngineSettings,
+  unit: WorkUnitConfig,
+  stop: OpenStop,
+  at: number,
+  end: number | undefined,
+): Derived {
+  stop.revision += 1;
+  const reason = stop.reasonCode === undefined ? undefined : reasonOf(settings, unit, stop.reasonCode);
+  const seconds = end === undefined ? undefined : (end - stop.start) / 1000;
+  const micro =
+    stop.kind === 'stop' &&
+    stop.reasonCode === undefined &&
+    seconds !== undefined &&
+    seconds <= settings.microStopSeconds;
+  const stopKind = micro ? 'microStop' : stop.kind;
+  const lossCategory =
+    stop.kind === 'noOrder' || stop.kind === 'excluded'
+      ? 'excluded'
+      : micro
+        ? settings.isoStrict
+          ? 'availability'
+          : 'performance'
+        : (reason?.category ?? 'availability');
+  const document: Record<string, unknown> = {
+    id: stop.id,
+    description: describe(stopKind, stop, reason),
+    equipmentId: unit.id,
+    equipmentLevel: 'WorkUnit',
+    startTime: iso(stop.start),
+    ...(end === undefined ? {} : { endTime: iso(end), durationSeconds: seconds }),
+    recordedAt: iso(at),
+    reasonCode: stop.reasonCode ?? 'Unknown',
+    ...(reason ? { reason: reason.name } : {}),
+    lossCategory,
+    stopKind,
+    ...(stop.order
+      ? {
+          orderId: stop.order.orderId,
+          ...(stop.order.operationId ? { operationId: stop.order.operationId } : {}),
+          ...(stop.order.materialDefinitionId ? { materialDefinitionId: stop.order.materialDefinitionId } : {}),
+        }
+      : {}),
+    shift: stop.shift ?? 'NoShift',
+  };
+  return {
+    type: 'DowntimeEvent',
+    objectKey: stop.id,
+    version: stop.revision,
+    occurredAt: iso(at),
+    document,
+    derivedFrom: [...stop.signals],
+  };
+}
+
+function describe(stopKind: string, stop: OpenStop, reason: ReasonConfig | undefined): string {
+  if (stopKind === 'microStop') return 'Micro-stop';
+  if (stop.kind === 'external') return 'Starved or blocked';
+  if (stop.kind === 'noOrder') return 'No order';
+  if (stop.kind === 'excluded') return 'Not in production mode';
+  return reason
+    ? reason.name
+    : stop.reasonCode === undefined
+      ? 'Unplanned stop, reason unknown'
+      : `Stop ${stop.reasonCode}`;
+}
+
+/**
+ * Moves a unit's event time to `at`: an open stop that crosses its shift's end is split there (one
+ * event per shift), and counts are booked when a count period ends.
+ */
+function advance(settings: EngineSettings, unit: WorkUnitConfig, state: UnitState, at: number): Derived[] {
+  const documents: Derived[] = [];
+  if (state.counts && at >= periodEnd(settings, state.counts.since)) {
+    const booked = bookCounts(unit, state, periodEnd(settings, state.counts.since));
+    if (booked) documents.push(booked);
+  }
+  let stop = state.stop;
+  while (stop && stop.until !== null && stop.until <= at) {
+    const boundary = stop.until;
+    const closed = closeStop(settings, unit, state, boundary, undefined);
+    if (closed) documents.push(closed);
+    const opened = openStop(settings, unit, state, stop.kind, boundary, stop.signals[0]!, stop);
+    if (opened) documents.push(opened);
+    stop = state.stop;
+  }
+  if (stop && stop.revision === 0 && (at - stop.start) / 1000 >= settings.ignoreBelowSeconds)
+    documents.push(publishStop(settings, unit, stop, at, undefined));
+  return documents;
+}
+
+function periodEnd(settings: EngineSettings, since: number): number {
+  const period = settings.countEverySeconds * 1000;
+  return Math.floor(since / period) * period + period;
+}
+
+function count(
+  state: UnitState,
+  counter: CounterConfig,
+  value: unknown,
+  at: number,
+  provenance: Provenance,
+): SignalOutcome {
+  const next = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof next !== 'number' || !Number.isFinite(next) || next < 0)
+    return { booked: false, code: 'COUNTER_NOT_NUMBER', detail: JSON.stringify(value) };
+  const last = state.counters[counter.signal];
+  state.counters[counter.signal] = { value: next, at };
+  // The first value (after a restart of the hub's state) only sets the baseline.
+  if (last === undefined) return { booked: true };
+  const previous = last.value;
+  let delta = next - previous;
+  if (delta < 0) {
+    if (counter.rollover === undefined)
+      return { booked: false, code: 'COUNTER_RESET', detail: `${previous} → ${next}` };
+    delta = counter.rollover - previous + next;
+  }
+  if (delta === 0) return { booked: true };
+  const seconds = Math.max((at - last.at) / 1000, 1e-3);
+  if (counter.maxPerSecond !== undefined && delta / seconds > counter.maxPerSecond)
+    return {
+      booked: false,
+      code: 'COUNTER_IMPLAUSIBLE',
+      detail: `+${delta} in ${seconds} s (at most ${counter.maxPerSecond}/s)`,
+    };
+  if (!state.order) {
+    state.unassigned[counter.kind] += delta;
+    return { booked: true, detail: 'no running order' };
+  }
+  state.counts ??= { good: 0, reject: 0, total: 0, since: at, signals: [] };
+  state.counts[counter.kind] += delta;
+  state.counts.signals.push(provenance);
+  return { booked: true };
+}
+
+/** The counts since the last booking as a ProductionConfirmation increment of the running order. */
+function bookCounts(unit: WorkUnitConfig, state: UnitState, end: number): Derived | undefined {
+  const counts = state.counts;
+  const order = state.order;
+  state.counts = undefined;
+  if (!counts || !order) return undefined;
+  const good = counts.total > 0 ? counts.total - counts.reject : counts.good;
+  const id = `PC-${order.orderId}-${unit.id}-${compact(counts.since)}`;
+  const material = order.materialDefinitionId ?? 'UNSPECIFIED';
+  const quantity = (value: number) => ({ value: String(value), unit: 'EA' });
+  return {
+    type: 'ProductionConfirmation',
+    objectKey: id,
+    version: 1,
+    occurredAt: iso(end),
+    derivedFrom: counts.signals,
+    document: {
+      id,
+      orderId: order.orderId,
+      state: 'Running',
+      startTime: iso(counts.since),
+      endTime: iso(end),
+      hierarchyScope: { equipmentId: unit.id, equipmentLevel: 'WorkUnit' },
+      segments: [
+        {
+          id: order.operationId ?? order.orderId,
+          ...(order.operationId ? { processSegmentId: order.operationId } : {}),
+          actualStartTime: iso(counts.since),
+          actualEndTime: iso(end),
+          equipment: [{ id: unit.id, equipmentId: unit.id }],
+          personnel: [],
+          materials: [
+            {
+              id: 'good',
+              materialDefinitionId: material,
+              use: 'Produced',
+              quantity: quantity(good),
+              disposition: 'Good',
+            },
+            {
+              id: 'scrap',
+              materialDefinitionId: material,
+              use: 'Produced',
+              quantity: quantity(counts.reject),
+              disposition: 'Scrap',
+            },
+          ],
+        },
+      ],
+    },
+  };
+}
+
+/**
+ * A change of the running order on a work unit (from an accepted ProductionOrder's state): the counts
+ * of the order that ran are booked, and the unit's state is judged again (Idle with an order is a
+ * stop, without one it is NoOrder).
+ */
+export function applyOrder(
+  settings: EngineSettings,
+  unit: WorkUnitConfig,
+  state: UnitState,
+  order: RunningOrder | undefined,
+  at: number,
+  provenance: Provenance,
+): Derived[] {
+  const documents = at >= state.eventTime ? advance(settings, unit, state, at) : [];
+  const when = Math.max(at, state.eventTime);
+  if (state.order?.orderId === order?.orderId) return documents;
+  if (state.counts) {
+    const booked = bookCounts(unit, state, when);
+    if (booked) documents.push(booked);
+  }
+  if (order) state.order = order;
+  else delete state.order;
+  documents.push(...transition(settings, unit, state, when, provenance));
+  return documents;
+}
