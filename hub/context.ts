@@ -7,6 +7,7 @@ import type { MappingRegistry } from '../mappings/engine/registry';
 import type { RunningConnector } from './connectors';
 import type { Metrics } from './metrics';
 import type { RedisClient } from './queue/redis-connection';
+import type { ContextEngine } from './context-engine/stage';
 import type { Db } from './store/index';
 
 /** A deliver queue: one target's partition. */
@@ -35,6 +36,8 @@ export interface HubContext {
   metrics: Metrics;
   logger: Logger;
   mappings: MappingRegistry;
+  /** The operational-context engine, when the configuration has a `context` section. */
+  engine?: ContextEngine;
   /** The connectors this process runs (set once they have started). */
   connectors?: RunningConnector[];
 }

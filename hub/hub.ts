@@ -15,6 +15,7 @@ import { createApp } from './api/app';
 import { startConnectors, type ProcessConnectors } from './connectors';
 import type { HubConfig } from './config/schema';
 import { readCredentials } from './config/secrets';
+import { ContextEngine } from './context-engine/stage';
 import type { HubContext } from './context';
 import { createMetrics } from './metrics';
 import { deliverProcessor, stopRouteTransports } from './pipeline/deliver';
@@ -139,6 +140,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       mappings: new MappingRegistry(options.mappingsDir ?? resolve('mappings'), {
         timeoutMs: options.config.limits.mappingTimeoutMs,
       }),
+      ...(options.config.context ? { engine: new ContextEngine(options.config.context) } : {}),
     };
     for (const failure of context.mappings.failures)
       logger.error({ file: failure.file, problems: failure.problems }, 'mapping not loaded');

@@ -31,6 +31,12 @@ export function createMetrics() {
       labelNames: ['system', 'type', 'decision'] as const,
       registers: [registry],
     }),
+    signals: new Counter({
+      name: 'handover_context_signals_total',
+      help: 'Signals the context engine took, by outcome (booked, or the code it was not booked under)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
     deliveries: new Counter({
       name: 'handover_deliveries_total',
       help: 'Delivery outcomes by target (delivered, retry, dead)',

@@ -6,6 +6,7 @@ import { OPCUA_ERRORS } from '../connectors/opcua/errors';
 import { MAPPING_ERRORS } from '../mappings/engine/errors';
 import { API_ERRORS } from '../hub/api/errors';
 import { CONFIG_ERRORS } from '../hub/config/errors';
+import { CONTEXT_ERRORS } from '../hub/context-engine/errors';
 import { PIPELINE_ERRORS, REPLAY_ERRORS } from '../hub/pipeline/errors';
 import { QUEUE_ERRORS } from '../hub/queue/errors';
 import { B2MML_ERRORS } from './b2mml/errors';
@@ -35,6 +36,7 @@ describe('docs/errors.md', () => {
     ...Object.keys(OPCUA_ERRORS),
     ...Object.keys(MQTT_ERRORS),
     ...Object.keys(MAPPING_ERRORS),
+    ...Object.keys(CONTEXT_ERRORS),
   ])('documents %s', (code) => {
     expect(row(code)).toBeDefined();
   });

@@ -14,6 +14,7 @@ import {
   verifyAudit,
   type DeadLetterFilter,
 } from '../store/index';
+import { equipmentState, oee, type OeeQuery } from '../context-engine/read';
 import { requireAdmin } from './auth';
 import { ApiError } from './errors';
 
@@ -34,6 +35,25 @@ export function readRouter(ctx: HubContext): Router {
     const object = await getObject(ctx.db, req.params.type, req.params.key);
     if (!object) throw ApiError.of('NOT_FOUND', { type: req.params.type, key: req.params.key }, 'No such object');
     res.json(object);
+  });
+
+  router.get('/equipment/:id/state', async (req, res) => {
+    const state = ctx.engine ? await equipmentState(ctx.db, ctx.engine, req.params.id) : undefined;
+    if (!state)
+      throw ApiError.of('NOT_FOUND', { equipmentId: req.params.id }, 'No such work unit in the context configuration');
+    res.json(state);
+  });
+
+  router.get('/oee', async (req, res) => {
+    const query = oeeQuery(req.query);
+    const figures = ctx.engine ? await oee(ctx.db, ctx.engine, query) : undefined;
+    if (!figures)
+      throw ApiError.of(
+        'NOT_FOUND',
+        { equipment: query.equipment },
+        'No such line or work unit in the context configuration',
+      );
+    res.json(figures);
   });
 
   router.get('/audit/verify', async (_req, res) => {
@@ -132,4 +152,25 @@ function bulkReplayRequest(body: unknown): { filter: DeadLetterFilter; reason: s
   }
   if (problems.length > 0) throw ApiError.of('BAD_REQUEST', problems);
   return { filter, reason: reason as string };
+}
+
+/** `equipment`, `from`, `to` (ISO 8601) and `groupBy=shift` of GET /api/v1/oee. */
+function oeeQuery(query: Record<string, unknown>): OeeQuery {
+  const text = (name: string) => (typeof query[name] === 'string' ? (query[name] as string) : undefined);
+  const equipment = text('equipment');
+  if (!equipment) throw ApiError.of('BAD_REQUEST', { parameter: 'equipment' }, 'equipment is required');
+  const time = (name: 'from' | 'to') => {
+    const value = text(name);
+    const ms = value === undefined ? Number.NaN : Date.parse(value);
+    if (Number.isNaN(ms))
+      throw ApiError.of('BAD_REQUEST', { parameter: name }, `${name} must be an ISO 8601 date-time`);
+    return ms;
+  };
+  const from = time('from');
+  const to = time('to');
+  if (to <= from) throw ApiError.of('BAD_REQUEST', { parameter: 'to' }, 'to must be after from');
+  const groupBy = text('groupBy');
+  if (groupBy !== undefined && groupBy !== 'shift')
+    throw ApiError.of('BAD_REQUEST', { parameter: 'groupBy' }, 'groupBy must be shift');
+  return { equipment, from, to, now: Date.now(), ...(groupBy ? { groupBy } : {}) };
 }

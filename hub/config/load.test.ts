@@ -22,9 +22,24 @@ ownership:
 `;
 
 describe('hub configuration', () => {
-  it('loads the seed plant with its six systems and applies defaults', () => {
+  it('loads the seed plant with its six systems, the context engine, and applies defaults', () => {
     const config = loadConfigFile(join(repoRoot, 'seeds', 'packaging-line', 'handover.yaml'));
-    expect(config.systems.map((system) => system.id)).toEqual(['erp', 'mes', 'scada', 'cmms', 'qms', 'wms']);
+    expect(config.systems.map((system) => system.id)).toEqual([
+      'erp',
+      'mes',
+      'scada',
+      'cmms',
+      'qms',
+      'wms',
+      'line-context',
+    ]);
+    expect(config.context).toMatchObject({ system: 'line-context', ignoreBelowSeconds: 0, countEverySeconds: 60 });
+    expect(config.context!.lines[0]!.workUnits.map((unit) => [unit.id, unit.stateMap])).toEqual([
+      ['FILLER-01', 'packml'],
+      ['CAPPER-01', 'packml'],
+      ['LABELER-01', 'packml'],
+      ['CASEPACKER-01', 'packml'],
+    ]);
     expect(config.ownership.ProductionOrder).toEqual({ owner: 'erp', fields: { state: 'mes' }, scopes: [] });
     expect(config.ownership.onNonOwnerWrite).toBe('reject');
     expect(config.routes[0]).toMatchObject({ timeoutMs: 10000, retry: { attempts: 8, backoffMs: 500 } });
@@ -76,6 +91,30 @@ describe('hub configuration', () => {
     const owner = problemsOf(minimal.replace('owner: erp', 'owner: mes'));
     expect(owner.problems).toEqual([
       { path: '/ownership/ProductionOrder/owner', reason: '"mes" is not a system declared under systems', line: 5 },
+    ]);
+  });
+
+  it('refuses a context section with undeclared systems, an unknown time zone, overlapping shifts or equipment twice', () => {
+    const result = problemsOf(`${minimal}context:
+  system: line-context
+  sources: [scada]
+  timeZone: Europe/Atlantis
+  shifts:
+    - { id: early, start: '06:00', hours: 9 }
+    - { id: late, start: '14:00', hours: 8 }
+  lines:
+    - id: L1
+      workUnits:
+        - { id: U1, idealCycleSeconds: 1, signals: { state: state, mode: state } }
+        - { id: U1, idealCycleSeconds: 1, signals: {} }
+`);
+    expect(result.problems.map((p) => [p.path, p.reason])).toEqual([
+      ['/context/system', '"line-context" is not a system declared under systems'],
+      ['/context/sources/0', '"scada" is not a system declared under systems'],
+      ['/context/timeZone', '"Europe/Atlantis" is not an IANA time zone'],
+      ['/context/shifts', 'shifts "early" and "late" overlap'],
+      ['/context/lines/0/workUnits/0/signals', 'signal "state" is bound twice'],
+      ['/context/lines/0/workUnits/1/id', 'equipment "U1" is declared twice'],
     ]);
   });
 

@@ -8,6 +8,7 @@ import addFormats from 'ajv-formats';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { connectors } from '../../connectors/index';
 import { CANONICAL_TYPES } from '../../schemas/types';
+import { contextProblems } from '../context-engine/config';
 import { ConfigError, type ConfigProblem } from './errors';
 import { DEFAULT_RETENTION, HubConfigSchema, type HubConfig } from './schema';
 
@@ -140,6 +141,7 @@ function crossReferences(config: HubConfig): ConfigProblem[] {
       problems.push({ path: `/routes/${index}/id`, reason: `"${route.id}" is declared twice` });
     routeIds.add(route.id);
   });
+  if (config.context) problems.push(...contextProblems(config.context, known));
   return problems;
 }
 

@@ -4,6 +4,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { HttpConfig } from '../../connectors/http/index';
+import { ContextConfig } from '../context-engine/config';
 import { CANONICAL_TYPES } from '../../schemas/types';
 
 const systemId = (description: string) =>
@@ -239,6 +240,7 @@ export const HubConfigSchema = Type.Object(
       ),
     ),
     retention: Type.Optional(RetentionConfig),
+    context: Type.Optional(ContextConfig),
     partitions: Type.Integer({
       minimum: 1,
       maximum: 64,
@@ -257,5 +259,7 @@ export interface HubConfig {
   routes: Array<RouteConfig & { retry: Static<typeof RetryPolicy> }>;
   limits: { maxBodyBytes: number; maxJsonDepth: number; mappingTimeoutMs: number };
   retention: RetentionConfig;
+  /** The operational-context engine (hub/context-engine/), when configured. */
+  context?: ContextConfig;
   partitions: number;
 }

@@ -4,6 +4,7 @@
  * settings. Validated with the rest of the file at start-up.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { isTimeZone, overlappingShifts } from './shifts';
 import { STATE_MAP_NAMES } from './state-maps';
 
 const EquipmentId = Type.String({
@@ -171,3 +172,45 @@ export const ContextConfig = Type.Object(
 );
 
 export type ContextConfig = Static<typeof ContextConfig>;
+
+/** Problems a schema cannot see: systems declared, a known time zone, shifts apart, ids once each. */
+export function contextProblems(
+  context: ContextConfig,
+  knownSystem: (id: string, path: string) => void,
+): Array<{ path: string; reason: string }> {
+  const problems: Array<{ path: string; reason: string }> = [];
+  knownSystem(context.system, '/context/system');
+  context.sources.forEach((source, index) => knownSystem(source, `/context/sources/${index}`));
+  if (!isTimeZone(context.timeZone))
+    problems.push({ path: '/context/timeZone', reason: `"${context.timeZone}" is not an IANA time zone` });
+  for (const reason of overlappingShifts(context.shifts)) problems.push({ path: '/context/shifts', reason });
+  const ids = new Set<string>();
+  const once = (id: string, path: string) => {
+    if (ids.has(id)) problems.push({ path, reason: `equipment "${id}" is declared twice` });
+    ids.add(id);
+  };
+  context.lines.forEach((line, l) => {
+    once(line.id, `/context/lines/${l}/id`);
+    line.workUnits.forEach((unit, u) => {
+      once(unit.id, `/context/lines/${l}/workUnits/${u}/id`);
+      const { state, mode, stopReason, counters } = unit.signals;
+      const names = [state, mode, stopReason, ...counters.map((counter) => counter.signal)].filter(
+        (name): name is string => name !== undefined,
+      );
+      const repeated = names.find((name, index) => names.indexOf(name) !== index);
+      if (repeated)
+        problems.push({
+          path: `/context/lines/${l}/workUnits/${u}/signals`,
+          reason: `signal "${repeated}" is bound twice`,
+        });
+    });
+  });
+  const reasons = new Set<string>();
+  context.reasons.forEach((reason, index) => {
+    const key = `${reason.code}@${reason.equipmentClass ?? ''}`;
+    if (reasons.has(key))
+      problems.push({ path: `/context/reasons/${index}/code`, reason: `reason "${reason.code}" is declared twice` });
+    reasons.add(key);
+  });
+  return problems;
+}

@@ -1,3 +1,4 @@
+import { validateDocument } from '../../schemas/validate';
 import type { WorkUnitConfig } from './config';
 import { applyOrder, applySignal, initialState, type Derived, type EngineSettings, type UnitState } from './engine';
 
@@ -45,6 +46,8 @@ function feed(state: UnitState, signals: Array<[string, string, unknown]>, setti
       sourceTimestamp: time,
       receivedAt: time,
     });
+    // Every document the engine publishes is a valid canonical document.
+    for (const document of result.documents) expect(validateDocument(document.type, document.document)).toEqual([]);
     documents.push(...result.documents);
     outcomes.push(result.outcome.code);
   });

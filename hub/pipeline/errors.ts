@@ -11,6 +11,7 @@ export const PIPELINE_ERRORS = {
   NO_ROUTE_TO_OWNER: 'A change request (propose policy) has no route to the owner',
   PAYLOAD_MALFORMED: 'A payload for a system with mappings is not the JSON or XML its content type says',
   PROCESSING_FAILED: 'A job failed with an unexpected error on its last attempt',
+  SIGNAL_INVALID: 'A signal message for the context engine lacks its equipment, signal or a valid source timestamp',
 } as const;
 export type PipelineErrorCode = keyof typeof PIPELINE_ERRORS;
 

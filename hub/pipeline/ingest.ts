@@ -18,6 +18,7 @@ import {
   type IntakeOutcome,
   type ReceivedMessage,
 } from '../store/index';
+import { newMessageId } from './enqueue';
 import { messagesOf, type InboundMessage, type IngestJob } from './jobs';
 import { changeRequestRoute, routesFor } from './route';
 import { translate } from './translate';
@@ -59,15 +60,16 @@ export function ingestProcessor(ctx: HubContext) {
       }
     });
     const documentInput = documentInputOf(ctx);
+    const engine = ctx.engine ? { engine: ctx.engine, newMessageId } : undefined;
     let outcomes: IntakeOutcome[] = [];
     try {
-      if (items.length > 0) outcomes = await recordBatch(ctx.db, items, documentInput);
+      if (items.length > 0) outcomes = await recordBatch(ctx.db, items, documentInput, engine);
     } catch (error) {
       if (items.length === 1 && failed.length === 0) throw error;
       // One message that cannot be recorded must not hold its batch back: each in its own transaction.
       for (const item of items) {
         try {
-          outcomes.push(...(await recordBatch(ctx.db, [item], documentInput)));
+          outcomes.push(...(await recordBatch(ctx.db, [item], documentInput, engine)));
         } catch (itemError) {
           failed.push(item.message.id);
           cause ??= itemError;
@@ -83,6 +85,14 @@ export function ingestProcessor(ctx: HubContext) {
 }
 
 async function intakeItem(ctx: HubContext, message: InboundMessage): Promise<IntakeItem> {
+  // Signal messages of the systems that feed the context engine go to it, not through a mapping.
+  const signals = ctx.engine?.signalsOf(message);
+  if (signals) {
+    const received = receivedMessage(message, { name: 'context-engine', documents: 0 });
+    if ('problems' in signals)
+      return { message: received, ok: false, code: 'SIGNAL_INVALID', problems: signals.problems };
+    return { message: received, ok: true, envelopes: [], signals: signals.signals };
+  }
   const translation = await translate(message, ctx.mappings);
   if (!translation.ok) {
     const received = receivedMessage(message, {
@@ -120,6 +130,14 @@ function report(ctx: HubContext, items: IntakeItem[], outcomes: IntakeOutcome[])
       ctx.metrics.decisions.inc({ system, type: 'unknown', decision: 'invalid' });
       ctx.logger.warn({ messageId: outcome.messageId, system, code: outcome.deadLetter.code }, 'invalid message');
       continue;
+    }
+    for (const { equipmentId, signal, outcome: taken } of outcome.signals ?? []) {
+      ctx.metrics.signals.inc({ outcome: taken.code ?? 'booked' });
+      if (taken.code)
+        ctx.logger[taken.booked ? 'info' : 'warn'](
+          { messageId: outcome.messageId, equipmentId, signal, code: taken.code, detail: taken.detail },
+          taken.booked ? 'signal booked with a remark' : 'signal not booked',
+        );
     }
     for (const [docIndex, { envelope, outcome: applied }] of outcome.documents.entries()) {
       if (applied.replayed) continue;

@@ -4,6 +4,8 @@
  * (one read and one update of the chain's head per batch instead of one per record).
  */
 import type { CanonicalEnvelope } from '../../schemas/index';
+import type { Derived, Provenance, Signal } from '../context-engine/engine';
+import type { ContextEngine, SignalReport } from '../context-engine/stage';
 import type { Problem } from '../../schemas/problem';
 import { appendAudit, type AuditEntry } from './audit-log';
 import type { Db } from './db';
@@ -13,7 +15,14 @@ import { applyInTx, lockObjects, type ApplyInput, type ApplyOutcome } from './ob
 
 /** One message of a batch, as translated. */
 export type IntakeItem =
-  | { message: ReceivedMessage; ok: true; envelopes: CanonicalEnvelope[] }
+  | {
+      message: ReceivedMessage;
+      ok: true;
+      envelopes: CanonicalEnvelope[];
+      signals?: Signal[];
+      /** For the engine's own messages: the signals each document came from, kept in its decision's audit record. */
+      derivedFrom?: Provenance[][];
+    }
   | { message: ReceivedMessage; ok: false; code: string; problems: Problem[] };
 
 /** What each document needs beyond its envelope; the caller's routing and configuration. */
@@ -23,8 +32,20 @@ export type DocumentInput = Omit<
 >;
 
 export type IntakeOutcome =
-  | { messageId: string; ok: true; documents: Array<{ envelope: CanonicalEnvelope; outcome: ApplyOutcome }> }
+  | {
+      messageId: string;
+      ok: true;
+      documents: Array<{ envelope: CanonicalEnvelope; outcome: ApplyOutcome }>;
+      /** What the context engine made of the message's signals (first run only). */
+      signals?: SignalReport[];
+    }
   | { messageId: string; ok: false; deadLetter: DeadLetter };
+
+/** The context engine and how it names the messages it publishes. */
+export interface EngineInput {
+  engine: ContextEngine;
+  newMessageId: () => string;
+}
 
 /**
  * Records `items` in one transaction, in their order (arrival order: the door numbers them so).
@@ -34,6 +55,7 @@ export async function recordBatch(
   db: Db,
   items: IntakeItem[],
   documentInput: (envelope: CanonicalEnvelope) => DocumentInput,
+  engine?: EngineInput,
 ): Promise<IntakeOutcome[]> {
   return db.transaction(async (tx) => {
     await lockObjects(
@@ -42,7 +64,7 @@ export async function recordBatch(
     );
     const audit: AuditEntry[] = [];
     const outcomes: IntakeOutcome[] = [];
-    for (const item of items) outcomes.push(await recordItem(tx, item, documentInput, audit));
+    for (const item of items) outcomes.push(...(await recordItem(tx, item, documentInput, audit, engine)));
     if (audit.length > 0) await appendAudit(tx, audit);
     return outcomes;
   });
@@ -53,13 +75,14 @@ async function recordItem(
   item: IntakeItem,
   documentInput: (envelope: CanonicalEnvelope) => DocumentInput,
   audit: AuditEntry[],
-): Promise<IntakeOutcome> {
+  engine: EngineInput | undefined,
+): Promise<IntakeOutcome[]> {
   const { message } = item;
   const from = audit.length;
   if (!item.ok) {
     const deadLetter = await insertInvalid(tx, message, item.code, item.problems, audit);
     foldReceipt(audit, from);
-    return { messageId: message.id, ok: false, deadLetter };
+    return [{ messageId: message.id, ok: false, deadLetter }];
   }
   // Recorded before its documents, so a trace never shows decisions without the message.
   const firstRun = await insertRouted(tx, message, audit);
@@ -68,6 +91,7 @@ async function recordItem(
     (await idempotencyKeyUsedBefore(tx, message.system, message.idempotencyKey, message.id));
   const documents: Array<{ envelope: CanonicalEnvelope; outcome: ApplyOutcome }> = [];
   for (const [docIndex, envelope] of item.envelopes.entries()) {
+    const before = audit.length;
     const outcome = await applyInTx(
       tx,
       {
@@ -81,10 +105,107 @@ async function recordItem(
       },
       audit,
     );
+    const derivedFrom = item.derivedFrom?.[docIndex];
+    if (derivedFrom)
+      for (const entry of audit.slice(before))
+        if (entry.kind === 'decision') entry.details = { ...entry.details, derivedFrom };
     documents.push({ envelope, outcome });
   }
+  const outcome: IntakeOutcome & { ok: true } = { messageId: message.id, ok: true, documents };
+  // The engine runs once per message: a batch run again finds the message recorded and its state applied.
+  const derived: Derived[] = [];
+  if (engine && firstRun) {
+    if (item.signals) {
+      const applied = await engine.engine.applySignals(tx, item.signals);
+      derived.push(...applied.derived);
+      outcome.signals = applied.signals;
+      noteSignals(audit, from, applied.signals);
+    }
+    for (const { envelope, outcome: applied } of documents)
+      if (envelope.type === 'ProductionOrder' && applied.decision === 'accepted') {
+        const [row] = await tx.query<{ data: string }>('SELECT data FROM objects WHERE type = $1 AND object_key = $2', [
+          envelope.type,
+          envelope.objectKey,
+        ]);
+        if (row)
+          derived.push(
+            ...(await engine.engine.applyOrder(tx, JSON.parse(row.data), envelope.occurredAt, {
+              messageId: message.id,
+              signal: 'ProductionOrder',
+              sourceTimestamp: envelope.occurredAt,
+            })),
+          );
+      }
+  }
   foldReceipt(audit, from);
-  return { messageId: message.id, ok: true, documents };
+  if (derived.length === 0) return [outcome];
+  return [outcome, ...(await recordItem(tx, derivedItem(engine!, message, derived), documentInput, audit, engine))];
+}
+
+/**
+ * The documents the engine derived from a message, as a message of the engine's own system: its
+ * payload names the signals each document came from, so the trace explains every derived document.
+ */
+function derivedItem(engine: EngineInput, cause: ReceivedMessage, derived: Derived[]): IntakeItem {
+  const id = engine.newMessageId();
+  const system = engine.engine.system;
+  const body = JSON.stringify({
+    kind: 'context',
+    causationId: cause.id,
+    documents: derived.map(({ type, objectKey, version, derivedFrom }) => ({ type, objectKey, version, derivedFrom })),
+  });
+  return {
+    message: {
+      id,
+      system,
+      receivedAt: cause.receivedAt,
+      receivedSeq: cause.receivedSeq,
+      contentType: 'json',
+      body,
+      mapping: { name: 'context-engine', documents: derived.length },
+    },
+    ok: true,
+    derivedFrom: derived.map((document) => document.derivedFrom),
+    envelopes: derived.map(
+      (document) =>
+        ({
+          messageId: id,
+          type: document.type,
+          objectKey: document.objectKey,
+          version: document.version,
+          sourceSystem: system,
+          occurredAt: document.occurredAt,
+          receivedAt: cause.receivedAt,
+          causationId: cause.id,
+          document: document.document,
+        }) as CanonicalEnvelope,
+    ),
+  };
+}
+
+/** What the engine made of a message's signals goes into its receipt's audit record. */
+function noteSignals(audit: AuditEntry[], from: number, reports: SignalReport[]): void {
+  const receipt = audit[from];
+  if (receipt?.kind !== 'received') return;
+  const refused = reports.filter((report) => report.outcome.code !== undefined);
+  receipt.details = {
+    ...receipt.details,
+    signals: {
+      applied: reports.filter((report) => report.outcome.booked).length,
+      notBooked: reports.filter((report) => !report.outcome.booked).length,
+      ...(refused.length > 0
+        ? {
+            outcomes: refused.map(({ equipmentId, signal, outcome }) => ({
+              equipmentId,
+              signal,
+              code: outcome.code,
+              booked: outcome.booked,
+              ...(outcome.detail ? { detail: outcome.detail } : {}),
+            })),
+          }
+        : {}),
+    },
+  };
 }
 
 /**

@@ -2,7 +2,7 @@
 import type { Db } from './db';
 
 /** The schema this code writes; UPGRADES bring an older store up to it. */
-const SCHEMA_VERSION = 5;
+const SCHEMA_VERSION = 6;
 
 const TABLES = `
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -143,6 +143,11 @@ CREATE TABLE IF NOT EXISTS in_flight (
   delivery_ids TEXT NOT NULL,
   PRIMARY KEY (target, delivery_partition)
 );
+CREATE TABLE IF NOT EXISTS context_units (
+  equipment_id TEXT PRIMARY KEY,
+  state TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS audit_head (
   id INTEGER PRIMARY KEY,
   seq BIGINT NOT NULL,
@@ -193,6 +198,10 @@ const UPGRADES: Record<number, string[]> = {
   // tables, and counts it against a delivery only when the next drain finds it there; a release of
   // schema 4 would not, and a delivery that kills its worker would never reach its limit.
   4: [],
+  // 6: the context engine keeps each work unit's state (open stop, counter baselines, running order)
+  // in context_units, created with the tables, in the transaction that records the signals; a release
+  // of schema 5 would take signals without it, and the state would miss them.
+  5: [],
 };
 
 /** Creates missing tables and upgrades older ones; safe to run from every process at every start. */

@@ -1,7 +1,8 @@
 /**
  * OperationsEvent ⇄ DowntimeEvent. B2MML has no downtime element: the event's first Category
  * is `Downtime` or `Downtime.<loss category>`; reason, order, material and shift travel as
- * `Reason:`, `Order:`, `Material:` and `Shift:` categories; the end is a child event `<id>.End`.
+ * `Reason:`, `Order:`, `Material:`, `Shift:`, `Operation:` and `Kind:` categories; the end is a child
+ * event `<id>.End` (a duration is the end less the start, and is not carried).
  */
 import { EQUIPMENT_LEVELS } from '../common';
 import type { DowntimeEvent } from '../index';
@@ -17,6 +18,8 @@ const CONTEXT_CATEGORIES = {
   Order: 'orderId',
   Material: 'materialDefinitionId',
   Shift: 'shift',
+  Operation: 'operationId',
+  Kind: 'stopKind',
 } as const;
 
 /** Reads every OperationsEvent whose category marks it as downtime; other events carry no canonical document. */
@@ -56,7 +59,8 @@ function readDowntime(event: XmlCursor): ReadDocument<'DowntimeEvent'> {
     endTime: end?.dateTime('EffectiveTimeStamp'),
     recordedAt: event.dateTime('RecordTimeStamp'),
     lossCategory: downtime === DOWNTIME ? undefined : downtime.slice(DOWNTIME.length + 1),
-    ...context,
+    // A Kind: outside STOP_KINDS is reported by the canonical schema.
+    ...(context as Partial<DowntimeEvent>),
   });
   return readDocument('DowntimeEvent', document, event.path, {
     occurredAt: document.endTime ?? document.startTime,

@@ -122,8 +122,9 @@ or a limit without its measurement, is reported as an error.
 
 B2MML has no downtime element. An \`OperationsEvent\` is downtime when a \`Category\` is \`Downtime\` or
 \`Downtime.<lossCategory>\`; other events carry no canonical document. \`reasonCode\`, \`orderId\`,
-\`materialDefinitionId\` and \`shift\` travel as categories \`Reason:<code>\`, \`Order:<id>\`,
-\`Material:<id>\` and \`Shift:<id>\`. The equipment is \`HierarchyScope\` (reading falls back to
+\`materialDefinitionId\`, \`shift\`, \`operationId\` and \`stopKind\` travel as categories \`Reason:<code>\`,
+\`Order:<id>\`, \`Material:<id>\`, \`Shift:<id>\`, \`Operation:<id>\` and \`Kind:<stopKind>\`;
+\`durationSeconds\` (the end less the start) and \`reason\` (the catalogue's name) are not carried. The equipment is \`HierarchyScope\` (reading falls back to
 \`Source\`), \`startTime\` is \`EffectiveTimeStamp\`, \`recordedAt\` \`RecordTimeStamp\`, and \`endTime\` is the
 \`EffectiveTimeStamp\` of an \`OperationsEventChild\` \`<id>.End\` with category \`Downtime.End\`. It is
 always written as \`NotifyOperationsEvent\`, the only verb B2MML defines for this noun.

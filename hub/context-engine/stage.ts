@@ -1,0 +1,223 @@
+/**
+ * The context engine as part of ingest: the signals of a message (and the running orders of accepted
+ * ProductionOrders) are applied to their work units' state inside the batch's transaction, so the
+ * state, the signal message and the documents it completed commit together or not at all.
+ */
+import type { Problem } from '../../schemas/problem';
+import type { Db } from '../store/db';
+import type { ContextConfig, LineConfig, WorkUnitConfig } from './config';
+import {
+  applyOrder,
+  applySignal,
+  initialState,
+  type Derived,
+  type Provenance,
+  type RunningOrder,
+  type Signal,
+  type SignalOutcome,
+  type UnitState,
+} from './engine';
+
+export interface SignalReport {
+  equipmentId: string;
+  signal: string;
+  outcome: SignalOutcome;
+}
+
+/** What applying one message did: the documents it completed and what became of each signal. */
+export interface EngineResult {
+  derived: Derived[];
+  signals: SignalReport[];
+}
+
+/** Order states in which an order runs on its equipment; any other ends its run. */
+const RUNNING = 'Running';
+
+export class ContextEngine {
+  private readonly units = new Map<string, { unit: WorkUnitConfig; line: LineConfig }>();
+  private readonly lines = new Map<string, LineConfig>();
+
+  constructor(readonly config: ContextConfig) {
+    for (const line of config.lines) {
+      this.lines.set(line.id, line);
+      for (const unit of line.workUnits) this.units.set(unit.id, { unit, line });
+    }
+  }
+
+  get system(): string {
+    return this.config.system;
+  }
+
+  unit(equipmentId: string): { unit: WorkUnitConfig; line: LineConfig } | undefined {
+    return this.units.get(equipmentId);
+  }
+
+  line(equipmentId: string): LineConfig | undefined {
+    return this.lines.get(equipmentId);
+  }
+
+  /**
+   * The signals a payload carries, when it is a signal message (one, or an array of them) from a
+   * system that feeds the engine; undefined for any other payload. Malformed signal messages are
+   * problems, filed as a SIGNAL_INVALID dead letter.
+   */
+  signalsOf(message: {
+    messageId: string;
+    system: string;
+    contentType: string;
+    body: string;
+    receivedAt: string;
+  }): { signals: Signal[] } | { problems: Problem[] } | undefined {
+    if (message.contentType !== 'json' || !this.config.sources.includes(message.system)) return undefined;
+    let payload: unknown;
+    try {
+      payload = JSON.parse(message.body);
+    } catch {
+      return undefined;
+    }
+    const list = Array.isArray(payload) ? payload : [payload];
+    if (list.length === 0 || !list.every((item) => isObject(item) && item['kind'] === 'signal')) return undefined;
+    const problems: Problem[] = [];
+    const signals = list.map((item: Record<string, unknown>, index) => {
+      const path = Array.isArray(payload) ? `/${index}` : '';
+      for (const field of ['equipmentId', 'signal'] as const)
+        if (typeof item[field] !== 'string' || item[field] === '')
+          problems.push({ path: `${path}/${field}`, reason: 'required: a non-empty string' });
+      const stamp = item['sourceTimestamp'];
+      if (stamp !== undefined && stamp !== null && (typeof stamp !== 'string' || Number.isNaN(Date.parse(stamp))))
+        problems.push({ path: `${path}/sourceTimestamp`, reason: 'an ISO 8601 date-time or null' });
+      return {
+        messageId: message.messageId,
+        equipmentId: String(item['equipmentId']),
+        signal: String(item['signal']),
+        value: item['value'],
+        quality: typeof item['quality'] === 'string' ? item['quality'] : 'good',
+        sourceTimestamp: typeof stamp === 'string' ? stamp : null,
+        receivedAt: message.receivedAt,
+      };
+    });
+    return problems.length > 0 ? { problems } : { signals };
+  }
+
+  /** Applies a message's signals in their order, each to its work unit's state. */
+  async applySignals(tx: Db, signals: Signal[]): Promise<EngineResult> {
+    const result: EngineResult = { derived: [], signals: [] };
+    const known = signals.filter((signal) => this.units.has(signal.equipmentId));
+    const states = await this.load(tx, [...new Set(known.map((signal) => signal.equipmentId))]);
+    for (const signal of signals) {
+      const entry = this.units.get(signal.equipmentId);
+      if (!entry) {
+        result.signals.push({
+          equipmentId: signal.equipmentId,
+          signal: signal.signal,
+          outcome: { booked: false, code: 'SIGNAL_UNKNOWN_EQUIPMENT', detail: `equipment "${signal.equipmentId}"` },
+        });
+        continue;
+      }
+      const applied = applySignal(this.config, entry.unit, states.get(signal.equipmentId)!, signal);
+      result.derived.push(...applied.documents);
+      result.signals.push({ equipmentId: signal.equipmentId, signal: signal.signal, outcome: applied.outcome });
+    }
+    await this.save(tx, states);
+    return result;
+  }
+
+  /**
+   * An accepted revision of a ProductionOrder: on the work units it is scoped to (its hierarchy scope
+   * or its segments' equipment; a line stands for its work units) it runs from a change to Running,
+   * at that change's time, until any other state.
+   */
+  async applyOrder(tx: Db, order: OrderLike, occurredAt: string, provenance: Provenance): Promise<Derived[]> {
+    const placements = this.placementsOf(order);
+    if (placements.size === 0) return [];
+    const at = Date.parse(occurredAt);
+    const states = await this.load(tx, [...placements.keys()]);
+    const derived: Derived[] = [];
+    for (const [equipmentId, segment] of placements) {
+      const state = states.get(equipmentId)!;
+      const { unit } = this.units.get(equipmentId)!;
+      let next: RunningOrder | undefined = state.order;
+      if (order.state === RUNNING) {
+        next = { orderId: order.id, since: at };
+        if (segment?.id) next.operationId = segment.id;
+        const material = producedMaterial(order, segment);
+        if (material) next.materialDefinitionId = material;
+      } else if (state.order?.orderId === order.id) next = undefined;
+      derived.push(...applyOrder(this.config, unit, state, next, at, provenance));
+    }
+    await this.save(tx, states);
+    return derived;
+  }
+
+  private placementsOf(order: OrderLike): Map<string, OrderSegment | undefined> {
+    const placements = new Map<string, OrderSegment | undefined>();
+    const place = (equipmentId: string | undefined, segment: OrderSegment | undefined) => {
+      if (!equipmentId) return;
+      const line = this.lines.get(equipmentId);
+      const ids = line ? line.workUnits.map((unit) => unit.id) : this.units.has(equipmentId) ? [equipmentId] : [];
+      for (const id of ids) if (!placements.has(id) || segment) placements.set(id, segment ?? placements.get(id));
+    };
+    place(order.hierarchyScope?.equipmentId, order.segments?.[0]);
+    for (const segment of order.segments ?? [])
+      for (const equipment of segment.equipment ?? []) place(equipment.equipmentId, segment);
+    return placements;
+  }
+
+  /** The states of these work units, locked for the rest of `tx`. */
+  private async load(tx: Db, ids: string[]): Promise<Map<string, UnitState>> {
+    const states = new Map<string, UnitState>();
+    const sorted = [...ids].sort();
+    // One lock for all engine state, taken after the batch's object locks (lockObjects): transactions
+    // that touch work units in different orders cannot deadlock. It serialises engine batches on
+    // PostgreSQL as SQLite's single writer does.
+    if (tx.dialect === 'postgres')
+      await tx.execute("SELECT pg_advisory_xact_lock(hashtextextended('context-engine', 0))");
+    for (const id of sorted) {
+      const [row] = await tx.query<{ state: string }>('SELECT state FROM context_units WHERE equipment_id = $1', [id]);
+      states.set(id, row ? (JSON.parse(row.state) as UnitState) : initialState(id));
+    }
+    return states;
+  }
+
+  private async save(tx: Db, states: Map<string, UnitState>): Promise<void> {
+    const now = new Date().toISOString();
+    for (const [id, state] of states)
+      await tx.execute(
+        `INSERT INTO context_units (equipment_id, state, updated_at) VALUES ($1, $2, $3)
+         ON CONFLICT (equipment_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
+        [id, JSON.stringify(state), now],
+      );
+  }
+}
+
+/** The parts of a ProductionOrder the engine reads. */
+export interface OrderLike {
+  id: string;
+  state?: string;
+  hierarchyScope?: { equipmentId?: string };
+  segments?: OrderSegment[];
+}
+
+interface OrderSegment {
+  id?: string;
+  equipment?: Array<{ equipmentId?: string }>;
+  materials?: Array<{ materialDefinitionId?: string; use?: string }>;
+}
+
+function producedMaterial(order: OrderLike, segment: OrderSegment | undefined): string | undefined {
+  const produced = (s: OrderSegment | undefined) =>
+    s?.materials?.find((material) => /Produced$/.test(material.use ?? ''))?.materialDefinitionId;
+  return produced(segment) ?? order.segments?.map(produced).find((id) => id !== undefined);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The state the engine holds for a work unit, as the API shows it. */
+export async function unitState(db: Db, equipmentId: string): Promise<UnitState | undefined> {
+  const [row] = await db.query<{ state: string }>('SELECT state FROM context_units WHERE equipment_id = $1', [
+    equipmentId,
+  ]);
+  return row ? (JSON.parse(row.state) as UnitState) : undefined;
+}

@@ -1,0 +1,252 @@
+/**
+ * The context engine inside the running hub: ERP's order runs on the packaging line once MES sets it
+ * Running, the capper's signals (POSTed by scada, as a PLC gateway does) become DowntimeEvents and
+ * ProductionConfirmations of line-context in context — order, operation, material, shift, reason —
+ * delivered to MES over HTTP, with OEE and the unit's state from what was accepted; the state survives
+ * a restart of the hub.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import request from 'supertest';
+import { loadConfigFile, parseConfig } from '../hub/config/load';
+import type { HubConfig } from '../hub/config/schema';
+import { startHub, type RunningHub } from '../hub/hub';
+import { startHttpTarget, waitFor, type HttpTarget } from './support/http-target';
+import { repoRoot } from './support/paths';
+
+const env = {
+  HANDOVER_TOKEN_ERP: 'erp-token',
+  HANDOVER_TOKEN_MES: 'mes-token',
+  HANDOVER_TOKEN_SCADA: 'scada-token',
+  HANDOVER_ADMIN_TOKEN: 'admin-token',
+};
+const DAY = '2026-12-01';
+const at = (time: string) => `${DAY}T${time}Z`;
+
+let target: HttpTarget;
+let config: HubConfig;
+let hub: RunningHub;
+const dataDir = mkdtempSync(join(tmpdir(), 'handover-context-'));
+
+async function start(): Promise<void> {
+  hub = await startHub({
+    config,
+    dataDir,
+    mappingsDir: join(repoRoot, 'mappings'),
+    env,
+    logger: pino({ level: 'silent' }),
+  });
+}
+
+beforeAll(async () => {
+  target = await startHttpTarget();
+  const seed = loadConfigFile(join(repoRoot, 'seeds', 'packaging-line', 'handover.yaml'));
+  config = parseConfig(`
+systems:
+  - { id: erp, name: ERP, processOwner: Planning, technicalOwner: IT }
+  - { id: mes, name: MES, processOwner: Production, technicalOwner: IT }
+  - { id: scada, name: SCADA, processOwner: Production, technicalOwner: Automation }
+  - { id: line-context, name: Context engine, processOwner: Production, technicalOwner: IT }
+ownership:
+  ProductionOrder: { owner: erp, fields: { state: mes } }
+  DowntimeEvent: { owner: line-context }
+  ProductionConfirmation:
+    owner: mes
+    scopes: [{ equipment: CAPPER-01, owner: line-context }]
+routes:
+  - { id: context-to-mes, target: mes, types: [DowntimeEvent, ProductionConfirmation], url: "${target.url}/handover" }
+`);
+  config.context = seed.context;
+  await start();
+}, 60000);
+
+afterAll(async () => {
+  await hub?.stop();
+  await target?.close();
+});
+
+const admin = (path: string) => request(hub.url!).get(path).set('authorization', 'Bearer admin-token');
+
+/** POSTs a body as `system` and waits until the hub has recorded the message; returns its trace. */
+async function send(system: string, body: unknown) {
+  const posted = await request(hub.url!)
+    .post(`/api/v1/inbound/${system}`)
+    .set('authorization', `Bearer ${system}-token`)
+    .set('content-type', 'application/json')
+    .send(JSON.stringify(body));
+  expect(posted.status).toBe(202);
+  return waitFor(async () => {
+    const trace = await admin(`/api/v1/messages/${posted.body.messageId}`);
+    return trace.status === 200 && trace.body.status !== 'queued' ? trace.body : undefined;
+  });
+}
+
+const signal = (time: string, name: string, value: unknown) => ({
+  kind: 'signal',
+  equipmentId: 'CAPPER-01',
+  signal: name,
+  value,
+  quality: 'good',
+  sourceTimestamp: at(time),
+});
+
+const order = (state: string) => ({
+  messageId: 'set-by-the-hub',
+  sourceSystem: state === 'Released' ? 'erp' : 'mes',
+  receivedAt: at('04:00:00'),
+  type: 'ProductionOrder',
+  objectKey: 'PO-1',
+  occurredAt: state === 'Released' ? at('04:00:00') : at('05:10:00'),
+  document: {
+    id: 'PO-1',
+    state,
+    hierarchyScope: { equipmentId: 'PACK-L1', equipmentLevel: 'WorkCenter' },
+    segments: [
+      {
+        id: '0010',
+        processSegmentId: 'FILL-CAP-LABEL',
+        operationsDefinitionId: 'PACK',
+        operationsSegmentId: '0010',
+        equipment: [],
+        materials: [
+          { id: 'out', materialDefinitionId: 'FG-500', use: 'Produced', quantity: { value: '5000', unit: 'EA' } },
+        ],
+      },
+    ],
+  },
+});
+
+/** The last revision the target received of a document. */
+function delivered(objectKey: string): Record<string, unknown> | undefined {
+  const envelopes = target.received
+    .map((r) => JSON.parse(r.body) as { objectKey: string; version: number; document: Record<string, unknown> })
+    .filter((envelope) => envelope.objectKey === objectKey)
+    .sort((a, b) => a.version - b.version);
+  return envelopes.at(-1)?.document;
+}
+
+it('turns the capper’s signals into downtime and counts of the running order, delivered to MES', async () => {
+  await send('erp', order('Released'));
+  const running = await send('mes', order('Running'));
+  expect(running.decisions[0]).toMatchObject({ decision: 'accepted' });
+  await send('scada', [
+    signal('05:10:00', 'mode', 1),
+    signal('05:10:00', 'state', 6),
+    signal('05:10:00', 'goodCount', 100),
+  ]);
+  await send('scada', [signal('06:00:00', 'stopReason', 17), signal('06:00:00', 'state', 11)]);
+  const stop = await send('scada', [signal('06:07:00', 'state', 6), signal('06:07:00', 'stopReason', 0)]);
+  await send('scada', [signal('06:20:00', 'goodCount', 400), signal('06:20:00', 'rejectCount', 0)]);
+  await send('scada', [signal('06:20:10', 'rejectCount', 12)]);
+  // An unknown stop reasoned during the stop, then a micro-stop.
+  await send('scada', [signal('07:00:00', 'state', 2)]);
+  await send('scada', [signal('07:01:00', 'stopReason', 30)]);
+  await send('scada', [signal('07:05:00', 'state', 6), signal('07:05:00', 'stopReason', 0)]);
+  await send('scada', [signal('07:30:00', 'state', 2)]);
+  await send('scada', [signal('07:31:00', 'state', 6), signal('07:31:00', 'goodCount', 460)]);
+
+  const jam = await waitFor(async () => {
+    const document = delivered('DT-CAPPER-01-20261201T060000Z');
+    return document?.['endTime'] ? document : undefined;
+  });
+  expect(jam).toMatchObject({
+    equipmentId: 'CAPPER-01',
+    startTime: '2026-12-01T06:00:00.000Z',
+    endTime: '2026-12-01T06:07:00.000Z',
+    durationSeconds: 420,
+    reasonCode: '17',
+    reason: 'Cap feed jam',
+    lossCategory: 'availability',
+    orderId: 'PO-1',
+    operationId: '0010',
+    materialDefinitionId: 'FG-500',
+    shift: '2026-12-01-early',
+  });
+  await waitFor(async () => delivered('DT-CAPPER-01-20261201T073000Z')?.['endTime']);
+  expect(delivered('DT-CAPPER-01-20261201T070000Z')).toMatchObject({ reasonCode: '30', durationSeconds: 300 });
+  expect(delivered('DT-CAPPER-01-20261201T073000Z')).toMatchObject({
+    stopKind: 'microStop',
+    lossCategory: 'performance',
+  });
+
+  // The engine published as line-context, owner by the rules; the decision names the signals.
+  const object = (await admin('/api/v1/objects/DowntimeEvent/DT-CAPPER-01-20261201T060000Z')).body;
+  expect(object).toMatchObject({ owner: 'line-context', sourceSystem: 'line-context' });
+  const derived = (await admin(`/api/v1/messages/${object.messageId}`)).body;
+  expect(derived.system).toBe('line-context');
+  const decision = derived.audit.find((record: { kind: string }) => record.kind === 'decision');
+  expect(decision.details.derivedFrom).toEqual([
+    { messageId: expect.any(String), signal: 'state', sourceTimestamp: '2026-12-01T06:00:00.000Z' },
+    { messageId: stop.messageId, signal: 'state', sourceTimestamp: '2026-12-01T06:07:00.000Z' },
+  ]);
+
+  // Counts: +300 good and +12 reject in the minute from 06:20, booked to the running order.
+  const confirmation = await waitFor(async () => delivered('PC-PO-1-CAPPER-01-20261201T062000Z'));
+  expect(confirmation).toMatchObject({ orderId: 'PO-1', hierarchyScope: { equipmentId: 'CAPPER-01' } });
+  const materials = (confirmation!['segments'] as Array<{ materials: Array<Record<string, unknown>> }>)[0]!.materials;
+  expect(materials.map((m) => [m['disposition'], (m['quantity'] as { value: string }).value])).toEqual([
+    ['Good', '300'],
+    ['Scrap', '12'],
+  ]);
+
+  const state = (await admin('/api/v1/equipment/CAPPER-01/state')).body;
+  expect(state).toMatchObject({
+    line: 'PACK-L1',
+    state: { code: '6', name: 'Execute', class: 'running' },
+    runningOrder: { orderId: 'PO-1', operationId: '0010', materialDefinitionId: 'FG-500' },
+    openStop: null,
+    counters: { goodCount: { value: 460 } },
+  });
+
+  const figures = (await admin(`/api/v1/oee?equipment=CAPPER-01&from=${at('05:00:00')}&to=${at('08:00:00')}`)).body;
+  expect(figures.timeElements).toMatchObject({ POT: 10800, PDOT: 0, PBT: 10800, ADOT: 720, ADET: 0, APT: 10080 });
+  expect(figures.quantities).toEqual({ PQ: 312, GQ: 300, SQ: 12 });
+  expect(figures.losses).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({ kind: 'downtime', reasonCode: '17', seconds: 420 }),
+      expect.objectContaining({ kind: 'downtime', reasonCode: '30', seconds: 300 }),
+      expect.objectContaining({ kind: 'microStop', count: 1, seconds: 60 }),
+    ]),
+  );
+}, 90000);
+
+it('records a late signal, an unknown equipment and a bad reason code without booking them', async () => {
+  const trace = await send('scada', [
+    signal('05:00:00', 'state', 2),
+    { ...signal('07:40:00', 'state', 2), equipmentId: 'NOPE-9' },
+    signal('07:40:00', 'stopReason', 99),
+    signal('07:40:01', 'stopReason', 0),
+  ]);
+  const receipt = trace.audit.find((record: { kind: string }) => record.kind === 'received');
+  expect(receipt.details.signals.outcomes).toEqual([
+    expect.objectContaining({ equipmentId: 'CAPPER-01', code: 'SIGNAL_LATE', booked: false }),
+    expect.objectContaining({ equipmentId: 'NOPE-9', code: 'SIGNAL_UNKNOWN_EQUIPMENT', booked: false }),
+    expect.objectContaining({ equipmentId: 'CAPPER-01', code: 'REASON_UNKNOWN', booked: true, detail: 'reason 99' }),
+  ]);
+  expect((await admin('/api/v1/equipment/CAPPER-01/state')).body.openStop).toBeNull();
+  const invalid = await send('scada', { kind: 'signal', signal: 'state', value: 2 });
+  expect(invalid.status).toBe('invalid');
+  expect(invalid.error).toMatchObject({ code: 'SIGNAL_INVALID' });
+});
+
+it('keeps an open stop across a restart of the hub: one event, closed after it, not two', async () => {
+  await send('scada', [signal('08:00:00', 'state', 11)]);
+  expect((await admin('/api/v1/equipment/CAPPER-01/state')).body.openStop).toMatchObject({
+    id: 'DT-CAPPER-01-20261201T080000Z',
+  });
+  await hub.stop();
+  await start();
+  await send('scada', [signal('08:10:00', 'state', 6)]);
+  const closed = await waitFor(
+    async () => delivered('DT-CAPPER-01-20261201T080000Z')?.['endTime'] && delivered('DT-CAPPER-01-20261201T080000Z'),
+  );
+  expect(closed).toMatchObject({ startTime: '2026-12-01T08:00:00.000Z', durationSeconds: 600 });
+  const events = new Set(
+    target.received
+      .map((r) => (JSON.parse(r.body) as { objectKey: string }).objectKey)
+      .filter((key) => key.startsWith('DT-CAPPER-01-20261201T08')),
+  );
+  expect([...events]).toEqual(['DT-CAPPER-01-20261201T080000Z']);
+}, 60000);
