@@ -13,6 +13,9 @@ export const MaintenanceRequest = Type.Object(
     requestedAt: Type.Optional(DateTime),
     reasonCode: Type.Optional(Identifier),
     requestedBy: Type.Optional(Identifier),
+    downtimeEventIds: Type.Optional(
+      Type.Array(Identifier, { description: 'The DowntimeEvents that raised the request or recurred while it was open' }),
+    ),
   },
   documentOptions(
     'MaintenanceRequest',

@@ -49,7 +49,11 @@ systems:
   - { id: mes, name: MES, processOwner: Production, technicalOwner: IT }
   - { id: scada, name: SCADA, processOwner: Production, technicalOwner: Automation }
   - { id: line-context, name: Context engine, processOwner: Production, technicalOwner: IT }
+  - { id: cmms, name: CMMS, processOwner: Maintenance, technicalOwner: IT }
 ownership:
+  MaintenanceRequest:
+    owner: mes
+    scopes: [{ equipment: CAPPER-01, owner: line-context }]
   ProductionOrder: { owner: erp, fields: { state: mes } }
   DowntimeEvent: { owner: line-context }
   ProductionConfirmation:
@@ -57,6 +61,7 @@ ownership:
     scopes: [{ equipment: CAPPER-01, owner: line-context }]
 routes:
   - { id: context-to-mes, target: mes, types: [DowntimeEvent, ProductionConfirmation], url: "${target.url}/handover" }
+  - { id: requests-to-cmms, target: cmms, types: [MaintenanceRequest], format: mapped, url: "${target.url}/maximo/sr" }
 `);
   config.context = seed.context;
   await start();
@@ -121,6 +126,7 @@ const order = (state: string) => ({
 /** The last revision the target received of a document. */
 function delivered(objectKey: string): Record<string, unknown> | undefined {
   const envelopes = target.received
+    .filter((r) => r.path === '/handover')
     .map((r) => JSON.parse(r.body) as { objectKey: string; version: number; document: Record<string, unknown> })
     .filter((envelope) => envelope.objectKey === objectKey)
     .sort((a, b) => a.version - b.version);
@@ -231,22 +237,49 @@ it('records a late signal, an unknown equipment and a bad reason code without bo
   expect(invalid.error).toMatchObject({ code: 'SIGNAL_INVALID' });
 });
 
+it('raises one MaintenanceRequest at the CMMS for 3 cap feed jams within 30 minutes, and attaches the fourth', async () => {
+  for (const minute of ['00', '05', '10', '15'])
+    await send('scada', [
+      signal(`09:${minute}:00`, 'stopReason', 17),
+      signal(`09:${minute}:00`, 'state', 11),
+      signal(`09:${minute}:40`, 'state', 6),
+      signal(`09:${minute}:40`, 'stopReason', 0),
+    ]);
+  const requests = () =>
+    target.received.filter((r) => r.path === '/maximo/sr').map((r) => JSON.parse(r.body) as Record<string, unknown>);
+  await waitFor(async () => requests().length >= 2 || undefined);
+  expect(new Set(requests().map((r) => r['ticketid']))).toEqual(
+    new Set(['MR-CAPPER-01-20261201T091000Z-recurring-fault']),
+  );
+  expect(requests()[0]).toMatchObject({ class: 'SR', assetnum: 'CAPPER-01', classstructureid: '17' });
+  const request = (await admin('/api/v1/objects/MaintenanceRequest/MR-CAPPER-01-20261201T091000Z-recurring-fault'))
+    .body;
+  expect(request).toMatchObject({ owner: 'line-context', revision: 2 });
+  expect(request.data.downtimeEventIds).toEqual([
+    'DT-CAPPER-01-20261201T090000Z',
+    'DT-CAPPER-01-20261201T090500Z',
+    'DT-CAPPER-01-20261201T091000Z',
+    'DT-CAPPER-01-20261201T091500Z',
+  ]);
+}, 60000);
+
 it('keeps an open stop across a restart of the hub: one event, closed after it, not two', async () => {
-  await send('scada', [signal('08:00:00', 'state', 11)]);
+  await send('scada', [signal('10:00:00', 'state', 11)]);
   expect((await admin('/api/v1/equipment/CAPPER-01/state')).body.openStop).toMatchObject({
-    id: 'DT-CAPPER-01-20261201T080000Z',
+    id: 'DT-CAPPER-01-20261201T100000Z',
   });
   await hub.stop();
   await start();
-  await send('scada', [signal('08:10:00', 'state', 6)]);
+  await send('scada', [signal('10:10:00', 'state', 6)]);
   const closed = await waitFor(
-    async () => delivered('DT-CAPPER-01-20261201T080000Z')?.['endTime'] && delivered('DT-CAPPER-01-20261201T080000Z'),
+    async () => delivered('DT-CAPPER-01-20261201T100000Z')?.['endTime'] && delivered('DT-CAPPER-01-20261201T100000Z'),
   );
-  expect(closed).toMatchObject({ startTime: '2026-12-01T08:00:00.000Z', durationSeconds: 600 });
+  expect(closed).toMatchObject({ startTime: '2026-12-01T10:00:00.000Z', durationSeconds: 600 });
   const events = new Set(
     target.received
+      .filter((r) => r.path === '/handover')
       .map((r) => (JSON.parse(r.body) as { objectKey: string }).objectKey)
-      .filter((key) => key.startsWith('DT-CAPPER-01-20261201T08')),
+      .filter((key) => key.startsWith('DT-CAPPER-01-20261201T10')),
   );
-  expect([...events]).toEqual(['DT-CAPPER-01-20261201T080000Z']);
+  expect([...events]).toEqual(['DT-CAPPER-01-20261201T100000Z']);
 }, 60000);

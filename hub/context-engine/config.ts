@@ -131,6 +131,35 @@ export const ReasonConfig = Type.Object(
 );
 export type ReasonConfig = Static<typeof ReasonConfig>;
 
+export const MaintenanceRule = Type.Object(
+  {
+    id: Type.String({ pattern: '^[a-z][a-z0-9-]{0,39}$', description: 'Rule id', examples: ['recurring-fault'] }),
+    repeated: Type.Optional(
+      Type.Object(
+        {
+          stops: Type.Integer({ minimum: 2, default: 3, description: 'Stops with the same reason…' }),
+          withinMinutes: Type.Number({ exclusiveMinimum: 0, default: 30, description: '…within this many minutes' }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    persists: Type.Optional(
+      Type.Object(
+        { minutes: Type.Number({ exclusiveMinimum: 0, description: 'A stop that lasts this long' }) },
+        { additionalProperties: false },
+      ),
+    ),
+    equipmentClass: Type.Optional(Type.String({ minLength: 1, description: 'Only for this equipment class' })),
+    priority: Type.Optional(Type.Integer({ minimum: 1, maximum: 9, description: 'Priority of the request' })),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Raises one MaintenanceRequest when it fires; further occurrences while the request is open are attached to it',
+  },
+);
+export type MaintenanceRule = Static<typeof MaintenanceRule>;
+
 export const ContextConfig = Type.Object(
   {
     system: Type.String({
@@ -166,6 +195,7 @@ export const ContextConfig = Type.Object(
       description: 'How often counts become a ProductionConfirmation of the running order (and at order end)',
     }),
     reasons: Type.Array(ReasonConfig, { default: [] }),
+    maintenanceRules: Type.Array(MaintenanceRule, { default: [] }),
     lines: Type.Array(LineConfig, { minItems: 1 }),
   },
   { additionalProperties: false, description: 'The operational-context engine: signals in context' },
@@ -204,6 +234,10 @@ export function contextProblems(
           reason: `signal "${repeated}" is bound twice`,
         });
     });
+  });
+  context.maintenanceRules.forEach((rule, index) => {
+    if ((rule.repeated === undefined) === (rule.persists === undefined))
+      problems.push({ path: `/context/maintenanceRules/${index}`, reason: 'give either repeated or persists' });
   });
   const reasons = new Set<string>();
   context.reasons.forEach((reason, index) => {

@@ -5,6 +5,7 @@
  */
 import type { ContextConfig, CounterConfig, ReasonConfig, WorkUnitConfig } from './config';
 import type { ContextErrorCode } from './errors';
+import { onReasonedStop, onStopDuration, type OpenRequest } from './maintenance';
 import { shiftAt, shiftsBetween } from './shifts';
 import { modeOf, stateOf, STATE_MAPS, type ModeClass, type StateClass } from './state-maps';
 
@@ -40,6 +41,10 @@ export interface OpenStop {
   id: string;
   kind: StopKind;
   start: number;
+  /** Where the stop began, before any split at a shift's end. */
+  firstStart: number;
+  /** Persists rules that already fired for this stop. */
+  rulesFired?: string[];
   /** Where this event ends unless the stop does first: the end of its shift, or the next shift's start. */
   until: number | null;
   shift?: string;
@@ -71,11 +76,15 @@ export interface UnitState {
   counts?: Counts;
   /** Units counted while no order ran: flagged, booked to no order. */
   unassigned: { good: number; reject: number; total: number };
+  /** Recent reasoned stops per repeated-stop rule and reason. */
+  occurrences?: Record<string, Array<{ stop: string; start: number }>>;
+  /** Open MaintenanceRequests per rule and reason. */
+  requests?: Record<string, OpenRequest>;
 }
 
 /** A document the engine publishes, as its configured system. */
 export interface Derived {
-  type: 'DowntimeEvent' | 'ProductionConfirmation';
+  type: 'DowntimeEvent' | 'ProductionConfirmation' | 'MaintenanceRequest';
   objectKey: string;
   version: number;
   occurredAt: string;
@@ -92,7 +101,14 @@ export interface SignalOutcome {
 /** The engine's settings: the context configuration after validation, defaults applied. */
 export type EngineSettings = Pick<
   ContextConfig,
-  'timeZone' | 'shifts' | 'microStopSeconds' | 'ignoreBelowSeconds' | 'isoStrict' | 'countEverySeconds' | 'reasons'
+  | 'timeZone'
+  | 'shifts'
+  | 'microStopSeconds'
+  | 'ignoreBelowSeconds'
+  | 'isoStrict'
+  | 'countEverySeconds'
+  | 'reasons'
+  | 'maintenanceRules'
 >;
 
 export const STARVED_BLOCKED = 'STARVED_BLOCKED';
@@ -148,8 +164,8 @@ export function applySignal(
       // A stop that began without a reason takes the first one given during it, for the whole stop.
       stop.reasonCode = state.reasonCode;
       stop.signals.push(provenance);
-      const published = publishStop(settings, unit, stop, at, undefined);
-      if (published) documents.push(published);
+      documents.push(publishStop(settings, unit, stop, at, undefined));
+      documents.push(...onReasonedStop(settings, unit, state, stop, at));
     }
   } else {
     outcome = count(state, role, signal.value, at, provenance);
@@ -202,12 +218,10 @@ function transition(
   const documents: Derived[] = [];
   if (state.stop && state.stop.kind === kind) return documents;
   if (state.stop) {
-    const closed = closeStop(settings, unit, state, at, provenance);
-    if (closed) documents.push(closed);
+    documents.push(...closeStop(settings, unit, state, at, provenance));
   }
   if (kind !== undefined && kind !== 'running') {
-    const opened = openStop(settings, unit, state, kind, at, provenance);
-    if (opened) documents.push(opened);
+    documents.push(...openStop(settings, unit, state, kind, at, provenance));
   }
   return documents;
 }
@@ -220,12 +234,14 @@ function openStop(
   at: number,
   provenance: Provenance,
   carried?: OpenStop,
-): Derived | undefined {
+): Derived[] {
   const shift = shiftAt(settings.timeZone, settings.shifts, at);
   const stop: OpenStop = {
     id: `DT-${unit.id}-${compact(at)}`,
     kind,
     start: at,
+    firstStart: carried?.firstStart ?? at,
+    ...(carried?.rulesFired ? { rulesFired: carried.rulesFired } : {}),
     until: shift ? shift.end : nextShiftStart(settings, at),
     revision: 0,
     signals: carried ? [...carried.signals] : [provenance],
@@ -237,7 +253,11 @@ function openStop(
   const order = carried?.order ?? state.order;
   if (order) stop.order = order;
   state.stop = stop;
-  return settings.ignoreBelowSeconds > 0 ? undefined : publishStop(settings, unit, stop, at, undefined);
+  if (settings.ignoreBelowSeconds > 0) return [];
+  const documents = [publishStop(settings, unit, stop, at, undefined)];
+  // A continuation after a shift's end is the same stop: it does not count again.
+  if (!carried) documents.push(...onReasonedStop(settings, unit, state, stop, at));
+  return documents;
 }
 
 function nextShiftStart(settings: EngineSettings, at: number): number | null {
@@ -251,13 +271,14 @@ function closeStop(
   state: UnitState,
   at: number,
   provenance: Provenance | undefined,
-): Derived | undefined {
+): Derived[] {
   const stop = state.stop!;
+  const fired = onStopDuration(settings, unit, state, stop, at);
   state.stop = undefined;
   if (provenance) stop.signals.push(provenance);
   // A stop shorter than the noise filter that was never published is absorbed into the run around it.
-  if (stop.revision === 0 && (at - stop.start) / 1000 < settings.ignoreBelowSeconds) return undefined;
-  return publishStop(settings, unit, stop, at, at);
+  if (stop.revision === 0 && (at - stop.start) / 1000 < settings.ignoreBelowSeconds) return fired;
+  return [publishStop(settings, unit, stop, at, at), ...fired];
 }
 
 /** The next revision of a stop's DowntimeEvent; `end` closes it. */
@@ -341,14 +362,13 @@ function advance(settings: EngineSettings, unit: WorkUnitConfig, state: UnitStat
   let stop = state.stop;
   while (stop && stop.until !== null && stop.until <= at) {
     const boundary = stop.until;
-    const closed = closeStop(settings, unit, state, boundary, undefined);
-    if (closed) documents.push(closed);
-    const opened = openStop(settings, unit, state, stop.kind, boundary, stop.signals[0]!, stop);
-    if (opened) documents.push(opened);
+    documents.push(...closeStop(settings, unit, state, boundary, undefined));
+    documents.push(...openStop(settings, unit, state, stop.kind, boundary, stop.signals[0]!, stop));
     stop = state.stop;
   }
   if (stop && stop.revision === 0 && (at - stop.start) / 1000 >= settings.ignoreBelowSeconds)
     documents.push(publishStop(settings, unit, stop, at, undefined));
+  if (stop) documents.push(...onStopDuration(settings, unit, state, stop, at));
   return documents;
 }
 

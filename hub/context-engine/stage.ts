@@ -17,6 +17,7 @@ import {
   type SignalOutcome,
   type UnitState,
 } from './engine';
+import { onWorkOrder } from './maintenance';
 
 export interface SignalReport {
   equipmentId: string;
@@ -120,6 +121,22 @@ export class ContextEngine {
     }
     await this.save(tx, states);
     return result;
+  }
+
+  /** Whether accepted documents of `type` change the engine's state. */
+  follows(type: string): boolean {
+    return type === 'ProductionOrder' || type === 'MaintenanceWorkOrder';
+  }
+
+  /** An accepted revision (its stored object) of a type the engine follows. */
+  async accepted(tx: Db, type: string, data: unknown, occurredAt: string, provenance: Provenance): Promise<Derived[]> {
+    if (type === 'ProductionOrder') return this.applyOrder(tx, data as OrderLike, occurredAt, provenance);
+    const order = data as { equipmentId?: string; requestId?: string; state?: string };
+    if (type !== 'MaintenanceWorkOrder' || !order.requestId || !order.equipmentId || !this.units.has(order.equipmentId))
+      return [];
+    const states = await this.load(tx, [order.equipmentId]);
+    if (onWorkOrder(states.get(order.equipmentId)!, order.requestId, order.state)) await this.save(tx, states);
+    return [];
   }
 
   /**

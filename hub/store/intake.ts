@@ -122,16 +122,16 @@ async function recordItem(
       noteSignals(audit, from, applied.signals);
     }
     for (const { envelope, outcome: applied } of documents)
-      if (envelope.type === 'ProductionOrder' && applied.decision === 'accepted') {
+      if (applied.decision === 'accepted' && engine.engine.follows(envelope.type)) {
         const [row] = await tx.query<{ data: string }>('SELECT data FROM objects WHERE type = $1 AND object_key = $2', [
           envelope.type,
           envelope.objectKey,
         ]);
         if (row)
           derived.push(
-            ...(await engine.engine.applyOrder(tx, JSON.parse(row.data), envelope.occurredAt, {
+            ...(await engine.engine.accepted(tx, envelope.type, JSON.parse(row.data), envelope.occurredAt, {
               messageId: message.id,
-              signal: 'ProductionOrder',
+              signal: envelope.type,
               sourceTimestamp: envelope.occurredAt,
             })),
           );
