@@ -14,7 +14,9 @@ export const MaintenanceRequest = Type.Object(
     reasonCode: Type.Optional(Identifier),
     requestedBy: Type.Optional(Identifier),
     downtimeEventIds: Type.Optional(
-      Type.Array(Identifier, { description: 'The DowntimeEvents that raised the request or recurred while it was open' }),
+      Type.Array(Identifier, {
+        description: 'The DowntimeEvents that raised the request or recurred while it was open',
+      }),
     ),
   },
   documentOptions(
