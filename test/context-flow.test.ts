@@ -218,6 +218,34 @@ it('turns the capper’s signals into downtime and counts of the running order, 
   );
 }, 90000);
 
+it('lets MES give a micro-stop its reason later: a corrected, re-routed revision, audited with who and why', async () => {
+  const api = request(hub.url!);
+  const correct = (token: string, id: string, body: unknown) =>
+    api
+      .post(`/api/v1/downtime/${id}/reason`)
+      .set('authorization', `Bearer ${token}`)
+      .send(body as object);
+  const id = 'DT-CAPPER-01-20261201T073000Z';
+  expect((await correct('scada-token', id, { reasonCode: '30' })).status).toBe(403);
+  expect((await correct('mes-token', id, { reasonCode: '999' })).body.error).toMatchObject({ code: 'BAD_REQUEST' });
+  expect((await correct('mes-token', 'DT-NOPE', { reasonCode: '30' })).status).toBe(404);
+  const accepted = await correct('mes-token', id, { reasonCode: '30', comment: 'caps ran out' });
+  expect(accepted.status).toBe(202);
+  const corrected = await waitFor(async () => {
+    const document = delivered(id);
+    return document?.['reasonCode'] === '30' ? document : undefined;
+  });
+  expect(corrected).toMatchObject({ stopKind: 'stop', lossCategory: 'availability', reason: 'Material shortage' });
+  expect(corrected!['startTime']).toBe('2026-12-01T07:30:00.000Z');
+  const trace = (await admin(`/api/v1/messages/${accepted.body.messageId}`)).body;
+  expect(trace.audit[0].details.correction).toEqual({
+    downtimeId: id,
+    reasonCode: '30',
+    by: 'mes',
+    comment: 'caps ran out',
+  });
+}, 60000);
+
 it('records a late signal, an unknown equipment and a bad reason code without booking them', async () => {
   const trace = await send('scada', [
     signal('05:00:00', 'state', 2),

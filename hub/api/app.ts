@@ -4,6 +4,7 @@ import type { HubContext } from '../context';
 import { withDeadline } from '../deadline';
 import { fastDoor } from './door';
 import { ApiError, sendError } from './errors';
+import { downtimeRouter } from './downtime';
 import { inboundRouter } from './inbound';
 import { readRouter } from './read';
 
@@ -52,6 +53,7 @@ export function createApp(ctx: HubContext): express.Express {
   });
 
   app.use('/api/v1/inbound', inboundRouter(ctx));
+  app.use('/api/v1/downtime', downtimeRouter(ctx));
   app.use('/api/v1', readRouter(ctx));
   app.use((_req, _res, next) => next(ApiError.of('NOT_FOUND')));
 

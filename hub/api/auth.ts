@@ -42,6 +42,24 @@ export function systemAuthError(
   );
 }
 
+/** Allows the operators' token and the tokens of `systems`; `res.locals.who` names who it was. */
+export function requireAdminOr(credentials: Credentials, systems: readonly string[]) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const token = bearerOf(req.headers.authorization);
+    if (!token) throw ApiError.of('AUTH_REQUIRED');
+    const who = identify(token, credentials);
+    if (!who) throw ApiError.of('AUTH_INVALID');
+    if (who !== 'admin' && !systems.includes(who))
+      throw ApiError.of(
+        'FORBIDDEN_ADMIN',
+        { tokenOf: who },
+        `"${who}" may not do this; operators and ${systems.join(', ') || 'no system'} may`,
+      );
+    res.locals['who'] = who === 'admin' ? 'operator' : who;
+    next();
+  };
+}
+
 /** Allows only the token of the system named in the path (`:system`). */
 export function requireSystem(credentials: Credentials) {
   return (req: Request, _res: Response, next: NextFunction) => {

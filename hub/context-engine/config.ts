@@ -196,6 +196,11 @@ export const ContextConfig = Type.Object(
     }),
     reasons: Type.Array(ReasonConfig, { default: [] }),
     maintenanceRules: Type.Array(MaintenanceRule, { default: [] }),
+    reasonEditors: Type.Array(Type.String({ pattern: '^[a-z][a-z0-9-]{0,39}$' }), {
+      default: [],
+      description: 'Systems whose token may assign or correct a stop’s reason (operators always may)',
+      examples: [['mes']],
+    }),
     lines: Type.Array(LineConfig, { minItems: 1 }),
   },
   { additionalProperties: false, description: 'The operational-context engine: signals in context' },
@@ -211,6 +216,7 @@ export function contextProblems(
   const problems: Array<{ path: string; reason: string }> = [];
   knownSystem(context.system, '/context/system');
   context.sources.forEach((source, index) => knownSystem(source, `/context/sources/${index}`));
+  context.reasonEditors.forEach((editor, index) => knownSystem(editor, `/context/reasonEditors/${index}`));
   if (!isTimeZone(context.timeZone))
     problems.push({ path: '/context/timeZone', reason: `"${context.timeZone}" is not an IANA time zone` });
   for (const reason of overlappingShifts(context.shifts)) problems.push({ path: '/context/shifts', reason });

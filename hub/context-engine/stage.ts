@@ -10,6 +10,7 @@ import {
   applyOrder,
   applySignal,
   initialState,
+  reasonOf,
   type Derived,
   type Provenance,
   type RunningOrder,
@@ -123,6 +124,66 @@ export class ContextEngine {
     return result;
   }
 
+  /** A reason correction the API queued as a message of the engine's own system. */
+  correctionOf(message: { system: string; contentType: string; body: string }): ReasonCorrection | undefined {
+    if (message.system !== this.system || message.contentType !== 'json') return undefined;
+    try {
+      const payload = JSON.parse(message.body) as Partial<ReasonCorrection> & { kind?: string };
+      return payload.kind === 'reason-correction' ? (payload as ReasonCorrection) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * The next revision of a DowntimeEvent with the reason assigned or corrected: classified by the
+   * reason's loss category (a micro-stop given a reason is a stop of that reason). An open stop keeps
+   * the reason for the rest of it.
+   */
+  async correct(tx: Db, correction: ReasonCorrection, at: string, provenance: Provenance): Promise<Derived[]> {
+    const [row] = await tx.query<{ data: string; version: number | null }>(
+      `SELECT data, version FROM objects WHERE type = 'DowntimeEvent' AND object_key = $1`,
+      [correction.downtimeId],
+    );
+    if (!row) return [];
+    const event = JSON.parse(row.data) as Record<string, unknown>;
+    const entry = this.units.get(String(event['equipmentId']));
+    if (!entry) return [];
+    const reason = reasonOf(this.config, entry.unit, correction.reasonCode);
+    const version = Number(row.version ?? 0) + 1;
+    const states = await this.load(tx, [entry.unit.id]);
+    const state = states.get(entry.unit.id)!;
+    if (state.stop?.id === correction.downtimeId) {
+      state.stop.reasonCode = correction.reasonCode;
+      state.stop.revision = version;
+      await this.save(tx, states);
+    }
+    const stopKind = event['stopKind'] === 'microStop' ? 'stop' : event['stopKind'];
+    const document: Record<string, unknown> = {
+      ...event,
+      reasonCode: correction.reasonCode,
+      lossCategory:
+        stopKind === 'noOrder' || stopKind === 'excluded'
+          ? event['lossCategory']
+          : (reason?.category ?? 'availability'),
+      stopKind,
+      description: reason?.name ?? `Stop ${correction.reasonCode}`,
+      recordedAt: at,
+    };
+    if (reason) document['reason'] = reason.name;
+    else delete document['reason'];
+    return [
+      {
+        type: 'DowntimeEvent',
+        objectKey: correction.downtimeId,
+        version,
+        occurredAt: at,
+        document,
+        derivedFrom: [provenance],
+      },
+    ];
+  }
+
   /** Whether accepted documents of `type` change the engine's state. */
   follows(type: string): boolean {
     return type === 'ProductionOrder' || type === 'MaintenanceWorkOrder';
@@ -205,6 +266,16 @@ export class ContextEngine {
         [id, JSON.stringify(state), now],
       );
   }
+}
+
+/** An operator's or MES's assignment of a stop's reason, as the API queues it. */
+export interface ReasonCorrection {
+  kind: 'reason-correction';
+  downtimeId: string;
+  reasonCode: string;
+  comment?: string;
+  /** Who asked: `operator` (the admin token) or the system whose token it was. */
+  by: string;
 }
 
 /** The parts of a ProductionOrder the engine reads. */

@@ -93,6 +93,11 @@ async function intakeItem(ctx: HubContext, message: InboundMessage): Promise<Int
       return { message: received, ok: false, code: 'SIGNAL_INVALID', problems: signals.problems };
     return { message: received, ok: true, envelopes: [], signals: signals.signals };
   }
+  const correction = ctx.engine?.correctionOf(message);
+  if (correction) {
+    const received = receivedMessage(message, { name: 'context-engine', documents: 0 });
+    return { message: received, ok: true, envelopes: [], correction };
+  }
   const translation = await translate(message, ctx.mappings);
   if (!translation.ok) {
     const received = receivedMessage(message, {

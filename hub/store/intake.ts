@@ -5,7 +5,7 @@
  */
 import type { CanonicalEnvelope } from '../../schemas/index';
 import type { Derived, Provenance, Signal } from '../context-engine/engine';
-import type { ContextEngine, SignalReport } from '../context-engine/stage';
+import type { ContextEngine, ReasonCorrection, SignalReport } from '../context-engine/stage';
 import type { Problem } from '../../schemas/problem';
 import { appendAudit, type AuditEntry } from './audit-log';
 import type { Db } from './db';
@@ -20,6 +20,8 @@ export type IntakeItem =
       ok: true;
       envelopes: CanonicalEnvelope[];
       signals?: Signal[];
+      /** A reason assigned or corrected through the API, for the engine. */
+      correction?: ReasonCorrection;
       /** For the engine's own messages: the signals each document came from, kept in its decision's audit record. */
       derivedFrom?: Provenance[][];
     }
@@ -121,6 +123,17 @@ async function recordItem(
       outcome.signals = applied.signals;
       noteSignals(audit, from, applied.signals);
     }
+    if (item.correction) {
+      const { downtimeId, reasonCode, comment, by } = item.correction;
+      noteOnReceipt(audit, from, 'correction', { downtimeId, reasonCode, by, ...(comment ? { comment } : {}) });
+      derived.push(
+        ...(await engine.engine.correct(tx, item.correction, message.receivedAt, {
+          messageId: message.id,
+          signal: 'reason-correction',
+          sourceTimestamp: message.receivedAt,
+        })),
+      );
+    }
     for (const { envelope, outcome: applied } of documents)
       if (applied.decision === 'accepted' && engine.engine.follows(envelope.type)) {
         const [row] = await tx.query<{ data: string }>('SELECT data FROM objects WHERE type = $1 AND object_key = $2', [
@@ -183,29 +196,30 @@ function derivedItem(engine: EngineInput, cause: ReceivedMessage, derived: Deriv
   };
 }
 
+/** Adds what the engine made of a message to its receipt's audit record. */
+function noteOnReceipt(audit: AuditEntry[], from: number, key: string, value: unknown): void {
+  const receipt = audit[from];
+  if (receipt?.kind === 'received') receipt.details = { ...receipt.details, [key]: value };
+}
+
 /** What the engine made of a message's signals goes into its receipt's audit record. */
 function noteSignals(audit: AuditEntry[], from: number, reports: SignalReport[]): void {
-  const receipt = audit[from];
-  if (receipt?.kind !== 'received') return;
   const refused = reports.filter((report) => report.outcome.code !== undefined);
-  receipt.details = {
-    ...receipt.details,
-    signals: {
-      applied: reports.filter((report) => report.outcome.booked).length,
-      notBooked: reports.filter((report) => !report.outcome.booked).length,
-      ...(refused.length > 0
-        ? {
-            outcomes: refused.map(({ equipmentId, signal, outcome }) => ({
-              equipmentId,
-              signal,
-              code: outcome.code,
-              booked: outcome.booked,
-              ...(outcome.detail ? { detail: outcome.detail } : {}),
-            })),
-          }
-        : {}),
-    },
-  };
+  noteOnReceipt(audit, from, 'signals', {
+    applied: reports.filter((report) => report.outcome.booked).length,
+    notBooked: reports.filter((report) => !report.outcome.booked).length,
+    ...(refused.length > 0
+      ? {
+          outcomes: refused.map(({ equipmentId, signal, outcome }) => ({
+            equipmentId,
+            signal,
+            code: outcome.code,
+            booked: outcome.booked,
+            ...(outcome.detail ? { detail: outcome.detail } : {}),
+          })),
+        }
+      : {}),
+  });
 }
 
 /**
