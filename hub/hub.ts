@@ -21,6 +21,7 @@ import { createMetrics } from './metrics';
 import { deliverProcessor, stopRouteTransports } from './pipeline/deliver';
 import { guarded, logFailures } from './pipeline/failures';
 import { ingestProcessor } from './pipeline/ingest';
+import { startContextClock } from './pipeline/context-clock';
 import { startOutboxSweeper, sweepOutbox } from './pipeline/outbox';
 import { startRetention } from './pipeline/retention';
 import { INGEST_QUEUE, partitionOf } from './queue/queue-keys';
@@ -81,6 +82,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   let context: HubContext | undefined;
   let connectors: ProcessConnectors | undefined;
   let sweeper: { stop(): Promise<void> } | undefined;
+  let contextClock: { stop(): Promise<void> } | undefined;
   let retention: { stop(): Promise<void> } | undefined;
   let server: Server | undefined;
   let url: string | undefined;
@@ -98,6 +100,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     // With Redis down, closing a worker or a queue never finishes on its own.
     if (connectors) await settledWithin(connectors.stopInbound(), 3000);
     await settledWithin(sweeper?.stop() ?? Promise.resolve(), 2000);
+    await settledWithin(contextClock?.stop() ?? Promise.resolve(), 2000);
     await settledWithin(retention?.stop() ?? Promise.resolve(), 2000);
     shutdown.abort(new Error('hub stopping'));
     const queues = context?.queues.all() ?? [];
@@ -182,6 +185,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       }
       await sweepOutbox(context);
       sweeper = startOutboxSweeper(context, options.sweepIntervalMs);
+      contextClock = startContextClock(context);
       retention = startRetention(
         context,
         options.retentionIntervalMs ?? options.config.retention.intervalMinutes * 60_000,

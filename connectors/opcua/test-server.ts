@@ -19,6 +19,12 @@ export const FILLER_VARIABLES = {
   Counter: { dataType: DataType.Int32, value: 0, writable: false },
   FaultCode: { dataType: DataType.String, value: '', writable: false },
   Setpoint: { dataType: DataType.Double, value: 100, writable: true },
+  // PackML state and mode numbers, counters and the stop reason code, as the context engine reads them.
+  State: { dataType: DataType.Int32, value: 2, writable: false },
+  Mode: { dataType: DataType.Int32, value: 1, writable: false },
+  GoodCount: { dataType: DataType.UInt16, value: 0, writable: false },
+  RejectCount: { dataType: DataType.UInt16, value: 0, writable: false },
+  StopReason: { dataType: DataType.Int32, value: 0, writable: false },
 } as const;
 export type FillerVariable = keyof typeof FILLER_VARIABLES;
 

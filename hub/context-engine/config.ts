@@ -189,6 +189,17 @@ export const ContextConfig = Type.Object(
       default: false,
       description: 'Book micro-stops as delay time (ISO 22400 ADET) instead of a speed loss',
     }),
+    latenessSeconds: Type.Number({
+      minimum: 0,
+      default: 10,
+      description:
+        'How late signals may arrive: a silent line’s event time follows the wall clock this far behind its last signal',
+    }),
+    clockEverySeconds: Type.Number({
+      minimum: 0.1,
+      default: 5,
+      description: 'How often a worker process moves silent lines’ event time on',
+    }),
     countEverySeconds: Type.Integer({
       minimum: 1,
       default: 60,

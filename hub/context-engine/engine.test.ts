@@ -1,6 +1,14 @@
 import { validateDocument } from '../../schemas/validate';
 import type { WorkUnitConfig } from './config';
-import { applyOrder, applySignal, initialState, type Derived, type EngineSettings, type UnitState } from './engine';
+import {
+  advanceClock,
+  applyOrder,
+  applySignal,
+  initialState,
+  type Derived,
+  type EngineSettings,
+  type UnitState,
+} from './engine';
 import { onWorkOrder } from './maintenance';
 
 const SETTINGS: EngineSettings = {
@@ -318,5 +326,31 @@ describe('maintenance from recurring faults', () => {
     expect(requests(documents).map((d) => [d.objectKey, d.document['requestedAt'], d.document['reasonCode']])).toEqual([
       ['MR-CAPPER-01-20261202T081000Z-long-fault', '2026-12-02T08:10:00.000Z', 'Unknown'],
     ]);
+  });
+});
+
+describe('the clock of a silent line', () => {
+  it('moves event time on at wall-clock speed less the lateness: counts are booked and an open stop grows', () => {
+    const state = running();
+    feed(state, [
+      ['2026-12-02T07:00:10Z', 'goodCount', 0],
+      ['2026-12-02T07:00:20Z', 'goodCount', 20],
+      ['2026-12-02T07:00:30Z', 'state', 2],
+    ]);
+    const settings = {
+      ...SETTINGS,
+      latenessSeconds: 10,
+      maintenanceRules: [{ id: 'long-fault', persists: { minutes: 10 } }],
+    };
+    const arrival = Date.parse('2026-12-02T07:00:30Z');
+    expect(advanceClock(settings, CAPPER, state, arrival + 5_000)).toEqual([]);
+    const booked = advanceClock(settings, CAPPER, state, arrival + 40_000);
+    expect(booked.map((d) => d.type)).toEqual(['ProductionConfirmation']);
+    expect(state.eventTime).toBe(arrival + 30_000);
+    const fired = advanceClock(settings, CAPPER, state, arrival + 11 * 60_000);
+    expect(fired.map((d) => [d.type, d.document['requestedAt']])).toEqual([
+      ['MaintenanceRequest', '2026-12-02T07:10:30.000Z'],
+    ]);
+    expect(state.stop?.start).toBe(arrival);
   });
 });

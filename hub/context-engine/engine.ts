@@ -66,6 +66,8 @@ export interface Counts {
 export interface UnitState {
   equipmentId: string;
   eventTime: number;
+  /** Wall-clock time the last signal was applied: how long the line has been silent. */
+  lastArrival?: number;
   state?: { code: string; name: string; class: StateClass };
   mode?: { code: string; name: string; class: ModeClass };
   reasonCode?: string;
@@ -142,6 +144,7 @@ export function applySignal(
   const provenance: Provenance = { messageId: signal.messageId, signal: signal.signal, sourceTimestamp: iso(at) };
   const documents = advance(settings, unit, state, at);
   state.eventTime = at;
+  state.lastArrival = Date.parse(signal.receivedAt) || state.lastArrival;
   const map = STATE_MAPS[unit.stateMap ?? 'packml'];
   let outcome: SignalOutcome = { booked: true };
   if (role === 'state') {
@@ -467,6 +470,26 @@ function bookCounts(unit: WorkUnitConfig, state: UnitState, end: number): Derive
       ],
     },
   };
+}
+
+/**
+ * A silent line's clock: its event time goes on at wall-clock speed from its last signal, less
+ * `latenessSeconds` (the signals still on their way), so an open stop keeps growing, shift ends split
+ * it, "persists" rules fire and counts are booked at their period end without a new signal.
+ */
+export function advanceClock(
+  settings: EngineSettings & { latenessSeconds: number },
+  unit: WorkUnitConfig,
+  state: UnitState,
+  now: number,
+): Derived[] {
+  if (!state.lastArrival || state.eventTime === 0) return [];
+  const at = state.eventTime + (now - state.lastArrival) - settings.latenessSeconds * 1000;
+  if (at <= state.eventTime) return [];
+  const documents = advance(settings, unit, state, at);
+  state.lastArrival += at - state.eventTime;
+  state.eventTime = at;
+  return documents;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { Problem } from '../../schemas/problem';
 import type { Db } from '../store/db';
 import type { ContextConfig, LineConfig, WorkUnitConfig } from './config';
 import {
+  advanceClock,
   applyOrder,
   applySignal,
   initialState,
@@ -122,6 +123,20 @@ export class ContextEngine {
     }
     await this.save(tx, states);
     return result;
+  }
+
+  /** Moves every silent work unit's event time on to `now` (less the lateness): what that completes. */
+  async tick(tx: Db, now: number): Promise<Derived[]> {
+    const states = await this.load(tx, [...this.units.keys()]);
+    const derived: Derived[] = [];
+    const moved = new Map<string, UnitState>();
+    for (const [id, state] of states) {
+      const before = state.eventTime;
+      derived.push(...advanceClock(this.config, this.units.get(id)!.unit, state, now));
+      if (state.eventTime !== before) moved.set(id, state);
+    }
+    await this.save(tx, moved);
+    return derived;
   }
 
   /** A reason correction the API queued as a message of the engine's own system. */

@@ -111,7 +111,7 @@ async function intakeItem(ctx: HubContext, message: InboundMessage): Promise<Int
 }
 
 /** Routing and ownership for each document: the configuration's, and the object's delivery partition. */
-function documentInputOf(ctx: HubContext): (envelope: CanonicalEnvelope) => DocumentInput {
+export function documentInputOf(ctx: HubContext): (envelope: CanonicalEnvelope) => DocumentInput {
   return (envelope) => ({
     ownership: ctx.config.ownership,
     partition: partitionOf(envelope.type, envelope.objectKey, ctx.config.partitions),
@@ -126,7 +126,7 @@ function documentInputOf(ctx: HubContext): (envelope: CanonicalEnvelope) => Docu
 }
 
 /** Metrics and logs of what a batch decided (not again for a batch run a second time). */
-function report(ctx: HubContext, items: IntakeItem[], outcomes: IntakeOutcome[]): void {
+export function report(ctx: HubContext, items: IntakeItem[], outcomes: IntakeOutcome[]): void {
   const systems = new Map(items.map((item) => [item.message.id, item.message.system]));
   for (const outcome of outcomes) {
     if (!outcome.ok) {

@@ -64,3 +64,6 @@ export const RETENTION_LOCK_KEY = `${KEY_PREFIX}:retention`;
 export function parkedJobKey(queue: string, jobId: string): string {
   return `${KEY_PREFIX}:parked:${queue}:${jobId}`;
 }
+
+/** Held by the process moving silent lines' event time on (pipeline/context-clock.ts) for one interval. */
+export const CONTEXT_CLOCK_LOCK_KEY = `${KEY_PREFIX}:context-clock`;

@@ -156,15 +156,42 @@ async function recordItem(
 }
 
 /**
+ * The engine's clock (hub/pipeline/context-clock.ts): silent lines' event time moves on, and what that
+ * completes (a stop split at a shift's end, counts at their period end, a persists rule) is recorded
+ * as a message of the engine's system, in one transaction with the state.
+ */
+export async function recordClockTick(
+  db: Db,
+  engine: EngineInput,
+  documentInput: (envelope: CanonicalEnvelope) => DocumentInput,
+  now: number,
+): Promise<IntakeOutcome[]> {
+  return db.transaction(async (tx) => {
+    const derived = await engine.engine.tick(tx, now);
+    if (derived.length === 0) return [];
+    const receivedAt = new Date(now).toISOString();
+    const cause = { id: '', receivedAt, receivedSeq: 0 };
+    const audit: AuditEntry[] = [];
+    const outcomes = await recordItem(tx, derivedItem(engine, cause, derived), documentInput, audit, undefined);
+    await appendAudit(tx, audit);
+    return outcomes;
+  });
+}
+
+/**
  * The documents the engine derived from a message, as a message of the engine's own system: its
  * payload names the signals each document came from, so the trace explains every derived document.
  */
-function derivedItem(engine: EngineInput, cause: ReceivedMessage, derived: Derived[]): IntakeItem {
+function derivedItem(
+  engine: EngineInput,
+  cause: Pick<ReceivedMessage, 'id' | 'receivedAt' | 'receivedSeq'>,
+  derived: Derived[],
+): IntakeItem {
   const id = engine.newMessageId();
   const system = engine.engine.system;
   const body = JSON.stringify({
     kind: 'context',
-    causationId: cause.id,
+    ...(cause.id ? { causationId: cause.id } : { clock: true }),
     documents: derived.map(({ type, objectKey, version, derivedFrom }) => ({ type, objectKey, version, derivedFrom })),
   });
   return {
@@ -189,7 +216,7 @@ function derivedItem(engine: EngineInput, cause: ReceivedMessage, derived: Deriv
           sourceSystem: system,
           occurredAt: document.occurredAt,
           receivedAt: cause.receivedAt,
-          causationId: cause.id,
+          ...(cause.id ? { causationId: cause.id } : {}),
           document: document.document,
         }) as CanonicalEnvelope,
     ),

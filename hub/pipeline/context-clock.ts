@@ -1,0 +1,32 @@
+/**
+ * The context engine's clock: in one worker process at a time, every `clockEverySeconds`, silent
+ * lines' event time moves on (hub/context-engine/engine.ts, advanceClock) and what that completes is
+ * recorded and delivered like any document of the engine.
+ */
+import type { HubContext } from '../context';
+import { CONTEXT_CLOCK_LOCK_KEY } from '../queue/queue-keys';
+import { recordClockTick } from '../store/intake';
+import { newMessageId } from './enqueue';
+import { documentInputOf, report, wakeDeliveries } from './ingest';
+import { everyIntervalUnderLock, type Periodic } from './periodic';
+
+export function startContextClock(ctx: HubContext): Periodic {
+  const engine = ctx.engine;
+  if (!engine) return { stop: async () => undefined };
+  const intervalMs = engine.config.clockEverySeconds * 1000;
+  return everyIntervalUnderLock(
+    ctx,
+    {
+      lockKey: CONTEXT_CLOCK_LOCK_KEY,
+      intervalMs,
+      lockMs: intervalMs,
+      onError: (error) => ctx.logger.error({ err: error }, 'context clock tick failed'),
+    },
+    async () => {
+      const outcomes = await recordClockTick(ctx.db, { engine, newMessageId }, documentInputOf(ctx), Date.now());
+      if (outcomes.length === 0) return;
+      report(ctx, [], outcomes);
+      await wakeDeliveries(ctx, outcomes);
+    },
+  );
+}
