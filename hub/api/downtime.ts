@@ -7,10 +7,10 @@ import express, { type Router } from 'express';
 import type { HubContext } from '../context';
 import { reasonOf } from '../context-engine/engine';
 import type { ReasonCorrection } from '../context-engine/stage';
-import { enqueueInbound, QueueUnavailableError } from '../pipeline/enqueue';
 import { getObject } from '../store/index';
 import { requireAdminOr } from './auth';
 import { ApiError } from './errors';
+import { takeInbound } from './inbound';
 
 export function downtimeRouter(ctx: HubContext): Router {
   const router = express.Router();
@@ -49,22 +49,15 @@ export function downtimeRouter(ctx: HubContext): Router {
         ...(typeof body.comment === 'string' ? { comment: body.comment } : {}),
         by: String(res.locals['who']),
       };
-      try {
-        const messageId = await enqueueInbound(
-          ctx,
-          {
-            system: engine.system,
-            contentType: 'json',
-            body: JSON.stringify(correction),
-            receivedAt: new Date().toISOString(),
-          },
-          undefined,
-        );
-        res.status(202).json({ messageId });
-      } catch (error) {
-        if (error instanceof QueueUnavailableError) throw ApiError.of('QUEUE_UNAVAILABLE', { reason: error.message });
-        throw error;
-      }
+      // Through the door's own path: the same checks, metrics and 503 when Redis does not answer.
+      const messageId = await takeInbound(ctx, {
+        system: engine.system,
+        contentType: 'application/json',
+        body: Buffer.from(JSON.stringify(correction)),
+        type: undefined,
+        idempotencyKey: undefined,
+      });
+      res.status(202).json({ messageId });
     },
   );
   return router;

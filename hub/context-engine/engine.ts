@@ -301,14 +301,7 @@ function publishStop(
     seconds !== undefined &&
     seconds <= settings.microStopSeconds;
   const stopKind = micro ? 'microStop' : stop.kind;
-  const lossCategory =
-    stop.kind === 'noOrder' || stop.kind === 'excluded'
-      ? 'excluded'
-      : micro
-        ? settings.isoStrict
-          ? 'availability'
-          : 'performance'
-        : (reason?.category ?? 'availability');
+  const lossCategory = lossCategoryOf(settings, stop.kind, micro, reason);
   const document: Record<string, unknown> = {
     id: stop.id,
     description: describe(stopKind, stop, reason),
@@ -338,6 +331,18 @@ function publishStop(
     document,
     derivedFrom: [...stop.signals],
   };
+}
+
+/** The ISO 22400 loss a stop counts as: outside OEE, a micro-stop's speed (or delay) loss, or its reason's. */
+export function lossCategoryOf(
+  settings: Pick<EngineSettings, 'isoStrict'>,
+  kind: StopKind,
+  micro: boolean,
+  reason: ReasonConfig | undefined,
+): string {
+  if (kind === 'noOrder' || kind === 'excluded') return 'excluded';
+  if (micro) return settings.isoStrict ? 'availability' : 'performance';
+  return reason?.category ?? 'availability';
 }
 
 function describe(stopKind: string, stop: OpenStop, reason: ReasonConfig | undefined): string {

@@ -5,18 +5,21 @@
  */
 import type { Problem } from '../../schemas/problem';
 import type { Db } from '../store/db';
+import { objectData } from '../store/objects';
 import type { ContextConfig, LineConfig, WorkUnitConfig } from './config';
 import {
   advanceClock,
   applyOrder,
   applySignal,
   initialState,
+  lossCategoryOf,
   reasonOf,
   type Derived,
   type Provenance,
   type RunningOrder,
   type Signal,
   type SignalOutcome,
+  type StopKind,
   type UnitState,
 } from './engine';
 import { onWorkOrder } from './maintenance';
@@ -156,16 +159,13 @@ export class ContextEngine {
    * the reason for the rest of it.
    */
   async correct(tx: Db, correction: ReasonCorrection, at: string, provenance: Provenance): Promise<Derived[]> {
-    const [row] = await tx.query<{ data: string; version: number | null }>(
-      `SELECT data, version FROM objects WHERE type = 'DowntimeEvent' AND object_key = $1`,
-      [correction.downtimeId],
-    );
-    if (!row) return [];
-    const event = JSON.parse(row.data) as Record<string, unknown>;
+    const stored = await objectData(tx, 'DowntimeEvent', correction.downtimeId);
+    if (!stored) return [];
+    const event = stored.data;
     const entry = this.units.get(String(event['equipmentId']));
     if (!entry) return [];
     const reason = reasonOf(this.config, entry.unit, correction.reasonCode);
-    const version = Number(row.version ?? 0) + 1;
+    const version = (stored.version ?? 0) + 1;
     const states = await this.load(tx, [entry.unit.id]);
     const state = states.get(entry.unit.id)!;
     if (state.stop?.id === correction.downtimeId) {
@@ -173,14 +173,12 @@ export class ContextEngine {
       state.stop.revision = version;
       await this.save(tx, states);
     }
-    const stopKind = event['stopKind'] === 'microStop' ? 'stop' : event['stopKind'];
+    // Given a reason, a micro-stop is a stop of that reason.
+    const stopKind = (event['stopKind'] === 'microStop' ? 'stop' : (event['stopKind'] ?? 'stop')) as StopKind;
     const document: Record<string, unknown> = {
       ...event,
       reasonCode: correction.reasonCode,
-      lossCategory:
-        stopKind === 'noOrder' || stopKind === 'excluded'
-          ? event['lossCategory']
-          : (reason?.category ?? 'availability'),
+      lossCategory: lossCategoryOf(this.config, stopKind, false, reason),
       stopKind,
       description: reason?.name ?? `Stop ${correction.reasonCode}`,
       recordedAt: at,
@@ -265,10 +263,7 @@ export class ContextEngine {
     // PostgreSQL as SQLite's single writer does.
     if (tx.dialect === 'postgres')
       await tx.execute("SELECT pg_advisory_xact_lock(hashtextextended('context-engine', 0))");
-    for (const id of sorted) {
-      const [row] = await tx.query<{ state: string }>('SELECT state FROM context_units WHERE equipment_id = $1', [id]);
-      states.set(id, row ? (JSON.parse(row.state) as UnitState) : initialState(id));
-    }
+    for (const id of sorted) states.set(id, (await unitState(tx, id)) ?? initialState(id));
     return states;
   }
 

@@ -85,18 +85,15 @@ export function ingestProcessor(ctx: HubContext) {
 }
 
 async function intakeItem(ctx: HubContext, message: InboundMessage): Promise<IntakeItem> {
-  // Signal messages of the systems that feed the context engine go to it, not through a mapping.
+  // Signal messages of the systems that feed the context engine go to it, not through a mapping, as
+  // do the reason corrections the API queues as messages of the engine's own system.
   const signals = ctx.engine?.signalsOf(message);
-  if (signals) {
+  const correction = signals ? undefined : ctx.engine?.correctionOf(message);
+  if (signals || correction) {
     const received = receivedMessage(message, { name: 'context-engine', documents: 0 });
-    if ('problems' in signals)
+    if (signals && 'problems' in signals)
       return { message: received, ok: false, code: 'SIGNAL_INVALID', problems: signals.problems };
-    return { message: received, ok: true, envelopes: [], signals: signals.signals };
-  }
-  const correction = ctx.engine?.correctionOf(message);
-  if (correction) {
-    const received = receivedMessage(message, { name: 'context-engine', documents: 0 });
-    return { message: received, ok: true, envelopes: [], correction };
+    return { message: received, ok: true, envelopes: [], ...(signals ? { signals: signals.signals } : { correction }) };
   }
   const translation = await translate(message, ctx.mappings);
   if (!translation.ok) {

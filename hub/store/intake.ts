@@ -11,7 +11,7 @@ import { appendAudit, type AuditEntry } from './audit-log';
 import type { Db } from './db';
 import { insertInvalid, type DeadLetter } from './dead-letters';
 import { idempotencyKeyUsedBefore, insertRouted, type ReceivedMessage } from './messages';
-import { applyInTx, lockObjects, type ApplyInput, type ApplyOutcome } from './objects';
+import { applyInTx, lockObjects, objectData, type ApplyInput, type ApplyOutcome } from './objects';
 
 /** One message of a batch, as translated. */
 export type IntakeItem =
@@ -136,13 +136,10 @@ async function recordItem(
     }
     for (const { envelope, outcome: applied } of documents)
       if (applied.decision === 'accepted' && engine.engine.follows(envelope.type)) {
-        const [row] = await tx.query<{ data: string }>('SELECT data FROM objects WHERE type = $1 AND object_key = $2', [
-          envelope.type,
-          envelope.objectKey,
-        ]);
-        if (row)
+        const stored = await objectData(tx, envelope.type, envelope.objectKey);
+        if (stored)
           derived.push(
-            ...(await engine.engine.accepted(tx, envelope.type, JSON.parse(row.data), envelope.occurredAt, {
+            ...(await engine.engine.accepted(tx, envelope.type, stored.data, envelope.occurredAt, {
               messageId: message.id,
               signal: envelope.type,
               sourceTimestamp: envelope.occurredAt,

@@ -341,6 +341,19 @@ async function replayOutcome(tx: Db, input: ApplyInput, earlier: Record<string, 
 }
 
 /** The current object with owner and history, for the read API. */
+/** An object's stored document and version, without its history (what the context engine reads in a transaction). */
+export async function objectData(
+  db: Db,
+  type: string,
+  key: string,
+): Promise<{ data: Record<string, unknown>; version: number | undefined } | undefined> {
+  const [row] = await db.query<{ data: string; version: number | null }>(
+    'SELECT data, version FROM objects WHERE type = $1 AND object_key = $2',
+    [type, key],
+  );
+  return row ? { data: JSON.parse(row.data) as Record<string, unknown>, version: row.version ?? undefined } : undefined;
+}
+
 export async function getObject(db: Db, type: string, key: string) {
   const [row] = await db.query('SELECT * FROM objects WHERE type = $1 AND object_key = $2', [type, key]);
   if (!row) return undefined;
