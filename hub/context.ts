@@ -19,6 +19,10 @@ export interface DeliveryLane {
 
 export interface HubQueues {
   ingest: Queue;
+  /** The ingest queue of the context engine's sources, when the configuration has a `context` section. */
+  contextIngest?: Queue;
+  /** The ingest queue a system's payloads go to: the context engine's for its sources, else `ingest`. */
+  ingestFor(system: string): Queue;
   deliver(target: string, partition: number): Queue;
   /** Every configured target partition, with its queue's name. */
   lanes(): DeliveryLane[];

@@ -20,12 +20,12 @@ import type { HubContext } from './context';
 import { createMetrics } from './metrics';
 import { deliverProcessor, stopRouteTransports } from './pipeline/deliver';
 import { guarded, logFailures } from './pipeline/failures';
-import { ingestProcessor } from './pipeline/ingest';
+import { inOrder, ingestProcessor } from './pipeline/ingest';
 import { startContextClock } from './pipeline/context-clock';
 import { startOutboxSweeper, sweepOutbox } from './pipeline/outbox';
 import { startRetention } from './pipeline/retention';
-import { INGEST_QUEUE, partitionOf } from './queue/queue-keys';
-import { createQueues, serialiseDeliveries, workerOptions } from './queue/queues';
+import { CONTEXT_INGEST_QUEUE, INGEST_QUEUE, partitionOf } from './queue/queue-keys';
+import { createQueues, serialiseOrderedQueues, workerOptions } from './queue/queues';
 import { withDeadline, settledWithin } from './deadline';
 import { bullConnection, openRedis, useRedis, type ClusterSetting, type RedisClient } from './queue/redis-connection';
 import { redisErrorLog } from './queue/redis-errors';
@@ -159,7 +159,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     if (role !== 'api') {
       // Before this process's first delivery worker runs: no partition is ever worked two at a time,
       // and every pending delivery sits in the partition this configuration gives its object.
-      await serialiseDeliveries(context.queues);
+      await serialiseOrderedQueues(context.queues);
       const partitions = options.config.partitions;
       const moved = await realignPartitions(db, (type, key) => partitionOf(type, key, partitions));
       if (moved > 0) logger.info({ moved, partitions }, 'pending deliveries moved to their partitions');
@@ -169,6 +169,16 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
           concurrency: options.ingestConcurrency ?? 16,
         }),
       );
+      if (context.queues.contextIngest) {
+        // One job at a time here, and (global concurrency, set above) across every worker process.
+        const processor = inOrder(ingestProcessor(context), shutdown.signal);
+        workers.push(
+          new Worker(CONTEXT_INGEST_QUEUE, guarded(context, CONTEXT_INGEST_QUEUE, processor, shutdown.signal), {
+            ...workerOptions(bull.connection, CONTEXT_INGEST_QUEUE),
+            concurrency: 1,
+          }),
+        );
+      }
       for (const { queue, target, partition } of context.queues.lanes()) {
         // One job at a time here, and (global concurrency, set above) across every worker process.
         const processor = deliverProcessor(context, target, partition, shutdown.signal);

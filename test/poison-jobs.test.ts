@@ -194,6 +194,7 @@ describe('a job that failed for good outside the guard (stall limit, or its dead
     const ingest = new Queue('ingest', { connection, prefix });
     const queues: HubContext['queues'] = {
       ingest,
+      ingestFor: () => ingest,
       deliver: () => ingest,
       lanes: () => [],
       all: () => [ingest],

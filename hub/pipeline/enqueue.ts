@@ -5,6 +5,7 @@
  * costs Redis (and its fsync) once per batch rather than once per payload.
  */
 import { randomUUID } from 'node:crypto';
+import type { Queue } from 'bullmq';
 import { v7 as uuidV7 } from 'uuid';
 import type { HubContext } from '../context';
 import { RECEIVED_SEQUENCE_KEY, idempotencyKey } from '../queue/queue-keys';
@@ -164,7 +165,9 @@ function parseKeyValue(value: string): { messageId: string; jobId: string } {
 }
 
 async function enqueueBatch(ctx: HubContext, batch: Waiting[]): Promise<void> {
-  const jobId = randomUUID();
+  // One job per ingest queue the batch's systems go to (the context engine's sources have their own).
+  const queues = batch.map((waiting) => ctx.queues.ingestFor(waiting.partial.system));
+  const jobIds = new Map([...new Set(queues)].map((queue) => [queue, randomUUID()]));
   const ids = batch.map(() => newMessageId());
   // One round trip: every key claimed (or found taken) and the arrival numbers of the whole batch.
   // Separate commands rather than a pipeline, whose keys a Redis Cluster would need in one slot;
@@ -174,14 +177,14 @@ async function enqueueBatch(ctx: HubContext, batch: Waiting[]): Promise<void> {
       ? undefined
       : ctx.redis.set(
           idempotencyKey(waiting.partial.system, waiting.key),
-          keyValue(ids[index]!, jobId),
+          keyValue(ids[index]!, jobIds.get(queues[index]!)!),
           'EX',
           IDEMPOTENCY_TTL_SECONDS,
           'NX',
         ),
   );
   const [lastSeq, ...claimed] = await Promise.all([ctx.redis.incrby(RECEIVED_SEQUENCE_KEY, batch.length), ...claims]);
-  const messages: InboundMessage[] = [];
+  const jobs = new Map<Queue, InboundMessage[]>();
   const queued: Array<{ waiting: Waiting; messageId: string }> = [];
   const repeats: Array<{ waiting: Waiting; receivedSeq: number }> = [];
   for (const [index, waiting] of batch.entries()) {
@@ -192,13 +195,16 @@ async function enqueueBatch(ctx: HubContext, batch: Waiting[]): Promise<void> {
       continue;
     }
     const messageId = ids[index]!;
+    const messages = jobs.get(queues[index]!) ?? [];
     messages.push(inboundMessage(waiting, messageId, receivedSeq));
+    jobs.set(queues[index]!, messages);
     queued.push({ waiting, messageId });
   }
-  if (messages.length > 0) {
-    const job: IngestJob = { messages };
-    await ctx.queues.ingest.add('ingest', job, { jobId });
-  }
+  await Promise.all(
+    [...jobs].map(([queue, messages]) =>
+      queue.add('ingest', { messages } satisfies IngestJob, { jobId: jobIds.get(queue)! }),
+    ),
+  );
   for (const { waiting, messageId } of queued) waiting.resolve(messageId);
   // After the batch's senders are answered, one at a time: a repeat's lookups (Redis, the store)
   // delay no one of this batch, but the next flush waits for them.
@@ -229,7 +235,7 @@ async function answerRepeat(ctx: HubContext, waiting: Waiting, receivedSeq: numb
   const redisKey = idempotencyKey(waiting.partial.system, waiting.key!);
   const taken = await ctx.redis.get(redisKey);
   const first = taken ? parseKeyValue(taken) : undefined;
-  if (first && (await firstIsKept(ctx, first))) return first.messageId;
+  if (first && (await firstIsKept(ctx, waiting.partial.system, first))) return first.messageId;
   // The first died before queueing (XX: the key is rewritten), or the key expired in between (NX:
   // this request is the first now).
   const messageId = first?.messageId ?? newMessageId();
@@ -238,7 +244,7 @@ async function answerRepeat(ctx: HubContext, waiting: Waiting, receivedSeq: numb
   if (first) await ctx.redis.set(redisKey, value, 'EX', IDEMPOTENCY_TTL_SECONDS, 'XX');
   else await ctx.redis.set(redisKey, value, 'EX', IDEMPOTENCY_TTL_SECONDS, 'NX');
   const job: IngestJob = { messages: [inboundMessage(waiting, messageId, receivedSeq)] };
-  await ctx.queues.ingest.add('ingest', job, { jobId });
+  await ctx.queues.ingestFor(waiting.partial.system).add('ingest', job, { jobId });
   return messageId;
 }
 
@@ -248,8 +254,12 @@ async function answerRepeat(ctx: HubContext, waiting: Waiting, receivedSeq: numb
  * batch's SET … NX can be applied, its answer lost and the command sent again, finding the key taken
  * by the same request — the batch then queued its job without that message.
  */
-async function firstIsKept(ctx: HubContext, first: { messageId: string; jobId: string }): Promise<boolean> {
-  const job = await ctx.queues.ingest.getJob(first.jobId);
+async function firstIsKept(
+  ctx: HubContext,
+  system: string,
+  first: { messageId: string; jobId: string },
+): Promise<boolean> {
+  const job = await ctx.queues.ingestFor(system).getJob(first.jobId);
   if (job && messagesOf(job.data as IngestJob | InboundMessage).some((m) => m.messageId === first.messageId))
     return true;
   return messageExists(ctx.db, first.messageId);

@@ -4,7 +4,7 @@
  */
 import type { Job, Worker } from 'bullmq';
 import type { HubContext } from '../context';
-import { INGEST_QUEUE } from '../queue/queue-keys';
+import { isIngestQueue } from '../queue/queue-keys';
 import { getDelivery, recordDead, recordProcessingFailed } from '../store/index';
 import { DeliveryFailed } from './deliver';
 import type { IngestJob } from './jobs';
@@ -82,7 +82,7 @@ export async function parkFailed(
   error?: unknown,
 ): Promise<void> {
   const detail = `${queue} job ${job.id} failed on attempt ${attempts} of ${job.opts.attempts ?? 1}: ${reason}`;
-  const ingest = queue === INGEST_QUEUE;
+  const ingest = isIngestQueue(queue);
   ctx.metrics.deadLetters.inc({ stage: ingest ? 'ingest' : 'deliver' });
   ctx.logger.error({ jobId: job.id, queue, attempts, error: reason }, 'job dead-lettered');
   if (ingest) {

@@ -84,6 +84,38 @@ export function ingestProcessor(ctx: HubContext) {
   };
 }
 
+/**
+ * How long a job of the context engine's ingest queue is retried in place before it fails to
+ * BullMQ's backoff: BullMQ would move a failed job behind the ones queued after it, and the engine
+ * would then find that job's signals late. A store outage shorter than this keeps the order.
+ */
+export const IN_PLACE_RETRY_MS = 60_000;
+
+/**
+ * The context queue's processor: a failed attempt (the store or Redis away) is tried again here,
+ * with a backoff doubling from 200 ms to 5 s, while the queue's next job waits (global concurrency
+ * 1). Messages recorded by an earlier attempt are not applied again. Past IN_PLACE_RETRY_MS, or at
+ * shutdown, the failure goes to BullMQ (retried later, dead-lettered at the last attempt).
+ */
+export function inOrder<T>(
+  processor: (job: Job<T>) => Promise<void>,
+  signal: AbortSignal,
+  retryForMs = IN_PLACE_RETRY_MS,
+): (job: Job<T>) => Promise<void> {
+  return async (job) => {
+    const deadline = Date.now() + retryForMs;
+    for (let delay = 200; ; delay = Math.min(delay * 2, 5000)) {
+      try {
+        await processor(job);
+        return;
+      } catch (error) {
+        if (signal.aborted || Date.now() + delay > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  };
+}
+
 async function intakeItem(ctx: HubContext, message: InboundMessage): Promise<IntakeItem> {
   // Signal messages of the systems that feed the context engine go to it, not through a mapping, as
   // do the reason corrections the API queues as messages of the engine's own system.

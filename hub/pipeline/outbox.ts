@@ -39,7 +39,8 @@ export async function sweepOutbox(ctx: HubContext): Promise<SweepResult> {
     result.deliveries += pending;
   }
   for (const request of await unstartedReplayRequests(ctx.db, BATCH)) {
-    if (await ctx.queues.ingest.getJob(request.id)) continue;
+    const queues = [ctx.queues.ingest, ...(ctx.queues.contextIngest ? [ctx.queues.contextIngest] : [])];
+    if ((await Promise.all(queues.map((queue) => queue.getJob(request.id)))).some(Boolean)) continue;
     await queueIngestReplay(ctx, request.messageId, request.id);
     result.replays += 1;
   }

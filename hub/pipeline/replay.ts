@@ -101,5 +101,5 @@ export async function queueIngestReplay(ctx: HubContext, messageId: string, jobI
       },
     ],
   };
-  await ctx.queues.ingest.add('ingest', job, { jobId });
+  await ctx.queues.ingestFor(message.system).add('ingest', job, { jobId });
 }

@@ -11,9 +11,24 @@ export const KEY_PREFIX = 'handover';
 /**
  * Raw inbound payloads, as accepted at the door, a batch per job; its worker translates, decides,
  * stores and routes them. Worked concurrently: the store serialises writes to one object and orders
- * them by version, time and arrival, so no partitioning is needed here.
+ * them by version, time and arrival, so no partitioning is needed here (signals are another matter:
+ * {@link CONTEXT_INGEST_QUEUE}).
  */
 export const INGEST_QUEUE = 'ingest';
+
+/**
+ * The payloads of the systems that feed the context engine (context.sources), a batch per job,
+ * worked by the same processor as {@link INGEST_QUEUE} but one job at a time across every worker
+ * process (BullMQ global concurrency 1): the engine applies a work unit's signals in the order the
+ * door accepted them, which concurrent jobs could not promise (docs/architecture.md, "The context
+ * engine's order").
+ */
+export const CONTEXT_INGEST_QUEUE = 'ingest-context';
+
+/** True for both ingest queues: their failed jobs file ingest dead letters. */
+export function isIngestQueue(queue: string): boolean {
+  return queue === INGEST_QUEUE || queue === CONTEXT_INGEST_QUEUE;
+}
 
 /** Deliveries to one target, partitioned by object (partitionOf) so one object's deliveries stay in order. */
 export function deliverQueue(target: string, partition: number): string {

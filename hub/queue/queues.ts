@@ -12,7 +12,7 @@ import {
 } from 'bullmq';
 import type { HubConfig } from '../config/schema';
 import type { DeliveryLane, HubQueues } from '../context';
-import { INGEST_QUEUE, deliverQueue, queuePrefix } from './queue-keys';
+import { CONTEXT_INGEST_QUEUE, INGEST_QUEUE, deliverQueue, queuePrefix } from './queue-keys';
 
 /** The longest wait between two attempts of a job. */
 export const MAX_BACKOFF_MS = 5 * 60 * 1000;
@@ -77,6 +77,8 @@ export function createQueues(connection: ConnectionOptions, config: HubConfig): 
     return queue;
   };
   const ingest = get(INGEST_QUEUE);
+  const contextIngest = config.context ? get(CONTEXT_INGEST_QUEUE) : undefined;
+  const sources = new Set(config.context?.sources ?? []);
   const lanes: DeliveryLane[] = [];
   for (const target of new Set(config.routes.map((route) => route.target)))
     for (let partition = 0; partition < config.partitions; partition += 1) {
@@ -85,6 +87,8 @@ export function createQueues(connection: ConnectionOptions, config: HubConfig): 
     }
   return {
     ingest,
+    ...(contextIngest ? { contextIngest } : {}),
+    ingestFor: (system) => (contextIngest && sources.has(system) ? contextIngest : ingest),
     deliver: (target, partition) => get(deliverQueue(target, partition)),
     lanes: () => lanes,
     all: () => [...queues.values()],
@@ -92,11 +96,16 @@ export function createQueues(connection: ConnectionOptions, config: HubConfig): 
 }
 
 /**
- * Lets each deliver partition queue run one job at a time across every worker process: a Worker's
+ * Lets each deliver partition queue, and the context engine's ingest queue, run one job at a time
+ * across every worker process: a Worker's
  * `concurrency` counts only its own jobs, while BullMQ's global concurrency (a field of the queue's
  * meta hash in Redis) makes `moveToActive` hand out no job while the queue's active list is full.
  * Idempotent; every process that runs workers sets it before they start, so no worker ever runs without it.
  */
-export async function serialiseDeliveries(queues: HubQueues): Promise<void> {
-  await Promise.all(queues.lanes().map((lane) => queues.deliver(lane.target, lane.partition).setGlobalConcurrency(1)));
+export async function serialiseOrderedQueues(queues: HubQueues): Promise<void> {
+  await Promise.all([
+    ...queues.lanes().map((lane) => queues.deliver(lane.target, lane.partition).setGlobalConcurrency(1)),
+    // The context engine's sources: one batch at a time, in the order the door queued them.
+    queues.contextIngest?.setGlobalConcurrency(1),
+  ]);
 }
