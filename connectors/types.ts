@@ -4,6 +4,7 @@
  */
 import type { TSchema, Static } from '@sinclair/typebox';
 import type { Logger } from 'pino';
+import type { Problem } from '../schemas/problem';
 
 /** A raw payload a connector received, handed to the hub's ingest queue unchanged. */
 export interface InboundPayload {
@@ -112,6 +113,8 @@ export interface ConnectorDefinition<S extends TSchema = TSchema> {
   description: string;
   /** JSON Schema of the connector's configuration: description, default and example on every field. */
   configSchema: S;
+  /** What the schema cannot say about a configuration the schema accepts: paths relative to it. */
+  problems?(config: Static<S>): Problem[];
   create(config: Static<S>, context: ConnectorContext): Connector;
 }
 

@@ -10,7 +10,7 @@ import type { ConnectorHealth } from '../connectors/types';
 import type { HubContext } from './context';
 import { settledWithin } from './deadline';
 import { LEASE_TIMING, Leadership, type LeaseTiming } from './leadership';
-import { enqueueInbound } from './pipeline/enqueue';
+import { SignalBundler } from './pipeline/signal-bundle';
 import { Lease } from './queue/lease';
 import { connectorLeaseKey } from './queue/queue-keys';
 import { duplicateRedis, type RedisClient } from './queue/redis-connection';
@@ -72,6 +72,8 @@ export async function startConnectors(ctx: HubContext, options: ConnectorOptions
     return leaseRedis;
   };
   const running: RunningConnector[] = [];
+  // Signal messages for the context engine go in bundles, whichever connector emits them.
+  const bundler = new SignalBundler(ctx);
   const outboundStarts: Promise<void>[] = [];
   const leaseAttempts: Promise<void>[] = [];
   for (const instance of ctx.config.connectors) {
@@ -90,7 +92,7 @@ export async function startConnectors(ctx: HubContext, options: ConnectorOptions
       }
     }
     if (options.inbound) {
-      const context: ConnectorContext = { ...base, mode: 'full', emit: (payload) => emitInbound(ctx, payload) };
+      const context: ConnectorContext = { ...base, mode: 'full', emit: (payload) => bundler.emit(payload) };
       const inbound = definition.create(instance.config as never, context);
       if (inbound.receives) {
         entry.inbound = inbound;
@@ -158,19 +160,6 @@ async function start(connector: Connector, logger: HubContext['logger']): Promis
   } catch (error) {
     logger.error({ err: error }, 'connector did not start');
   }
-}
-
-function emitInbound(ctx: HubContext, payload: Parameters<ConnectorContext['emit']>[0]): Promise<string> {
-  return enqueueInbound(
-    ctx,
-    {
-      system: payload.system,
-      contentType: payload.contentType,
-      body: payload.body,
-      receivedAt: new Date().toISOString(),
-    },
-    payload.idempotencyKey,
-  );
 }
 
 function refuseEmit(): Promise<string> {

@@ -4,6 +4,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { MqttError } from './errors';
+import { SignalBindings, type SignalBinding } from './signals';
 
 /** Defaults, written once: the schema advertises them and {@link resolveConfig} applies them. */
 export const DEFAULTS = {
@@ -73,6 +74,7 @@ export const configSchema = Type.Object(
         examples: [[{ topic: 'spBv1.0/#', format: 'sparkplug', qos: 1 }]],
       }),
     ),
+    signals: Type.Optional(SignalBindings),
     sparkplug: Type.Optional(
       Type.Object(
         {
@@ -176,6 +178,7 @@ export interface ResolvedConfig {
   clientId: string;
   system: string;
   subscriptions: { topic: string; format: 'json' | 'sparkplug'; qos: 0 | 1 | 2 }[];
+  signals: SignalBinding[];
   hostId?: string;
   groupIds?: string[];
   publish: { topicTemplate: string; qos: 0 | 1 | 2; retain: boolean };
@@ -200,6 +203,7 @@ export function resolveConfig(config: MqttConfig): ResolvedConfig {
       format: s.format,
       qos: s.qos ?? DEFAULTS.qos,
     })),
+    signals: config.signals ?? [],
     ...(config.sparkplug?.hostId ? { hostId: config.sparkplug.hostId } : {}),
     ...(config.sparkplug?.groupIds ? { groupIds: config.sparkplug.groupIds } : {}),
     publish: {

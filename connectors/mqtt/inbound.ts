@@ -6,7 +6,14 @@ import { createHash } from 'node:crypto';
 import type { ConnectorContext, InboundPayload } from '../types';
 import type { ResolvedConfig } from './config';
 import { decodeSparkplug, rebirthCommand } from './sparkplug-codec';
-import { parseSparkplugTopic, SparkplugTracker, type SparkplugTopic } from './sparkplug';
+import {
+  parseSparkplugTopic,
+  SparkplugTracker,
+  type LifecycleMessage,
+  type SignalMessage,
+  type SparkplugTopic,
+} from './sparkplug';
+import { SignalIndex } from './signals';
 
 /** Publishes a command (the rebirth request); fire-and-forget, QoS 0 as Sparkplug asks. */
 export type CommandPublisher = (topic: string, payload: Uint8Array) => void;
@@ -64,14 +71,17 @@ interface NodeTurn {
  */
 export class InboundHandler {
   private readonly tracker: SparkplugTracker;
+  private readonly signals: SignalIndex;
   private readonly nodeTurns = new Map<string, NodeTurn>();
 
   constructor(
-    private readonly config: Pick<ResolvedConfig, 'system' | 'subscriptions' | 'groupIds'>,
+    private readonly config: Pick<ResolvedConfig, 'system' | 'subscriptions' | 'groupIds'> &
+      Partial<Pick<ResolvedConfig, 'signals'>>,
     private readonly context: Pick<ConnectorContext, 'emit' | 'logger'>,
     private readonly publishCommand: CommandPublisher,
   ) {
     this.tracker = new SparkplugTracker(config.groupIds);
+    this.signals = new SignalIndex(config.signals ?? []);
   }
 
   /** Sparkplug state, for health details and tests. */
@@ -97,7 +107,10 @@ export class InboundHandler {
     if (subscription.format === 'json') {
       // No key: a device repeating the same bytes later states a new fact (running again), and a
       // QoS 1 redelivery is absorbed downstream as identical content.
-      await this.emit(Buffer.from(payload).toString('utf8'));
+      const text = Buffer.from(payload).toString('utf8');
+      const bound = this.signals.topic(topic, text);
+      // A bound topic's payload that is not JSON goes on as it is: the hub files it as invalid.
+      await this.emit(bound ? JSON.stringify(bound) : text);
       return;
     }
     const parsed = parseSparkplugTopic(topic);
@@ -146,16 +159,14 @@ export class InboundHandler {
       return;
     }
     const outcome = this.tracker.handle(parsed, decoded);
-    const digest = sha256(payload);
-    for (const message of outcome.messages) {
-      // Only births and deaths carry a key (remembered 7 days in Redis): their number follows the
-      // nodes' lifecycles. A key per metric value grew Redis by one key per metric per message. A
-      // repeated signal needs none: the tracker drops a repeated seq on a live connection, data
-      // after a restart waits for a rebirth, and what a signal maps to is keyed by equipment and
-      // source time, so a repeat is absorbed as identical content.
-      const key = message.kind === 'lifecycle' ? keyOf(topic, digest, message.event) : undefined;
-      await this.emit(JSON.stringify(message), key);
-    }
+    if (this.signals.bindsSparkplug) {
+      // Bound metrics only, as one payload: births and deaths, and metrics no binding names, are not
+      // emitted (the tracker still follows them).
+      const bound = this.signals.sparkplug(
+        outcome.messages.filter((message): message is SignalMessage => message.kind === 'signal'),
+      );
+      if (bound.length > 0) await this.emit(JSON.stringify(bound));
+    } else await this.emitEach(topic, payload, outcome.messages);
     outcome.commit();
     if (outcome.ignored) this.context.logger.debug({ topic, reason: outcome.ignored }, 'Sparkplug message not emitted');
     if (outcome.rebirth) {
@@ -163,6 +174,22 @@ export class InboundHandler {
       this.context.logger.info({ groupId, edgeNodeId, reason }, 'Sparkplug rebirth requested');
       this.publishCommand(`spBv1.0/${groupId}/NCMD/${edgeNodeId}`, rebirthCommand());
     }
+  }
+
+  /** Without Sparkplug bindings: every birth, death and metric as a message of its own. */
+  private async emitEach(topic: string, payload: Uint8Array, messages: readonly (SignalMessage | LifecycleMessage)[]) {
+    const digest = sha256(payload);
+    // Handed to the hub all at once (it keeps their order), so they can travel in one batch.
+    const emitted = messages.map((message) => {
+      // Only births and deaths carry a key (remembered 7 days in Redis): their number follows the
+      // nodes' lifecycles. A key per metric value grew Redis by one key per metric per message. A
+      // repeated signal needs none: the tracker drops a repeated seq on a live connection, data
+      // after a restart waits for a rebirth, and what a signal maps to is keyed by equipment and
+      // source time, so a repeat is absorbed as identical content.
+      const key = message.kind === 'lifecycle' ? keyOf(topic, digest, message.event) : undefined;
+      return this.emit(JSON.stringify(message), key);
+    });
+    await Promise.all(emitted);
   }
 
   private async emit(body: string, key?: string): Promise<void> {

@@ -5,6 +5,7 @@
 import { defineConnector } from '../types';
 import { configSchema, resolveConfig } from './config';
 import { MqttSession } from './session';
+import { bindingProblems } from './signals';
 
 /**
  * The MQTT connector definition (register it in `connectors/index.ts`).
@@ -22,6 +23,7 @@ export const mqttConnector = defineConnector({
     'MQTT broker: JSON payloads and Sparkplug B metrics in (persistent session, QoS 1, ' +
     'acknowledged once queued), documents out on a topic template (resolves on PUBACK)',
   configSchema,
+  problems: (config) => bindingProblems(config.signals ?? []),
   create: (config, context) => new MqttSession(resolveConfig(config), context),
 });
 

@@ -37,6 +37,8 @@ export class OpcuaInbound {
   private repairing?: Promise<void>;
   private wakeUp?: () => void;
   private readonly pending = new Set<Promise<unknown>>();
+  /** The time stamp of the last change emitted per node: a value the server sends again is not. */
+  private readonly lastStamps = new Map<string, string>();
 
   constructor(
     private readonly settings: OpcuaSettings,
@@ -132,10 +134,15 @@ export class OpcuaInbound {
 
   private onChange(signal: SignalBinding, dataValue: DataValue): void {
     this.lastHeard = Date.now();
-    const payload = toInboundPayload(this.settings.system, toSignalMessage(signal, dataValue));
+    const message = toSignalMessage(signal, dataValue);
+    // After a re-subscription the server sends every item's current value again, stamped as before.
+    const stamp = message.sourceTimestamp ?? message.serverTimestamp;
+    if (stamp !== null && this.lastStamps.get(signal.nodeId) === stamp) return;
+    const payload = toInboundPayload(this.settings.system, message);
     const queued = this.context.emit(payload).then(
       () => {
         this.emitFailures = 0;
+        if (stamp !== null) this.lastStamps.set(signal.nodeId, stamp);
       },
       (error: unknown) => {
         this.emitFailures += 1;

@@ -122,6 +122,9 @@ function crossReferences(config: HubConfig): ConfigProblem[] {
           reason: error.keyword === 'required' ? 'required' : (error.message ?? error.keyword),
         });
       }
+    } else {
+      for (const found of definition.problems?.(instance.config as never) ?? [])
+        problems.push({ path: `/connectors/${index}/config${found.path}`, reason: found.reason });
     }
     const system = instance.config.system;
     if (typeof system === 'string') known(system, `/connectors/${index}/config/system`);
