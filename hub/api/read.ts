@@ -154,7 +154,7 @@ function bulkReplayRequest(body: unknown): { filter: DeadLetterFilter; reason: s
   return { filter, reason: reason as string };
 }
 
-/** `equipment`, `from`, `to` (ISO 8601) and `groupBy=shift` of GET /api/v1/oee. */
+/** `equipment`, `from`, `to` (ISO 8601) and `groupBy=shift|order` of GET /api/v1/oee. */
 function oeeQuery(query: Record<string, unknown>): OeeQuery {
   const text = (name: string) => (typeof query[name] === 'string' ? (query[name] as string) : undefined);
   const equipment = text('equipment');
@@ -169,8 +169,8 @@ function oeeQuery(query: Record<string, unknown>): OeeQuery {
   const from = time('from');
   const to = time('to');
   if (to <= from) throw ApiError.of('BAD_REQUEST', { parameter: 'to' }, 'to must be after from');
-  const groupBy = text('groupBy');
-  if (groupBy !== undefined && groupBy !== 'shift')
-    throw ApiError.of('BAD_REQUEST', { parameter: 'groupBy' }, 'groupBy must be shift');
+  const groupBy = query['groupBy'];
+  if (groupBy !== undefined && groupBy !== 'shift' && groupBy !== 'order')
+    throw ApiError.of('BAD_REQUEST', { parameter: 'groupBy' }, 'groupBy must be shift or order');
   return { equipment, from, to, now: Date.now(), ...(groupBy ? { groupBy } : {}) };
 }

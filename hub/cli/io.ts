@@ -5,8 +5,8 @@ export interface CliIo {
   readFile(path: string): Buffer;
 }
 
-/** Exit codes every command shares. */
-export const EXIT = { ok: 0, invalid: 1, usage: 2 } as const;
+/** Exit codes every command shares: 3 is for a hub that cannot be reached. */
+export const EXIT = { ok: 0, invalid: 1, usage: 2, unavailable: 3 } as const;
 
 /** Thrown for a command line that cannot be run; main prints it with the usage and exits 2. */
 export class UsageError extends Error {}

@@ -16,6 +16,7 @@ const convertCommand: typeof import('./convert.js').convertCommand = (...args) =
   require('./convert').convertCommand(...args);
 const mappingsCommand: typeof import('./mappings.js').mappingsCommand = (...args) =>
   require('./mappings').mappingsCommand(...args);
+const oeeCommand: typeof import('./oee.js').oeeCommand = (...args) => require('./oee').oeeCommand(...args);
 const startCommand: typeof import('./start.js').startCommand = (...args) => require('./start').startCommand(...args);
 const validateCommand: typeof import('./validate.js').validateCommand = (...args) =>
   require('./validate').validateCommand(...args);
@@ -34,12 +35,17 @@ Commands:
   audit verify                              check the audit log's hash chain; exit 1 names each broken record
   audit export --format csv|jsonl [--from T] [--to T]
                                             write audit records to stdout
+  oee --equipment ID --from T --to T [--group-by shift|order] [--json] [--url URL]
+                                            a work unit's or line's OEE (ISO 22400-2) from a running hub:
+                                            time elements, quantities, A/E/Q/OEE and losses; exit 3 when
+                                            the hub cannot be reached
   help                                      this text
 
 Environment: HANDOVER_DATA_DIR (default ./var), DATABASE_URL (PostgreSQL; default SQLite under the
 data directory), REDIS_URL (default: the hub starts its own redis-server) or REDIS_CLUSTER_NODES
 (host:port,… seed nodes of a Redis Cluster, with REDIS_PASSWORD), PORT, HANDOVER_ADMIN_TOKEN,
-HANDOVER_TOKEN_<SYSTEM>.
+HANDOVER_TOKEN_<SYSTEM>; for oee, HANDOVER_URL (default http://127.0.0.1:$PORT, port 8080) and
+HANDOVER_ADMIN_TOKEN.
 `;
 
 /**
@@ -61,6 +67,10 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         role: { type: 'string' },
         from: { type: 'string' },
         format: { type: 'string' },
+        equipment: { type: 'string' },
+        'group-by': { type: 'string' },
+        json: { type: 'boolean' },
+        url: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -94,6 +104,20 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
           ...(values.to === undefined ? {} : { to: values.to }),
           ...(values.format === undefined ? {} : { format: values.format }),
         });
+      case 'oee':
+        if (file !== undefined) throw new UsageError(`unexpected argument "${file}"`);
+        return await oeeCommand(
+          io,
+          {
+            ...(values.equipment === undefined ? {} : { equipment: values.equipment }),
+            ...(values.from === undefined ? {} : { from: values.from }),
+            ...(values.to === undefined ? {} : { to: values.to }),
+            ...(values['group-by'] === undefined ? {} : { groupBy: values['group-by'] }),
+            ...(values.json === undefined ? {} : { json: values.json }),
+            ...(values.url === undefined ? {} : { url: values.url }),
+          },
+          process.env,
+        );
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

@@ -4,7 +4,7 @@
  * settings. Validated with the rest of the file at start-up.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { isTimeZone, overlappingShifts } from './shifts';
+import { isTimeZone, localDateTime, overlappingShifts } from './shifts';
 import { STATE_MAP_NAMES } from './state-maps';
 
 const EquipmentId = Type.String({
@@ -115,6 +115,32 @@ export const ShiftConfig = Type.Object(
 );
 export type ShiftConfig = Static<typeof ShiftConfig>;
 
+export const PlannedDowntimeConfig = Type.Object(
+  {
+    id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,40}$', description: 'Name of the entry', examples: ['pm-capper'] }),
+    start: Type.String({
+      pattern: '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]$',
+      description: 'Local date-time in the plant’s time zone, YYYY-MM-DDTHH:MM',
+      examples: ['2026-12-03T13:00'],
+    }),
+    minutes: Type.Integer({ minimum: 1, maximum: 44640, description: 'How long, in real (elapsed) minutes' }),
+    equipment: Type.Optional(
+      Type.Array(EquipmentId, {
+        minItems: 1,
+        description: 'Work units or lines (a line stands for all its work units); without it, all equipment',
+      }),
+    ),
+    reason: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 200, description: 'Why', examples: ['Preventive maintenance'] }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description: 'Planned downtime on a date: outside planned busy time (PDOT) for the equipment it names',
+  },
+);
+export type PlannedDowntimeConfig = Static<typeof PlannedDowntimeConfig>;
+
 export const ReasonConfig = Type.Object(
   {
     code: Type.String({ minLength: 1, maxLength: 40, description: 'The code the PLC sends', examples: ['17'] }),
@@ -175,6 +201,10 @@ export const ContextConfig = Type.Object(
     }),
     timeZone: Type.String({ minLength: 1, description: 'The plant’s IANA time zone', examples: ['Europe/Berlin'] }),
     shifts: Type.Array(ShiftConfig, { default: [], description: 'The shift calendar; time outside shifts is NoShift' }),
+    plannedDowntime: Type.Array(PlannedDowntimeConfig, {
+      default: [],
+      description: 'Planned downtime on dates, besides the shifts’ breaks (entries may overlap each other and breaks)',
+    }),
     microStopSeconds: Type.Number({
       minimum: 0,
       default: 120,
@@ -219,7 +249,10 @@ export const ContextConfig = Type.Object(
 
 export type ContextConfig = Static<typeof ContextConfig>;
 
-/** Problems a schema cannot see: systems declared, a known time zone, shifts apart, ids once each. */
+/**
+ * Problems a schema cannot see: systems declared, a known time zone, shifts apart, ids once each,
+ * planned downtime at local times that exist and on declared equipment.
+ */
 export function contextProblems(
   context: ContextConfig,
   knownSystem: (id: string, path: string) => void,
@@ -256,12 +289,38 @@ export function contextProblems(
     if ((rule.repeated === undefined) === (rule.persists === undefined))
       problems.push({ path: `/context/maintenanceRules/${index}`, reason: 'give either repeated or persists' });
   });
+  problems.push(...plannedDowntimeProblems(context, ids));
   const reasons = new Set<string>();
   context.reasons.forEach((reason, index) => {
     const key = `${reason.code}@${reason.equipmentClass ?? ''}`;
     if (reasons.has(key))
       problems.push({ path: `/context/reasons/${index}/code`, reason: `reason "${reason.code}" is declared twice` });
     reasons.add(key);
+  });
+  return problems;
+}
+
+/** Planned downtime that names equipment the context does not declare, or a date-time that is no such local time. */
+function plannedDowntimeProblems(
+  context: ContextConfig,
+  equipment: Set<string>,
+): Array<{ path: string; reason: string }> {
+  const problems: Array<{ path: string; reason: string }> = [];
+  const ids = new Set<string>();
+  context.plannedDowntime.forEach((entry, index) => {
+    const path = `/context/plannedDowntime/${index}`;
+    if (ids.has(entry.id))
+      problems.push({ path: `${path}/id`, reason: `planned downtime "${entry.id}" is declared twice` });
+    ids.add(entry.id);
+    if (isTimeZone(context.timeZone) && Number.isNaN(localDateTime(context.timeZone, entry.start)))
+      problems.push({ path: `${path}/start`, reason: `${entry.start} is no local time in ${context.timeZone}` });
+    (entry.equipment ?? []).forEach((id, e) => {
+      if (!equipment.has(id))
+        problems.push({
+          path: `${path}/equipment/${e}`,
+          reason: `"${id}" is no line or work unit under context.lines`,
+        });
+    });
   });
   return problems;
 }

@@ -1,7 +1,7 @@
 /**
  * OEE by ISO 22400-2 from a work unit's stops and quantities over a window: the time elements (POT,
  * PDOT, PBT, APT, ADET, ADOT), the KPIs and the losses behind them. Pure: the caller reads the stops
- * (accepted DowntimeEvents) and quantities (accepted ProductionConfirmations) from the store.
+ * (accepted DowntimeEvents), quantities (accepted ProductionConfirmations) and planned downtime.
  */
 import type { ShiftConfig } from './config';
 import { shiftsBetween } from './shifts';
@@ -23,6 +23,10 @@ export interface OeeInput {
   now: number;
   timeZone: string;
   shifts: ShiftConfig[];
+  /** The unit's planned downtime from the calendar: outside planned busy time, like breaks. */
+  plannedDowntime?: Array<{ start: number; end: number }>;
+  /** Only this time counts (an order's runs on the unit); without it, all of [from, to). */
+  within?: Array<{ start: number; end: number }>;
   stops: StopRecord[];
   good: number;
   scrap: number;
@@ -50,26 +54,62 @@ export interface OeeFigures {
 
 type Span = [number, number];
 
-/** Planned operation spans (shifts less breaks) and break spans inside [from, to). */
-function planned(input: OeeInput): { work: Span[]; breaks: Span[] } {
-  const { from, to } = input;
-  if (input.shifts.length === 0) return { work: [[from, to]], breaks: [] };
-  const work: Span[] = [];
-  const breaks: Span[] = [];
-  for (const shift of shiftsBetween(input.timeZone, input.shifts, from, to)) {
-    let cursor = Math.max(shift.start, from);
-    const end = Math.min(shift.end, to);
-    for (const pause of [...shift.breaks].sort((a, b) => a.start - b.start)) {
-      const start = Math.max(pause.start, cursor);
-      const stop = Math.min(pause.end, end);
-      if (stop <= start) continue;
-      work.push([cursor, start]);
-      breaks.push([start, stop]);
-      cursor = stop;
-    }
-    if (cursor < end) work.push([cursor, end]);
+/** The spans in order, those that overlap or touch merged into one. */
+function union(spans: Span[]): Span[] {
+  const merged: Span[] = [];
+  for (const [a, b] of spans.filter(([a, b]) => b > a).sort((x, y) => x[0] - y[0])) {
+    const last = merged[merged.length - 1];
+    if (last && a <= last[1]) last[1] = Math.max(last[1], b);
+    else merged.push([a, b]);
   }
-  return { work: work.filter(([a, b]) => b > a), breaks };
+  return merged;
+}
+
+/** The time in both of two merged lists, in one pass over each. */
+function intersect(left: Span[], right: Span[]): Span[] {
+  const both: Span[] = [];
+  for (let i = 0, j = 0; i < left.length && j < right.length;) {
+    const [a, b] = left[i]!;
+    const [c, d] = right[j]!;
+    if (Math.min(b, d) > Math.max(a, c)) both.push([Math.max(a, c), Math.min(b, d)]);
+    if (b < d) i += 1;
+    else j += 1;
+  }
+  return both;
+}
+
+/** The time in `left` and not in `right` (merged lists). */
+function subtract(left: Span[], right: Span[]): Span[] {
+  return left.flatMap(([a, b]) => {
+    const rest: Span[] = [];
+    let cursor = a;
+    for (const [c, d] of right) {
+      if (d <= cursor || c >= b) continue;
+      if (c > cursor) rest.push([cursor, c]);
+      cursor = Math.max(cursor, d);
+    }
+    if (cursor < b) rest.push([cursor, b]);
+    return rest;
+  });
+}
+
+const total = (spans: Span[]) => spans.reduce((sum, [a, b]) => sum + b - a, 0);
+const spansOf = (windows: Array<{ start: number; end: number }>) => union(windows.map((w): Span => [w.start, w.end]));
+
+/**
+ * Planned operation time inside [from, to) (and `within`): the shifts' time, less the pauses in it —
+ * the shifts' breaks and the planned downtime, merged, so time that is both counts once.
+ */
+function planned(input: OeeInput): { shifts: Span[]; work: Span[]; pauses: Span[] } {
+  let window: Span[] = [[input.from, input.to]];
+  if (input.within) window = intersect(window, spansOf(input.within));
+  const windows = shiftsBetween(input.timeZone, input.shifts, input.from, input.to);
+  const shifts = input.shifts.length === 0 ? window : intersect(spansOf(windows), window);
+  const pauses = intersect(
+    spansOf([...windows.flatMap((shift) => shift.breaks), ...(input.plannedDowntime ?? [])]),
+    shifts,
+  );
+  return { shifts, work: subtract(shifts, pauses), pauses };
 }
 
 function overlap(spans: Span[], [start, end]: Span): number {
@@ -81,9 +121,9 @@ const ratio = (a: number, b: number) => (b > 0 ? a / b : null);
 
 /** The figures for one work unit over [from, to). */
 export function computeOee(input: OeeInput): OeeFigures {
-  const { work, breaks } = planned(input);
-  const pot = work.reduce((sum, [a, b]) => sum + b - a, 0) + breaks.reduce((sum, [a, b]) => sum + b - a, 0);
-  let pdot = breaks.reduce((sum, [a, b]) => sum + b - a, 0);
+  const { shifts, work, pauses } = planned(input);
+  const pot = total(shifts);
+  let pdot = total(pauses);
   let adot = 0;
   let adet = 0;
   let indeterminate = 0;

@@ -1,4 +1,4 @@
-import { overlappingShifts, shiftAt, shiftsBetween } from './shifts';
+import { localDateTime, overlappingShifts, plannedDowntimeOf, shiftAt, shiftsBetween } from './shifts';
 import type { ShiftConfig } from './config';
 
 const ZONE = 'Europe/Berlin';
@@ -55,5 +55,34 @@ describe('shift calendar in local time', () => {
         { id: 'b', start: '14:00', hours: 8, breaks: [{ start: '23:00', minutes: 30 }] },
       ]),
     ).toEqual(['shifts "a" and "b" overlap', 'shift "b": the break at 23:00 is not inside the shift']);
+  });
+
+  it('reads planned downtime in local time: a date that does not exist or a skipped time is NaN', () => {
+    expect(iso(localDateTime(ZONE, '2026-12-03T13:00'))).toBe('2026-12-03T12:00:00.000Z');
+    expect(iso(localDateTime(ZONE, '2026-07-03T13:00'))).toBe('2026-07-03T11:00:00.000Z');
+    expect(iso(localDateTime(ZONE, '2026-10-25T02:30'))).toBe('2026-10-25T00:30:00.000Z');
+    expect(localDateTime(ZONE, '2026-03-29T02:30')).toBeNaN();
+    expect(localDateTime(ZONE, '2026-02-30T06:00')).toBeNaN();
+    expect(localDateTime(ZONE, '2026-12-03 13:00')).toBeNaN();
+  });
+
+  it('gives each work unit the planned downtime that names it, its line, or no equipment', () => {
+    const entries = [
+      { id: 'all', start: '2026-12-03T13:00', minutes: 30 },
+      { id: 'line', start: '2026-12-03T14:00', minutes: 60, equipment: ['PACK-L1'] },
+      { id: 'filler', start: '2026-12-03T15:00', minutes: 15, equipment: ['FILLER-01'] },
+      // Elapsed minutes: 90 minutes from 02:00 on the autumn change end at 02:30 the second time.
+      { id: 'autumn', start: '2026-10-25T02:00', minutes: 90, equipment: ['CAPPER-01'] },
+    ];
+    const windows = plannedDowntimeOf(ZONE, entries, 'CAPPER-01', 'PACK-L1').map((w) => [
+      w.id,
+      iso(w.start),
+      iso(w.end),
+    ]);
+    expect(windows).toEqual([
+      ['all', '2026-12-03T12:00:00.000Z', '2026-12-03T12:30:00.000Z'],
+      ['line', '2026-12-03T13:00:00.000Z', '2026-12-03T14:00:00.000Z'],
+      ['autumn', '2026-10-25T00:00:00.000Z', '2026-10-25T01:30:00.000Z'],
+    ]);
   });
 });

@@ -1,9 +1,9 @@
 /**
- * The shift calendar in the plant's local time: which shift an instant falls in, its bounds and its
- * planned breaks. Shifts start at the same local time every day, so across a daylight-saving change
- * a shift lasts an hour more or less of real time.
+ * The shift calendar in the plant's local time: which shift an instant falls in, its bounds, its
+ * planned breaks, and the planned downtime on dates. Shifts start at the same local time every day, so
+ * across a daylight-saving change a shift lasts an hour more or less of real time.
  */
-import type { ShiftConfig } from './config';
+import type { PlannedDowntimeConfig, ShiftConfig } from './config';
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
@@ -63,6 +63,42 @@ export function instantOf(zone: string, localMs: number): number {
   const after = offsetAt(zone, localMs + DAY / 2);
   const valid = [localMs - before, localMs - after].filter((ms) => localMs - ms === offsetAt(zone, ms));
   return valid.length > 0 ? Math.min(...valid) : localMs - before;
+}
+
+/**
+ * The instant of a local date-time `YYYY-MM-DDTHH:MM` in `zone`; NaN for a date the calendar does not
+ * have (2026-02-30) or a time the clocks skip in spring. A time they pass twice in autumn is the first.
+ * @example localDateTime('Europe/Berlin', '2026-12-03T13:00') // Date.parse('2026-12-03T12:00:00Z')
+ */
+export function localDateTime(zone: string, text: string): number {
+  const match = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})$/.exec(text);
+  if (!match) return Number.NaN;
+  const [year, month, day, hour, minute] = match.slice(1).map(Number) as [number, number, number, number, number];
+  const local = Date.UTC(year, month - 1, day, hour, minute);
+  const date = new Date(local);
+  if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day)
+    return Number.NaN;
+  const instant = instantOf(zone, local);
+  return instant + offsetAt(zone, instant) === local ? instant : Number.NaN;
+}
+
+/**
+ * The planned downtime that applies to work unit `unitId` of line `lineId`, as instants: entries that
+ * name no equipment apply everywhere, a line stands for its work units. `minutes` are elapsed minutes.
+ */
+export function plannedDowntimeOf(
+  zone: string,
+  entries: PlannedDowntimeConfig[],
+  unitId: string,
+  lineId: string,
+): Array<{ id: string; start: number; end: number }> {
+  return entries
+    .filter((entry) => entry.equipment === undefined || entry.equipment.some((id) => id === unitId || id === lineId))
+    .map((entry) => {
+      const start = localDateTime(zone, entry.start);
+      return { id: entry.id, start, end: start + entry.minutes * MINUTE };
+    })
+    .filter((window) => !Number.isNaN(window.start));
 }
 
 /** The local calendar day (as UTC midnight of that date) an instant falls on. */
