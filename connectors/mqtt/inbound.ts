@@ -57,22 +57,25 @@ function keyOf(topic: string, digest: string, part: string | undefined): string 
   return (topic.length + suffix.length <= MAX_KEY_LENGTH ? topic : sha256(topic)) + suffix;
 }
 
-/** The last message of one edge node on its way in, and the connection it came on. */
-interface NodeTurn {
-  /** Resolves once that message is settled: true when queued. */
-  settled: Promise<boolean>;
+/** The connection an edge node's messages last came on, and whether a refusal there undid its state. */
+interface NodeConnection {
   connection: AbortSignal;
+  restored: boolean;
 }
 
 /**
  * Routes each received message by the first subscription its topic matches. Messages are handled
- * concurrently, except that one Sparkplug edge node's messages go one after another: each is
- * checked against the state its predecessor committed (seq, aliases, births).
+ * concurrently. A Sparkplug edge node's messages are judged (seq, aliases, births) in the order they
+ * arrive, each against the state its predecessor committed at once, without waiting for the hub to
+ * queue the predecessor: one edge node gets many messages on their way in, not one. If the hub
+ * refuses one, the intake acknowledges nothing more on that connection and the broker redelivers
+ * it and those after it; the node's state is put back to what it was before the refused message, so
+ * the redelivery is judged as the first delivery was.
  */
 export class InboundHandler {
   private readonly tracker: SparkplugTracker;
   private readonly signals: SignalIndex;
-  private readonly nodeTurns = new Map<string, NodeTurn>();
+  private readonly nodeConnections = new Map<string, NodeConnection>();
 
   constructor(
     private readonly config: Pick<ResolvedConfig, 'system' | 'subscriptions' | 'groupIds'> &
@@ -118,66 +121,63 @@ export class InboundHandler {
       this.context.logger.debug({ topic }, 'not a Sparkplug B node or device topic, ignored');
       return;
     }
-    await this.inTurn(`${parsed.groupId}/${parsed.edgeNodeId}`, connection, () =>
-      this.handleSparkplug(topic, parsed, payload),
-    );
+    await this.handleSparkplug(topic, parsed, payload, connection);
   }
 
-  /**
-   * Runs `work` once the node's previous message is settled. After a failure on the same connection
-   * it does not run: that connection acknowledges nothing more, and the broker redelivers both.
-   */
-  private async inTurn(node: string, connection: AbortSignal, work: () => Promise<void>): Promise<void> {
-    const previous = this.nodeTurns.get(node);
-    const run = async () => {
-      const queued = previous ? await previous.settled : true;
-      if (!queued && previous?.connection === connection)
-        throw new Error('an earlier message of this edge node was not queued');
-      if (connection.aborted) throw new Error('the connection is gone; the broker redelivers');
-      await work();
-    };
-    const done = run();
-    const settled = done.then(
-      () => true,
-      () => false,
-    );
-    this.nodeTurns.set(node, { settled, connection });
-    // The map holds only nodes with a message on its way in.
-    void settled.then(() => {
-      if (this.nodeTurns.get(node)?.settled === settled) this.nodeTurns.delete(node);
-    });
-    await done;
-  }
-
-  private async handleSparkplug(topic: string, parsed: SparkplugTopic, payload: Uint8Array): Promise<void> {
+  private handleSparkplug(
+    topic: string,
+    parsed: SparkplugTopic,
+    payload: Uint8Array,
+    connection: AbortSignal,
+  ): Promise<void> {
     let decoded;
     try {
       decoded = decodeSparkplug(payload);
     } catch (error) {
       // Acknowledged and dropped: redelivering bytes that are not a Sparkplug payload cannot help.
       this.context.logger.warn({ topic, error: (error as Error).message }, 'undecodable Sparkplug payload dropped');
-      return;
+      return Promise.resolve();
     }
+    const { groupId, edgeNodeId } = parsed;
+    const node = `${groupId}/${edgeNodeId}`;
+    let seen = this.nodeConnections.get(node);
+    if (seen?.connection !== connection) {
+      seen = { connection, restored: false };
+      this.nodeConnections.set(node, seen);
+    }
+    const before = this.tracker.snapshot(groupId, edgeNodeId);
     const outcome = this.tracker.handle(parsed, decoded);
+    // Committed now, so the node's next message is judged against it; undone below if refused.
+    outcome.commit();
+    if (outcome.ignored) this.context.logger.debug({ topic, reason: outcome.ignored }, 'Sparkplug message not emitted');
+    if (outcome.rebirth) {
+      const { reason } = outcome.rebirth;
+      this.context.logger.info({ groupId, edgeNodeId, reason }, 'Sparkplug rebirth requested');
+      this.publishCommand(`spBv1.0/${groupId}/NCMD/${edgeNodeId}`, rebirthCommand());
+    }
+    let queued: Promise<void>;
     if (this.signals.bindsSparkplug) {
       // Bound metrics only, as one payload: births and deaths, and metrics no binding names, are not
       // emitted (the tracker still follows them).
       const bound = this.signals.sparkplug(
         outcome.messages.filter((message): message is SignalMessage => message.kind === 'signal'),
       );
-      if (bound.length > 0) await this.emit(JSON.stringify(bound));
-    } else await this.emitEach(topic, payload, outcome.messages);
-    outcome.commit();
-    if (outcome.ignored) this.context.logger.debug({ topic, reason: outcome.ignored }, 'Sparkplug message not emitted');
-    if (outcome.rebirth) {
-      const { groupId, edgeNodeId, reason } = outcome.rebirth;
-      this.context.logger.info({ groupId, edgeNodeId, reason }, 'Sparkplug rebirth requested');
-      this.publishCommand(`spBv1.0/${groupId}/NCMD/${edgeNodeId}`, rebirthCommand());
-    }
+      queued = bound.length > 0 ? this.emit(JSON.stringify(bound)) : Promise.resolve();
+    } else queued = this.emitEach(topic, payload, outcome.messages);
+    const mine = seen;
+    return queued.catch((error: unknown) => {
+      // The first refusal on this connection: the state goes back to before it (later messages on
+      // it were judged after it, and are redelivered too).
+      if (this.nodeConnections.get(node) === mine && !mine.restored) {
+        mine.restored = true;
+        this.tracker.restore(groupId, edgeNodeId, before);
+      }
+      throw error;
+    });
   }
 
   /** Without Sparkplug bindings: every birth, death and metric as a message of its own. */
-  private async emitEach(topic: string, payload: Uint8Array, messages: readonly (SignalMessage | LifecycleMessage)[]) {
+  private emitEach(topic: string, payload: Uint8Array, messages: readonly (SignalMessage | LifecycleMessage)[]) {
     const digest = sha256(payload);
     // Handed to the hub all at once (it keeps their order), so they can travel in one batch.
     const emitted = messages.map((message) => {
@@ -189,7 +189,7 @@ export class InboundHandler {
       const key = message.kind === 'lifecycle' ? keyOf(topic, digest, message.event) : undefined;
       return this.emit(JSON.stringify(message), key);
     });
-    await Promise.all(emitted);
+    return Promise.all(emitted).then(() => undefined);
   }
 
   private async emit(body: string, key?: string): Promise<void> {

@@ -3,7 +3,7 @@
  * resolved, rebirth requests on a seq gap or data before birth, and NDEATH handling.
  */
 import { decodeSparkplug, encodeSparkplug, type WirePayload } from './sparkplug-codec';
-import { aliasesOf, bodies, sample, useBroker, waitFor, wire } from './test-support';
+import { aliasesOf, bodies, recordingContext, sample, useBroker, waitFor, wire } from './test-support';
 
 const fixture = useBroker();
 const subscriptions = [{ topic: 'spBv1.0/#', format: 'sparkplug' as const }];
@@ -141,4 +141,38 @@ test('as primary host it publishes retained STATE online, and offline when stopp
     { online: true, timestamp: expect.any(Number) },
     { online: false, timestamp: states[0]?.timestamp },
   ]);
+});
+
+test('an edge node’s messages are on their way in together; one the hub refuses is redelivered and judged as before, with no rebirth', async () => {
+  let refusals = 0;
+  // The hub is slow (every emit takes 30 ms) and refuses seq 5 once.
+  const slow = recordingContext((payload) => payload.body.includes('"seq":5') && ++refusals === 1);
+  const emit = slow.context.emit;
+  let inFlight = 0;
+  let mostInFlight = 0;
+  slow.context.emit = async (payload) => {
+    inFlight += 1;
+    mostInFlight = Math.max(mostInFlight, inFlight);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    inFlight -= 1;
+    return emit(payload);
+  };
+  const { connector, emitted } = await fixture.connector({ subscriptions }, slow);
+  const commands = await watchCommands('spBv1.0/G3/NCMD/#');
+  const send = await edgeNode('G3', 'E1');
+  await send('NBIRTH', { timestamp: 1, seq: 0, metrics: [{ name: 'Count', alias: 1, type: 'Int32', value: 0 }] });
+  for (let seq = 1; seq <= 10; seq += 1)
+    await send('NDATA', { timestamp: 1, seq, metrics: [{ alias: 1, type: 'Int32', value: seq * 10 }] });
+  const counts = () =>
+    new Set(
+      bodies(emitted)
+        .filter((m) => m.metric === 'Count')
+        .map((m) => m.value),
+    );
+  await waitFor(() => counts().size === 11, 'every value queued, the refused one after its redelivery', 15000);
+  expect(refusals).toBeGreaterThanOrEqual(1);
+  expect(mostInFlight).toBeGreaterThan(1);
+  await settle();
+  expect(commands).toEqual([]);
+  expect(connector.sparkplug.node('G3', 'E1')).toMatchObject({ online: true, stale: false, seq: 10 });
 });

@@ -94,6 +94,18 @@ export class SparkplugTracker {
     return this.nodes.get(`${groupId}/${edgeNodeId}`);
   }
 
+  /** A copy of one edge node's state, to {@link restore} if what was committed after it must be undone. */
+  snapshot(groupId: string, edgeNodeId: string): NodeState | undefined {
+    const state = this.node(groupId, edgeNodeId);
+    return state && { ...state, aliases: new Map(state.aliases), devices: new Map(state.devices) };
+  }
+
+  /** Puts back a node's state as {@link snapshot} took it (undefined: the node was never seen). */
+  restore(groupId: string, edgeNodeId: string, state: NodeState | undefined): void {
+    if (state) this.nodes.set(`${groupId}/${edgeNodeId}`, state);
+    else this.nodes.delete(`${groupId}/${edgeNodeId}`);
+  }
+
   /** Decides what one decoded message means. `now` only times rebirth retries. */
   handle(topic: SparkplugTopic, payload: PlainPayload, now: number = Date.now()): SparkplugOutcome {
     if (this.groupIds && !this.groupIds.includes(topic.groupId)) return nothing('group not configured');
