@@ -52,6 +52,11 @@ export interface OpenStop {
   order?: RunningOrder;
   revision: number;
   signals: Provenance[];
+  /**
+   * The unit has run again since `at`, for less than the noise filter so far: the stop ended there once
+   * the run lasts the filter, and goes on as one if the unit stops again before.
+   */
+  ending?: { at: number; signal: Provenance };
 }
 
 export interface Counts {
@@ -72,6 +77,8 @@ export interface UnitState {
   mode?: { code: string; name: string; class: ModeClass };
   reasonCode?: string;
   stop?: OpenStop;
+  /** The id of the last stop opened: a stop beginning in the same second takes the next suffix. */
+  lastStopId?: string;
   order?: RunningOrder;
   /** Each counter's last value and when it was read. */
   counters: Record<string, { value: number; at: number }>;
@@ -162,14 +169,7 @@ export function applySignal(
     state.reasonCode = code === '' || code === '0' ? undefined : code;
     if (state.reasonCode !== undefined && !reasonOf(settings, unit, state.reasonCode))
       outcome = { booked: true, code: 'REASON_UNKNOWN', detail: `reason ${state.reasonCode}` };
-    const stop = state.stop;
-    if (stop && stop.kind === 'stop' && stop.reasonCode === undefined && state.reasonCode !== undefined) {
-      // A stop that began without a reason takes the first one given during it, for the whole stop.
-      stop.reasonCode = state.reasonCode;
-      stop.signals.push(provenance);
-      documents.push(publishStop(settings, unit, stop, at, undefined));
-      documents.push(...onReasonedStop(settings, unit, state, stop, at));
-    }
+    documents.push(...takeReason(settings, unit, state, at, provenance));
   } else {
     outcome = count(state, role, signal.value, at, provenance);
   }
@@ -209,7 +209,12 @@ function kindOf(state: UnitState): StopKind | 'running' | undefined {
   }
 }
 
-/** After a state, mode or order change: closes the open stop and opens the next when the kind changed. */
+/**
+ * After a state, mode or order change: closes the open stop and opens the next when the kind changed.
+ * Stop states in a row (Stopping, Stopped, Held…) are one stop. Behind a noise filter a return to
+ * running only marks where the stop may have ended: `advance` closes it there once the run has lasted
+ * the filter, and a stop of the same kind before that goes on as one.
+ */
 function transition(
   settings: EngineSettings,
   unit: WorkUnitConfig,
@@ -218,15 +223,52 @@ function transition(
   provenance: Provenance,
 ): Derived[] {
   const kind = kindOf(state);
+  const stop = state.stop;
+  if (stop?.ending) {
+    if (kind === 'running') return [];
+    if (kind === stop.kind) {
+      delete stop.ending;
+      return takeReason(settings, unit, state, at, undefined);
+    }
+    // Another kind of stop: the short run before it belongs to the stop that ends here.
+  } else if (stop && stop.kind === kind) return [];
   const documents: Derived[] = [];
-  if (state.stop && state.stop.kind === kind) return documents;
-  if (state.stop) {
-    documents.push(...closeStop(settings, unit, state, at, provenance));
+  if (stop) {
+    if (kind === 'running' && settings.ignoreBelowSeconds > 0) {
+      stop.ending = { at, signal: provenance };
+      return documents;
+    }
+    documents.push(...closeStop(settings, unit, state, at, at, provenance));
   }
   if (kind !== undefined && kind !== 'running') {
     documents.push(...openStop(settings, unit, state, kind, at, provenance));
   }
   return documents;
+}
+
+/**
+ * A stop that began without a reason takes the first one given during it, for the whole stop. One
+ * given while a run after the stop is still shorter than the noise filter waits in `state.reasonCode`:
+ * it is the stop's if the unit stops again before the run counts, else the next stop's.
+ */
+function takeReason(
+  settings: EngineSettings,
+  unit: WorkUnitConfig,
+  state: UnitState,
+  at: number,
+  provenance: Provenance | undefined,
+): Derived[] {
+  const stop = state.stop;
+  if (!stop || stop.ending || stop.kind !== 'stop' || stop.reasonCode !== undefined || state.reasonCode === undefined)
+    return [];
+  stop.reasonCode = state.reasonCode;
+  if (provenance) stop.signals.push(provenance);
+  // Not published yet (inside the noise filter): its first revision carries the reason and counts it.
+  if (stop.revision === 0) return [];
+  return [
+    publishStop(settings, unit, stop, at, undefined, undefined),
+    ...onReasonedStop(settings, unit, state, stop, at),
+  ];
 }
 
 function openStop(
@@ -236,31 +278,65 @@ function openStop(
   kind: StopKind,
   at: number,
   provenance: Provenance,
-  carried?: OpenStop,
 ): Derived[] {
-  const shift = shiftAt(settings.timeZone, settings.shifts, at);
-  const stop: OpenStop = {
-    id: `DT-${unit.id}-${compact(at)}`,
+  const reasonCode = kind === 'external' ? STARVED_BLOCKED : kind === 'stop' ? state.reasonCode : undefined;
+  const stop = beginPart(settings, unit, state, at, {
     kind,
+    firstStart: at,
+    signals: [provenance],
+    ...(reasonCode === undefined ? {} : { reasonCode }),
+    ...(state.order ? { order: state.order } : {}),
+  });
+  // Behind a noise filter a stop is published once it has lasted the filter (`advance`), or never.
+  if (settings.ignoreBelowSeconds > 0) return [];
+  return publishPart(settings, unit, state, stop, at, undefined, undefined);
+}
+
+/** The open stop from `at` on, in the shift there: a new stop, or the rest of one split at a shift's end. */
+function beginPart(
+  settings: EngineSettings,
+  unit: WorkUnitConfig,
+  state: UnitState,
+  at: number,
+  stop: Pick<OpenStop, 'kind' | 'firstStart' | 'signals' | 'rulesFired' | 'reasonCode' | 'order' | 'ending'>,
+): OpenStop {
+  const shift = shiftAt(settings.timeZone, settings.shifts, at);
+  const part: OpenStop = {
+    id: stopId(unit, state, at),
+    kind: stop.kind,
     start: at,
-    firstStart: carried?.firstStart ?? at,
-    ...(carried?.rulesFired ? { rulesFired: carried.rulesFired } : {}),
+    firstStart: stop.firstStart,
+    ...(stop.rulesFired ? { rulesFired: stop.rulesFired } : {}),
     until: shift ? shift.end : nextShiftStart(settings, at),
     revision: 0,
-    signals: carried ? [...carried.signals] : [provenance],
+    signals: [...stop.signals],
     ...(shift ? { shift: shift.key } : {}),
+    ...(stop.reasonCode === undefined ? {} : { reasonCode: stop.reasonCode }),
+    ...(stop.order ? { order: stop.order } : {}),
+    ...(stop.ending ? { ending: stop.ending } : {}),
   };
-  const reasonCode =
-    carried?.reasonCode ?? (kind === 'external' ? STARVED_BLOCKED : kind === 'stop' ? state.reasonCode : undefined);
-  if (reasonCode !== undefined) stop.reasonCode = reasonCode;
-  const order = carried?.order ?? state.order;
-  if (order) stop.order = order;
-  state.stop = stop;
-  if (settings.ignoreBelowSeconds > 0) return [];
-  const documents = [publishStop(settings, unit, stop, at, undefined)];
-  // A continuation after a shift's end is the same stop: it does not count again.
-  if (!carried) documents.push(...onReasonedStop(settings, unit, state, stop, at));
-  return documents;
+  state.stop = part;
+  return part;
+}
+
+/**
+ * `DT-{unit}-{start to the second}`, with `-2`, `-3`… for a stop that begins in the same second as the
+ * one before it: distinct, and the same again when the same signals are replayed.
+ */
+function stopId(unit: WorkUnitConfig, state: UnitState, at: number): string {
+  const base = `DT-${unit.id}-${compact(at)}`;
+  const last = state.lastStopId;
+  const taken = last === base ? 1 : last?.startsWith(`${base}-`) ? Number(last.slice(base.length + 1)) : 0;
+  state.lastStopId = taken === 0 ? base : `${base}-${taken + 1}`;
+  return state.lastStopId;
+}
+
+/** A stop that was never published gives its id back to the next stop in its second. */
+function releaseId(state: UnitState, id: string): void {
+  if (state.lastStopId !== id) return;
+  const [, base, taken] = /^(.*Z)-(\d+)$/.exec(id) ?? [];
+  if (base === undefined) delete state.lastStopId;
+  else state.lastStopId = Number(taken) > 2 ? `${base}-${Number(taken) - 1}` : base;
 }
 
 function nextShiftStart(settings: EngineSettings, at: number): number | null {
@@ -268,38 +344,107 @@ function nextShiftStart(settings: EngineSettings, at: number): number | null {
   return next ? next.start : null;
 }
 
+/**
+ * Whether what the open stop counts as is settled by `reached`: it has outlasted the noise filter and,
+ * without a reason, the micro-stop threshold. Only then is a part closed at a shift's end while the
+ * stop goes on; before, the split waits for the stop's end, so no part is judged by its own length.
+ */
+function settled(settings: EngineSettings, stop: OpenStop, reached: number): boolean {
+  const lasted = (reached - stop.firstStart) / 1000;
+  if (lasted < settings.ignoreBelowSeconds) return false;
+  return stop.kind !== 'stop' || stop.reasonCode !== undefined || lasted > settings.microStopSeconds;
+}
+
+/**
+ * Splits the open stop at each shift end before `upTo`: the part closes there and the stop goes on as
+ * a new part with the same reason, rules fired and first start. `stopEnd` is where the whole stop
+ * ended, once it has: it decides whether the parts are micro-stops.
+ */
+function splitAtShiftEnds(
+  settings: EngineSettings,
+  unit: WorkUnitConfig,
+  state: UnitState,
+  at: number,
+  upTo: number,
+  stopEnd: number | undefined,
+): Derived[] {
+  const documents: Derived[] = [];
+  let part = state.stop!;
+  while (part.until !== null && part.until < upTo) {
+    const boundary = part.until;
+    const fired = onStopDuration(settings, unit, state, part, boundary);
+    documents.push(...publishPart(settings, unit, state, part, at, boundary, stopEnd), ...fired);
+    part = beginPart(settings, unit, state, boundary, part);
+    // The rest of a stop that has ended is published once, closed, by `closeStop`.
+    if (stopEnd === undefined) documents.push(...publishPart(settings, unit, state, part, at, undefined, undefined));
+  }
+  return documents;
+}
+
+/** Ends the open stop at `end` (known at `at`): each part not yet closed closes, judged by the whole stop. */
 function closeStop(
   settings: EngineSettings,
   unit: WorkUnitConfig,
   state: UnitState,
   at: number,
+  end: number,
   provenance: Provenance | undefined,
 ): Derived[] {
   const stop = state.stop!;
-  const fired = onStopDuration(settings, unit, state, stop, at);
+  // A state saved before stop ids took suffixes knows the last id only from its open stop.
+  state.lastStopId ??= stop.id;
+  if (stop.revision === 0 && (end - stop.firstStart) / 1000 < settings.ignoreBelowSeconds) {
+    // Shorter than the noise filter and never published: absorbed into the run around it.
+    state.stop = undefined;
+    releaseId(state, stop.id);
+    return [];
+  }
+  const documents = splitAtShiftEnds(settings, unit, state, at, end, end);
+  const last = state.stop!;
+  const fired = onStopDuration(settings, unit, state, last, end);
   state.stop = undefined;
-  if (provenance) stop.signals.push(provenance);
-  // A stop shorter than the noise filter that was never published is absorbed into the run around it.
-  if (stop.revision === 0 && (at - stop.start) / 1000 < settings.ignoreBelowSeconds) return fired;
-  return [publishStop(settings, unit, stop, at, at), ...fired];
+  if (provenance) last.signals.push(provenance);
+  documents.push(...publishPart(settings, unit, state, last, at, end, end), ...fired);
+  return documents;
 }
 
-/** The next revision of a stop's DowntimeEvent; `end` closes it. */
+/** A part's next revision; a stop's first (its first part's first revision) counts for the repeated-stop rules. */
+function publishPart(
+  settings: EngineSettings,
+  unit: WorkUnitConfig,
+  state: UnitState,
+  part: OpenStop,
+  at: number,
+  end: number | undefined,
+  stopEnd: number | undefined,
+): Derived[] {
+  const documents = [publishStop(settings, unit, part, at, end, stopEnd)];
+  if (part.revision === 1 && part.start === part.firstStart)
+    documents.push(...onReasonedStop(settings, unit, state, part, at));
+  return documents;
+}
+
+/**
+ * The next revision of a stop part's DowntimeEvent; `end` closes the part, and `stopEnd` is where the
+ * whole stop ended, once it has.
+ */
 function publishStop(
   settings: EngineSettings,
   unit: WorkUnitConfig,
   stop: OpenStop,
   at: number,
   end: number | undefined,
+  stopEnd: number | undefined,
 ): Derived {
   stop.revision += 1;
   const reason = stop.reasonCode === undefined ? undefined : reasonOf(settings, unit, stop.reasonCode);
   const seconds = end === undefined ? undefined : (end - stop.start) / 1000;
+  // A micro-stop is the whole stop, from its first start, ended within the threshold: each part is one.
   const micro =
     stop.kind === 'stop' &&
     stop.reasonCode === undefined &&
-    seconds !== undefined &&
-    seconds <= settings.microStopSeconds;
+    stopEnd !== undefined &&
+    (stopEnd - stop.firstStart) / 1000 <= settings.microStopSeconds;
   const stopKind = micro ? 'microStop' : stop.kind;
   const lossCategory = lossCategoryOf(settings, stop.kind, micro, reason);
   const document: Record<string, unknown> = {
@@ -358,8 +503,10 @@ function describe(stopKind: string, stop: OpenStop, reason: ReasonConfig | undef
 }
 
 /**
- * Moves a unit's event time to `at`: an open stop that crosses its shift's end is split there (one
- * event per shift), and counts are booked when a count period ends.
+ * Moves a unit's event time to `at`: counts are booked when a count period ends; a stop followed by a
+ * run that has lasted the noise filter is closed where the run began; an open stop is published once
+ * it has lasted the filter, and split at each shift end it crossed (one event per shift) once what it
+ * counts as is settled.
  */
 function advance(settings: EngineSettings, unit: WorkUnitConfig, state: UnitState, at: number): Derived[] {
   const documents: Derived[] = [];
@@ -367,16 +514,20 @@ function advance(settings: EngineSettings, unit: WorkUnitConfig, state: UnitStat
     const booked = bookCounts(unit, state, periodEnd(settings, state.counts.since));
     if (booked) documents.push(booked);
   }
-  let stop = state.stop;
-  while (stop && stop.until !== null && stop.until <= at) {
-    const boundary = stop.until;
-    documents.push(...closeStop(settings, unit, state, boundary, undefined));
-    documents.push(...openStop(settings, unit, state, stop.kind, boundary, stop.signals[0]!, stop));
-    stop = state.stop;
+  const stop = state.stop;
+  if (!stop) return documents;
+  if (stop.ending && (at - stop.ending.at) / 1000 >= settings.ignoreBelowSeconds) {
+    documents.push(...closeStop(settings, unit, state, at, stop.ending.at, stop.ending.signal));
+    return documents;
   }
-  if (stop && stop.revision === 0 && (at - stop.start) / 1000 >= settings.ignoreBelowSeconds)
-    documents.push(publishStop(settings, unit, stop, at, undefined));
-  if (stop) documents.push(...onStopDuration(settings, unit, state, stop, at));
+  // While the run after it is shorter than the filter, the stop has lasted until the run began.
+  const reached = stop.ending?.at ?? at;
+  if (settled(settings, stop, reached))
+    documents.push(...splitAtShiftEnds(settings, unit, state, at, reached, undefined));
+  const part = state.stop!;
+  if (part.revision === 0 && (reached - part.firstStart) / 1000 >= settings.ignoreBelowSeconds)
+    documents.push(...publishPart(settings, unit, state, part, at, undefined, undefined));
+  documents.push(...onStopDuration(settings, unit, state, part, reached));
   return documents;
 }
 
