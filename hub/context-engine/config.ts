@@ -213,7 +213,8 @@ export const ContextConfig = Type.Object(
     ignoreBelowSeconds: Type.Number({
       minimum: 0,
       default: 0,
-      description: 'Stops shorter than this are noise: absorbed into the running time around them',
+      description:
+        'Stops and runs shorter than this are noise: a short stop is absorbed into the run around it, a short run between two stops into the stop',
     }),
     isoStrict: Type.Boolean({
       default: false,

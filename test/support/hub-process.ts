@@ -1,9 +1,10 @@
 /** Running the hub as its own process through its command line, as operators do: for end-to-end tests and benchmarks. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
 import { examples } from '../../schemas/examples';
 import { waitFor } from './http-target';
 import { repoRoot } from './paths';
@@ -85,4 +86,28 @@ export function orderEnvelopeJson(id: string, extra: { version?: number; descrip
       ...(extra.description === undefined ? {} : { description: extra.description }),
     },
   });
+}
+
+/**
+ * Writes the seed plant's configuration (seeds/packaging-line/handover.yaml: its systems, ownership
+ * rules and context engine) to `dir` without its connectors and with `routes` instead of the seed's,
+ * which point at the demo's simulated systems; returns its path.
+ */
+export function writePackagingLineConfig(dir: string, routes: Array<Record<string, unknown>> = []): string {
+  const seed = parse(readFileSync(join(repoRoot, 'seeds', 'packaging-line', 'handover.yaml'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
+  delete seed['connectors'];
+  const file = join(dir, 'handover.yaml');
+  writeFileSync(file, stringify({ ...seed, routes }));
+  return file;
+}
+
+/** kill -9 of a hub process; resolves once it is gone. */
+export async function killHard(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGKILL');
+  await exited;
 }
