@@ -30,6 +30,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ensureRedis, type RedisHandle } from '../hub/queue/redis-server';
+import { lineOrder } from './support/context';
 import { waitFor } from './support/http-target';
 import { freePort, hubReady, killHard, spawnHandover, writePackagingLineConfig } from './support/hub-process';
 
@@ -151,31 +152,13 @@ const withoutClock = (state: EquipmentState) => ({ ...state, eventTime: undefine
 const oee = async (from: string, to: string) =>
   (await admin(`/api/v1/oee?equipment=${UNIT}&from=${at(from)}&to=${at(to)}`)).body;
 
-const order = (state: 'Released' | 'Running') => ({
-  messageId: 'set-by-the-hub',
-  sourceSystem: state === 'Released' ? 'erp' : 'mes',
-  receivedAt: at('04:00'),
-  type: 'ProductionOrder',
-  objectKey: 'PO-1',
-  occurredAt: state === 'Released' ? at('04:00') : at('05:10'),
-  document: {
-    id: 'PO-1',
+const order = (state: 'Released' | 'Running') =>
+  lineOrder({
     state,
-    hierarchyScope: { equipmentId: 'PACK-L1', equipmentLevel: 'WorkCenter' },
-    segments: [
-      {
-        id: '0010',
-        processSegmentId: 'FILL-CAP-LABEL',
-        operationsDefinitionId: 'PACK',
-        operationsSegmentId: '0010',
-        equipment: [],
-        materials: [
-          { id: 'out', materialDefinitionId: 'FG-500', use: 'Produced', quantity: { value: '5000', unit: 'EA' } },
-        ],
-      },
-    ],
-  },
-});
+    receivedAt: at('04:00'),
+    occurredAt: state === 'Released' ? at('04:00') : at('05:10'),
+    quantity: '5000',
+  });
 
 /** One scada post: the capper's signals at one minute of 2026-12-01 (UTC). */
 interface Post {

@@ -13,6 +13,7 @@ import request from 'supertest';
 import { loadConfigFile, parseConfig } from '../hub/config/load';
 import type { HubConfig } from '../hub/config/schema';
 import { startHub, type RunningHub } from '../hub/hub';
+import { lineOrder, sendRecorded } from './support/context';
 import { startHttpTarget, waitFor, type HttpTarget } from './support/http-target';
 import { repoRoot } from './support/paths';
 
@@ -75,18 +76,15 @@ afterAll(async () => {
 const admin = (path: string) => request(hub.url!).get(path).set('authorization', 'Bearer admin-token');
 
 /** POSTs a body as `system` and waits until the hub has recorded the message; returns its trace. */
-async function send(system: string, body: unknown) {
-  const posted = await request(hub.url!)
-    .post(`/api/v1/inbound/${system}`)
-    .set('authorization', `Bearer ${system}-token`)
-    .set('content-type', 'application/json')
-    .send(JSON.stringify(body));
-  expect(posted.status).toBe(202);
-  return waitFor(async () => {
-    const trace = await admin(`/api/v1/messages/${posted.body.messageId}`);
-    return trace.status === 200 && trace.body.status !== 'queued' ? trace.body : undefined;
+const send = (system: string, body: unknown) => sendRecorded(hub.url!, system, body);
+
+const order = (state: string) =>
+  lineOrder({
+    state,
+    receivedAt: at('04:00:00'),
+    occurredAt: state === 'Released' ? at('04:00:00') : at('05:10:00'),
+    quantity: '5000',
   });
-}
 
 const signal = (time: string, name: string, value: unknown) => ({
   kind: 'signal',
@@ -95,32 +93,6 @@ const signal = (time: string, name: string, value: unknown) => ({
   value,
   quality: 'good',
   sourceTimestamp: at(time),
-});
-
-const order = (state: string) => ({
-  messageId: 'set-by-the-hub',
-  sourceSystem: state === 'Released' ? 'erp' : 'mes',
-  receivedAt: at('04:00:00'),
-  type: 'ProductionOrder',
-  objectKey: 'PO-1',
-  occurredAt: state === 'Released' ? at('04:00:00') : at('05:10:00'),
-  document: {
-    id: 'PO-1',
-    state,
-    hierarchyScope: { equipmentId: 'PACK-L1', equipmentLevel: 'WorkCenter' },
-    segments: [
-      {
-        id: '0010',
-        processSegmentId: 'FILL-CAP-LABEL',
-        operationsDefinitionId: 'PACK',
-        operationsSegmentId: '0010',
-        equipment: [],
-        materials: [
-          { id: 'out', materialDefinitionId: 'FG-500', use: 'Produced', quantity: { value: '5000', unit: 'EA' } },
-        ],
-      },
-    ],
-  },
 });
 
 /** The last revision the target received of a document. */

@@ -18,6 +18,7 @@ import { plainClient } from '../connectors/mqtt/test-support';
 import { loadConfigFile, parseConfig } from '../hub/config/load';
 import { startHub, type RunningHub } from '../hub/hub';
 import { SignalBundler } from '../hub/pipeline/signal-bundle';
+import { lineOrder } from './support/context';
 import { startHttpTarget, waitFor, type HttpTarget } from './support/http-target';
 import { repoRoot } from './support/paths';
 
@@ -172,29 +173,15 @@ it('books the capper’s Sparkplug metrics as downtime, counts and one maintenan
     .set('authorization', 'Bearer erp-token')
     .set('content-type', 'application/json')
     .send(
-      JSON.stringify({
-        messageId: 'x',
-        sourceSystem: 'erp',
-        receivedAt: new Date().toISOString(),
-        occurredAt: new Date(t0 - 30_000).toISOString(),
-        type: 'ProductionOrder',
-        objectKey: 'PO-9',
-        document: {
+      JSON.stringify(
+        lineOrder({
           id: 'PO-9',
           state: 'Running',
-          hierarchyScope: { equipmentId: 'PACK-L1', equipmentLevel: 'WorkCenter' },
-          segments: [
-            {
-              id: '0010',
-              processSegmentId: 'CAP',
-              operationsDefinitionId: 'PACK',
-              operationsSegmentId: '0010',
-              equipment: [],
-              materials: [{ id: 'out', materialDefinitionId: 'FG-500', use: 'Produced' }],
-            },
-          ],
-        },
-      }),
+          sourceSystem: 'erp',
+          occurredAt: new Date(t0 - 30_000).toISOString(),
+          processSegmentId: 'CAP',
+        }),
+      ),
     );
   expect(posted.status).toBe(202);
   await waitFor(async () => (await admin('/api/v1/equipment/CAPPER-01/state')).body.runningOrder?.orderId === 'PO-9');

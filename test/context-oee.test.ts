@@ -16,7 +16,7 @@ import { ConfigError } from '../hub/config/errors';
 import { loadConfigFile, parseConfig } from '../hub/config/load';
 import type { HubConfig } from '../hub/config/schema';
 import { startHub, type RunningHub } from '../hub/hub';
-import { waitFor } from './support/http-target';
+import { lineOrder, sendRecorded } from './support/context';
 import { repoRoot } from './support/paths';
 
 const env = {
@@ -401,44 +401,10 @@ afterAll(async () => {
 const admin = (path: string) => request(hub.url!).get(path).set('authorization', 'Bearer admin-token');
 
 /** POSTs a body as `system` and waits until the hub has recorded the message. */
-async function send(system: string, body: unknown): Promise<{ status: string }> {
-  const posted = await request(hub.url!)
-    .post(`/api/v1/inbound/${system}`)
-    .set('authorization', `Bearer ${system}-token`)
-    .set('content-type', 'application/json')
-    .send(JSON.stringify(body));
-  expect(posted.status).toBe(202);
-  return waitFor(async () => {
-    const trace = await admin(`/api/v1/messages/${posted.body.messageId}`);
-    return trace.status === 200 && trace.body.status !== 'queued' ? trace.body : undefined;
-  });
-}
+const send = (system: string, body: unknown): Promise<{ status: string }> => sendRecorded(hub.url!, system, body);
 
-const order = (id: string, state: string, at: number) => ({
-  messageId: 'set-by-the-hub',
-  sourceSystem: state === 'Released' ? 'erp' : 'mes',
-  receivedAt: iso(at),
-  type: 'ProductionOrder',
-  objectKey: id,
-  occurredAt: iso(at),
-  document: {
-    id,
-    state,
-    hierarchyScope: { equipmentId: 'PACK-L1', equipmentLevel: 'WorkCenter' },
-    segments: [
-      {
-        id: '0010',
-        processSegmentId: 'PACK',
-        operationsDefinitionId: 'PACK',
-        operationsSegmentId: '0010',
-        equipment: [],
-        materials: [
-          { id: 'out', materialDefinitionId: 'FG-500', use: 'Produced', quantity: { value: '9000', unit: 'EA' } },
-        ],
-      },
-    ],
-  },
-});
+const order = (id: string, state: string, at: number) =>
+  lineOrder({ id, state, occurredAt: iso(at), processSegmentId: 'PACK', quantity: '9000' });
 
 const oee = async (equipment: string, groupBy?: string) => {
   const query = `equipment=${equipment}&from=${iso(DAY[0])}&to=${iso(DAY[1])}${groupBy ? `&groupBy=${groupBy}` : ''}`;

@@ -11,6 +11,7 @@ import request from 'supertest';
 import { freePort, nodeIdOf, startTestServer, type TestServer } from '../connectors/opcua/test-server';
 import { loadConfigFile, parseConfig } from '../hub/config/load';
 import { startHub, type RunningHub } from '../hub/hub';
+import { lineOrder } from './support/context';
 import { startHttpTarget, waitFor, type HttpTarget } from './support/http-target';
 import { repoRoot } from './support/paths';
 
@@ -79,35 +80,20 @@ it('books a PLC stop with its reason and the counts of the running order', async
   const admin = (path: string) => api.get(path).set('authorization', 'Bearer admin-token');
   await waitFor(async () => (await admin('/api/v1/connectors')).body.connectors?.[0]?.health.status === 'up', 30000);
   // ERP releases the order straight to Running on the line (ERP owns the state in this plant).
-  const now = new Date().toISOString();
   const posted = await api
     .post('/api/v1/inbound/erp')
     .set('authorization', 'Bearer erp-token')
     .set('content-type', 'application/json')
     .send(
-      JSON.stringify({
-        messageId: 'x',
-        sourceSystem: 'erp',
-        receivedAt: now,
-        occurredAt: new Date(Date.now() - 60_000).toISOString(),
-        type: 'ProductionOrder',
-        objectKey: 'PO-7',
-        document: {
+      JSON.stringify(
+        lineOrder({
           id: 'PO-7',
           state: 'Running',
-          hierarchyScope: { equipmentId: 'PACK-L1', equipmentLevel: 'WorkCenter' },
-          segments: [
-            {
-              id: '0010',
-              processSegmentId: 'FILL',
-              operationsDefinitionId: 'PACK',
-              operationsSegmentId: '0010',
-              equipment: [],
-              materials: [{ id: 'out', materialDefinitionId: 'FG-500', use: 'Produced' }],
-            },
-          ],
-        },
-      }),
+          sourceSystem: 'erp',
+          occurredAt: new Date(Date.now() - 60_000).toISOString(),
+          processSegmentId: 'FILL',
+        }),
+      ),
     );
   expect(posted.status).toBe(202);
   await waitFor(async () => (await admin('/api/v1/equipment/FILLER-01/state')).body.runningOrder?.orderId === 'PO-7');
