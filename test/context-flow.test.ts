@@ -237,6 +237,13 @@ it('records a late signal, an unknown equipment and a bad reason code without bo
   expect(invalid.error).toMatchObject({ code: 'SIGNAL_INVALID' });
 });
 
+it('applies one message’s signals in source-time order, as an OPC UA notification lists them by item', async () => {
+  const trace = await send('scada', [signal('07:50:02', 'stopReason', 0), signal('07:50:01', 'stopReason', 0)]);
+  const receipt = trace.audit.find((record: { kind: string }) => record.kind === 'received');
+  expect(receipt.details.signals).toEqual({ applied: 2, notBooked: 0 });
+  expect((await admin('/api/v1/equipment/CAPPER-01/state')).body.eventTime).toBe('2026-12-01T07:50:02.000Z');
+});
+
 it('raises one MaintenanceRequest at the CMMS for 3 cap feed jams within 30 minutes, and attaches the fourth', async () => {
   for (const minute of ['00', '05', '10', '15'])
     await send('scada', [

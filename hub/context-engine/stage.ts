@@ -105,27 +105,38 @@ export class ContextEngine {
     return problems.length > 0 ? { problems } : { signals };
   }
 
-  /** Applies a message's signals in their order, each to its work unit's state. */
+  /**
+   * Applies a message's signals, each to its work unit's state, in source-time order (in their order
+   * where the time is the same): a bundle, or an OPC UA notification, lists values by item, not by
+   * time, and a unit's earlier value after a later one would be found late. Reports are in the
+   * message's order.
+   */
   async applySignals(tx: Db, signals: Signal[]): Promise<EngineResult> {
-    const result: EngineResult = { derived: [], signals: [] };
+    const derived: Derived[] = [];
+    const reports: SignalReport[] = new Array<SignalReport>(signals.length);
     const known = signals.filter((signal) => this.units.has(signal.equipmentId));
     const states = await this.load(tx, [...new Set(known.map((signal) => signal.equipmentId))]);
-    for (const signal of signals) {
+    // A signal without a readable time goes last; the sort is stable, so equal times keep their order.
+    const times = signals.map((signal) => Date.parse(signal.sourceTimestamp ?? signal.receivedAt));
+    const at = (index: number) => (Number.isNaN(times[index]!) ? Infinity : times[index]!);
+    const order = signals.map((_, index) => index).sort((a, b) => at(a) - at(b));
+    for (const index of order) {
+      const signal = signals[index]!;
       const entry = this.units.get(signal.equipmentId);
       if (!entry) {
-        result.signals.push({
+        reports[index] = {
           equipmentId: signal.equipmentId,
           signal: signal.signal,
           outcome: { booked: false, code: 'SIGNAL_UNKNOWN_EQUIPMENT', detail: `equipment "${signal.equipmentId}"` },
-        });
+        };
         continue;
       }
       const applied = applySignal(this.config, entry.unit, states.get(signal.equipmentId)!, signal);
-      result.derived.push(...applied.documents);
-      result.signals.push({ equipmentId: signal.equipmentId, signal: signal.signal, outcome: applied.outcome });
+      derived.push(...applied.documents);
+      reports[index] = { equipmentId: signal.equipmentId, signal: signal.signal, outcome: applied.outcome };
     }
     await this.save(tx, states);
-    return result;
+    return { derived, signals: reports };
   }
 
   /** Moves every silent work unit's event time on to `now` (less the lateness): what that completes. */
