@@ -11,8 +11,13 @@ import type { InboundPayload } from '../../connectors/types';
 import type { HubContext } from '../context';
 import { enqueueInbound } from './enqueue';
 
-/** Signals one bundle carries at most (about 250 bytes each): more emitted in one turn make several. */
-export const BUNDLE_LIMIT = 500;
+/**
+ * Signals one bundle carries at most (about 250 bytes each, so some 500 KB): more emitted in one turn
+ * make several. Large enough for one OPC UA notification of a busy line (280 work units sent about
+ * 500 changes per 100 ms publishing interval): the engine orders a message's signals by source time,
+ * and a notification split across two messages could have an item's earlier value in the second.
+ */
+export const BUNDLE_LIMIT = 2000;
 
 interface Bundle {
   signals: unknown[];
