@@ -32,12 +32,12 @@ describe('the SQLite group commit', () => {
     // turns and adds a transaction of its own on each of the first ones; one more is asked for from inside a group. In one group (the old code)
     // all 60 ran within one turn; in groups of about 40 ms of work, 8 or 9 do.
     let turns = 0;
-    const ran: Array<{ n: number; turn: number }> = [];
+    const ran: Array<{ n: number; turn: number; ms: number }> = [];
     const late: Array<Promise<void>> = [];
     let added = 0;
     const transaction = (n: number, ms: number) =>
       db.transaction(async (tx) => {
-        ran.push({ n, turn: turns });
+        ran.push({ n, turn: turns, ms });
         // One asked for while a group runs: it goes behind the transactions already waiting.
         if (n === 3) late.push(transaction(2000, 0));
         busy(ms);
@@ -50,9 +50,12 @@ describe('the SQLite group commit', () => {
     await Promise.all(Array.from({ length: 60 }, (_, n) => transaction(n, 5)));
     await Promise.all(late);
     clearInterval(timer);
+    // The work run in one turn of the loop: at most the 40 ms budget and the one transaction that
+    // crossed it. (Counting transactions per turn was flaky on a loaded machine: a turn can end a
+    // long group of 5 ms ones and hold the quick ones queued behind them.)
     const perTurn = new Map<number, number>();
-    for (const { turn } of ran) perTurn.set(turn, (perTurn.get(turn) ?? 0) + 1);
-    expect(Math.max(...perTurn.values())).toBeLessThanOrEqual(12);
+    for (const { turn, ms } of ran) perTurn.set(turn, (perTurn.get(turn) ?? 0) + ms);
+    expect(Math.max(...perTurn.values())).toBeLessThanOrEqual(45);
     // Run (and committed) in the order they were asked for: the 60 first, then those added meanwhile.
     const order = ran.map(({ n }) => n);
     expect(order.slice(0, 60)).toEqual(Array.from({ length: 60 }, (_, n) => n));
