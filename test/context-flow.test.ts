@@ -13,6 +13,7 @@ import request from 'supertest';
 import { loadConfigFile, parseConfig } from '../hub/config/load';
 import type { HubConfig } from '../hub/config/schema';
 import { startHub, type RunningHub } from '../hub/hub';
+import { clockNow } from '../hub/pipeline/context-clock';
 import { lineOrder, sendRecorded } from './support/context';
 import { startHttpTarget, waitFor, type HttpTarget } from './support/http-target';
 import { repoRoot } from './support/paths';
@@ -242,6 +243,13 @@ it('applies one message’s signals in source-time order, as an OPC UA notificat
   const receipt = trace.audit.find((record: { kind: string }) => record.kind === 'received');
   expect(receipt.details.signals).toEqual({ applied: 2, notBooked: 0 });
   expect((await admin('/api/v1/equipment/CAPPER-01/state')).body.eventTime).toBe('2026-12-01T07:50:02.000Z');
+});
+
+it('holds its clock back to the oldest batch of signals still queued: a backlog is not a silent line', async () => {
+  const queued = await hub.context.queues.contextIngest!.add('ingest', { messages: [] }, { delay: 60_000 });
+  expect(await clockNow(hub.context, queued.timestamp + 15_000)).toBe(queued.timestamp);
+  await queued.remove();
+  expect(await clockNow(hub.context, 123)).toBe(123);
 });
 
 it('raises one MaintenanceRequest at the CMMS for 3 cap feed jams within 30 minutes, and attaches the fourth', async () => {
