@@ -5,8 +5,10 @@
  */
 import type { ContextConfig, CounterConfig, ReasonConfig, WorkUnitConfig } from './config';
 import type { ContextErrorCode } from './errors';
+import { bookCounts, count, periodEnd } from './counts';
 import { onReasonedStop, onStopDuration, type OpenRequest } from './maintenance';
 import { shiftAt, shiftsBetween } from './shifts';
+import { compact, iso } from './time-format';
 import { modeOf, stateOf, STATE_MAPS, type ModeClass, type StateClass } from './state-maps';
 
 /** A signal message as the connectors emit it, with the id of the message that carried it. */
@@ -125,9 +127,6 @@ export const STARVED_BLOCKED = 'STARVED_BLOCKED';
 export function initialState(equipmentId: string): UnitState {
   return { equipmentId, eventTime: 0, counters: {}, unassigned: { good: 0, reject: 0, total: 0 } };
 }
-
-const iso = (ms: number) => new Date(ms).toISOString();
-const compact = (ms: number) => iso(ms).replace(/[-:]|\.\d+/g, '');
 
 /** Applies one signal; `state` is changed in place and the documents it completed are returned. */
 export function applySignal(
@@ -529,103 +528,6 @@ function advance(settings: EngineSettings, unit: WorkUnitConfig, state: UnitStat
     documents.push(...publishPart(settings, unit, state, part, at, undefined, undefined));
   documents.push(...onStopDuration(settings, unit, state, part, reached));
   return documents;
-}
-
-function periodEnd(settings: EngineSettings, since: number): number {
-  const period = settings.countEverySeconds * 1000;
-  return Math.floor(since / period) * period + period;
-}
-
-function count(
-  state: UnitState,
-  counter: CounterConfig,
-  value: unknown,
-  at: number,
-  provenance: Provenance,
-): SignalOutcome {
-  const next = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-  if (typeof next !== 'number' || !Number.isFinite(next) || next < 0)
-    return { booked: false, code: 'COUNTER_NOT_NUMBER', detail: JSON.stringify(value) };
-  const last = state.counters[counter.signal];
-  state.counters[counter.signal] = { value: next, at };
-  // The first value (after a restart of the hub's state) only sets the baseline.
-  if (last === undefined) return { booked: true };
-  const previous = last.value;
-  let delta = next - previous;
-  if (delta < 0) {
-    if (counter.rollover === undefined)
-      return { booked: false, code: 'COUNTER_RESET', detail: `${previous} → ${next}` };
-    delta = counter.rollover - previous + next;
-  }
-  if (delta === 0) return { booked: true };
-  const seconds = Math.max((at - last.at) / 1000, 1e-3);
-  if (counter.maxPerSecond !== undefined && delta / seconds > counter.maxPerSecond)
-    return {
-      booked: false,
-      code: 'COUNTER_IMPLAUSIBLE',
-      detail: `+${delta} in ${seconds} s (at most ${counter.maxPerSecond}/s)`,
-    };
-  if (!state.order) {
-    state.unassigned[counter.kind] += delta;
-    return { booked: true, detail: 'no running order' };
-  }
-  state.counts ??= { good: 0, reject: 0, total: 0, since: at, signals: [] };
-  state.counts[counter.kind] += delta;
-  state.counts.signals.push(provenance);
-  return { booked: true };
-}
-
-/** The counts since the last booking as a ProductionConfirmation increment of the running order. */
-function bookCounts(unit: WorkUnitConfig, state: UnitState, end: number): Derived | undefined {
-  const counts = state.counts;
-  const order = state.order;
-  state.counts = undefined;
-  if (!counts || !order) return undefined;
-  const good = counts.total > 0 ? counts.total - counts.reject : counts.good;
-  const id = `PC-${order.orderId}-${unit.id}-${compact(counts.since)}`;
-  const material = order.materialDefinitionId ?? 'UNSPECIFIED';
-  const quantity = (value: number) => ({ value: String(value), unit: 'EA' });
-  return {
-    type: 'ProductionConfirmation',
-    objectKey: id,
-    version: 1,
-    occurredAt: iso(end),
-    derivedFrom: counts.signals,
-    document: {
-      id,
-      orderId: order.orderId,
-      state: 'Running',
-      startTime: iso(counts.since),
-      endTime: iso(end),
-      hierarchyScope: { equipmentId: unit.id, equipmentLevel: 'WorkUnit' },
-      segments: [
-        {
-          id: order.operationId ?? order.orderId,
-          ...(order.operationId ? { processSegmentId: order.operationId } : {}),
-          actualStartTime: iso(counts.since),
-          actualEndTime: iso(end),
-          equipment: [{ id: unit.id, equipmentId: unit.id }],
-          personnel: [],
-          materials: [
-            {
-              id: 'good',
-              materialDefinitionId: material,
-              use: 'Produced',
-              quantity: quantity(good),
-              disposition: 'Good',
-            },
-            {
-              id: 'scrap',
-              materialDefinitionId: material,
-              use: 'Produced',
-              quantity: quantity(counts.reject),
-              disposition: 'Scrap',
-            },
-          ],
-        },
-      ],
-    },
-  };
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import type { MaintenanceRule, WorkUnitConfig } from './config';
 import type { Derived, EngineSettings, OpenStop, UnitState } from './engine';
+import { compact, iso } from './time-format';
 
 export interface OpenRequest {
   id: string;
@@ -17,9 +18,6 @@ export interface OpenRequest {
 
 /** Work order states after which the request they answer is closed. */
 const CLOSING = new Set(['Completed', 'Closed', 'Cancelled', 'Aborted']);
-
-const iso = (ms: number) => new Date(ms).toISOString();
-const compact = (ms: number) => iso(ms).replace(/[-:]|\.\d+/g, '');
 
 function rulesFor(settings: EngineSettings, unit: WorkUnitConfig, kind: 'repeated' | 'persists'): MaintenanceRule[] {
   return settings.maintenanceRules.filter(
