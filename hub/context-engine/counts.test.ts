@@ -1,6 +1,6 @@
 /** Counters become quantities of the running order. */
 import { applyOrder } from './engine';
-import { CAPPER, SETTINGS, feed, running } from './engine-fixtures';
+import { CAPPER, SETTINGS, feed, running } from './test-fixtures';
 
 describe('counts from counters', () => {
   it('books rises (and a rollover) as ProductionConfirmation increments of the running order at each period end', () => {

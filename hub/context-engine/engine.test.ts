@@ -1,5 +1,5 @@
 import { advanceClock, applyOrder, applySignal, initialState, type Derived, type UnitState } from './engine';
-import { CAPPER, SETTINGS, feed, running } from './engine-fixtures';
+import { CAPPER, SETTINGS, feed, running } from './test-fixtures';
 
 describe('downtime from state signals', () => {
   it('opens a DowntimeEvent on leaving Execute and closes it with end and duration on return, in context', () => {

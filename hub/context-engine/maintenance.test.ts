@@ -1,6 +1,6 @@
 /** Maintenance requests from recurring faults. */
 import { type Derived, type EngineSettings } from './engine';
-import { SETTINGS, feed, running } from './engine-fixtures';
+import { SETTINGS, feed, running } from './test-fixtures';
 import { onWorkOrder } from './maintenance';
 
 describe('maintenance from recurring faults', () => {
