@@ -3,7 +3,7 @@
  * rollover), booked as ProductionConfirmation increments at each count period's end.
  */
 import type { CounterConfig, WorkUnitConfig } from './config';
-import type { Derived, EngineSettings, Provenance, SignalOutcome, UnitState } from './engine';
+import type { Derived, EngineSettings, Provenance, RunningOrder, SignalOutcome, UnitState } from './engine';
 import { compact, iso } from './time-format';
 
 export function periodEnd(settings: EngineSettings, since: number): number {
@@ -50,6 +50,11 @@ export function count(
   return { booked: true };
 }
 
+/** The id of the ProductionConfirmation that books counts begun at `since` of the running order. */
+export function countsId(equipmentId: string, order: RunningOrder, since: number): string {
+  return `PC-${order.orderId}-${equipmentId}-${compact(since)}`;
+}
+
 /** The counts since the last booking as a ProductionConfirmation increment of the running order. */
 export function bookCounts(unit: WorkUnitConfig, state: UnitState, end: number): Derived | undefined {
   const counts = state.counts;
@@ -57,7 +62,7 @@ export function bookCounts(unit: WorkUnitConfig, state: UnitState, end: number):
   state.counts = undefined;
   if (!counts || !order) return undefined;
   const good = counts.total > 0 ? counts.total - counts.reject : counts.good;
-  const id = `PC-${order.orderId}-${unit.id}-${compact(counts.since)}`;
+  const id = countsId(unit.id, order, counts.since);
   const material = order.materialDefinitionId ?? 'UNSPECIFIED';
   const quantity = (value: number) => ({ value: String(value), unit: 'EA' });
   return {

@@ -66,7 +66,13 @@ export interface Counts {
   reject: number;
   total: number;
   since: number;
+  /**
+   * The signals counted, in order. The engine keeps them all; the hub's store keeps only those since
+   * the last save here and the earlier ones in chunks (context_count_signals, `chunks` of them), so a
+   * unit's state stays small however long a count period is.
+   */
   signals: Provenance[];
+  chunks?: number;
 }
 
 /** Everything the engine holds for a work unit; plain JSON, persisted after every batch. */

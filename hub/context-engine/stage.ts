@@ -22,6 +22,7 @@ import {
   type StopKind,
   type UnitState,
 } from './engine';
+import { countsId } from './counts';
 import { onWorkOrder } from './maintenance';
 
 export interface SignalReport {
@@ -135,8 +136,9 @@ export class ContextEngine {
       derived.push(...applied.documents);
       reports[index] = { equipmentId: signal.equipmentId, signal: signal.signal, outcome: applied.outcome };
     }
+    const traced = await this.traceCounts(tx, derived);
     await this.save(tx, states);
-    return { derived, signals: reports };
+    return { derived: traced, signals: reports };
   }
 
   /** Moves every silent work unit's event time on to `now` (less the lateness): what that completes. */
@@ -149,8 +151,9 @@ export class ContextEngine {
       derived.push(...advanceClock(this.config, this.units.get(id)!.unit, state, now));
       if (state.eventTime !== before) moved.set(id, state);
     }
+    const traced = await this.traceCounts(tx, derived);
     await this.save(tx, moved);
-    return derived;
+    return traced;
   }
 
   /** A reason correction the API queued as a message of the engine's own system. */
@@ -247,8 +250,9 @@ export class ContextEngine {
       } else if (state.order?.orderId === order.id) next = undefined;
       derived.push(...applyOrder(this.config, unit, state, next, at, provenance));
     }
+    const traced = await this.traceCounts(tx, derived);
     await this.save(tx, states);
-    return derived;
+    return traced;
   }
 
   private placementsOf(order: OrderLike): Map<string, OrderSegment | undefined> {
@@ -278,14 +282,53 @@ export class ContextEngine {
     return states;
   }
 
+  /**
+   * Writes the states back. The signals counted since a unit's last save go to a chunk of their own
+   * (context_count_signals), not into the state: a count period's provenance would otherwise be read
+   * and written again by every batch until it is booked.
+   */
   private async save(tx: Db, states: Map<string, UnitState>): Promise<void> {
     const now = new Date().toISOString();
-    for (const [id, state] of states)
+    for (const [id, state] of states) {
+      const counts = state.counts;
+      let stored = state;
+      if (counts && counts.signals.length > 0 && state.order) {
+        const chunk = counts.chunks ?? 0;
+        await tx.execute('INSERT INTO context_count_signals (counts_id, chunk, signals) VALUES ($1, $2, $3)', [
+          countsId(id, state.order, counts.since),
+          chunk,
+          JSON.stringify(counts.signals),
+        ]);
+        stored = { ...state, counts: { ...counts, signals: [], chunks: chunk + 1 } };
+      }
       await tx.execute(
         `INSERT INTO context_units (equipment_id, state, updated_at) VALUES ($1, $2, $3)
          ON CONFLICT (equipment_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
-        [id, JSON.stringify(state), now],
+        [id, JSON.stringify(stored), now],
       );
+    }
+  }
+
+  /**
+   * The booked counts' full trace: the signals saved in chunks by earlier batches come before those
+   * of this one, and their chunks are removed with the booking (before the save, which may begin the
+   * next counts' chunks).
+   */
+  private async traceCounts(tx: Db, derived: Derived[]): Promise<Derived[]> {
+    for (const document of derived) {
+      if (document.type !== 'ProductionConfirmation') continue;
+      const chunks = await tx.query<{ signals: string }>(
+        'SELECT signals FROM context_count_signals WHERE counts_id = $1 ORDER BY chunk',
+        [document.objectKey],
+      );
+      if (chunks.length === 0) continue;
+      await tx.execute('DELETE FROM context_count_signals WHERE counts_id = $1', [document.objectKey]);
+      document.derivedFrom = [
+        ...chunks.flatMap((chunk) => JSON.parse(chunk.signals) as Provenance[]),
+        ...document.derivedFrom,
+      ];
+    }
+    return derived;
   }
 }
 

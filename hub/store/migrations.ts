@@ -2,7 +2,7 @@
 import type { Db } from './db';
 
 /** The schema this code writes; UPGRADES bring an older store up to it. */
-const SCHEMA_VERSION = 6;
+const SCHEMA_VERSION = 7;
 
 const TABLES = `
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -148,6 +148,12 @@ CREATE TABLE IF NOT EXISTS context_units (
   state TEXT NOT NULL,
   updated_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS context_count_signals (
+  counts_id TEXT NOT NULL,
+  chunk INTEGER NOT NULL,
+  signals TEXT NOT NULL,
+  PRIMARY KEY (counts_id, chunk)
+);
 CREATE TABLE IF NOT EXISTS audit_head (
   id INTEGER PRIMARY KEY,
   seq BIGINT NOT NULL,
@@ -202,6 +208,11 @@ const UPGRADES: Record<number, string[]> = {
   // in context_units, created with the tables, in the transaction that records the signals; a release
   // of schema 5 would take signals without it, and the state would miss them.
   5: [],
+  // 7: the signals behind a work unit's unbooked counts are kept in context_count_signals, a chunk per
+  // batch, no longer in the unit's state (where they grew to tens of kilobytes read and written by
+  // every batch); a release of schema 6 would book counts without the chunks' signals in their trace.
+  // A state of schema 6 still holding its signals moves them to a chunk at its next save.
+  6: [],
 };
 
 /** Creates missing tables and upgrades older ones; safe to run from every process at every start. */
