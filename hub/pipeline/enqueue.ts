@@ -31,6 +31,9 @@ const IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600;
  */
 const QUEUE_DEADLINE_MS = 1500;
 
+/** How often a deadline that fired late, after a stall of the process, starts again. */
+const STALL_REARMS = 3;
+
 /** Payloads one ingest job carries at most; more arriving in one turn make several jobs. */
 export const BATCH_LIMIT = 256;
 
@@ -103,26 +106,48 @@ export async function enqueueInbound(
       resolve: (messageId) => {
         if (waiting.settled) return;
         waiting.settled = true;
-        clearTimeout(timer);
+        timer.clear();
         resolve(messageId);
       },
       reject: (error) => {
         if (waiting.settled) return;
         waiting.settled = true;
-        clearTimeout(timer);
+        timer.clear();
         open.waiting.delete(waiting);
         reject(error);
       },
     };
     // Not yet in a flush: it is dropped from the queue. In a flush that completes later, it may still land.
-    const timer = setTimeout(
-      () => waiting.reject(new QueueUnavailableError(`Redis did not answer within ${QUEUE_DEADLINE_MS} ms`)),
-      QUEUE_DEADLINE_MS,
+    const timer = redisDeadline(() =>
+      waiting.reject(new QueueUnavailableError(`Redis did not answer within ${QUEUE_DEADLINE_MS} ms`)),
     );
     open.waiting.add(waiting);
   });
   schedule(ctx, open);
   return answer;
+}
+
+/**
+ * Calls `expire` once QUEUE_DEADLINE_MS have passed with the process free to flush. A timer that fires
+ * late measured the process's own stall (a long batch on this event loop, a GC pause), not Redis:
+ * it starts again (up to STALL_REARMS times, so a process that is always late still answers), and
+ * Redis gets its time once the waiting payloads can be flushed.
+ */
+function redisDeadline(expire: () => void): { clear(): void } {
+  let timer: NodeJS.Timeout;
+  let rearms = 0;
+  const arm = () => {
+    const due = Date.now() + QUEUE_DEADLINE_MS;
+    timer = setTimeout(() => {
+      const stalled = Date.now() - due > QUEUE_DEADLINE_MS / 3;
+      if (stalled && rearms < STALL_REARMS) {
+        rearms += 1;
+        arm();
+      } else expire();
+    }, QUEUE_DEADLINE_MS);
+  };
+  arm();
+  return { clear: () => clearTimeout(timer) };
 }
 
 /** Flushes after this turn's I/O callbacks, so payloads parsed together are queued together. */
