@@ -17,8 +17,26 @@ export interface ShiftWindow {
   breaks: Array<{ start: number; end: number }>;
 }
 
-/** Offset of `zone` from UTC at instant `ms`, in milliseconds. */
+/**
+ * Offset of `zone` from UTC at instant `ms`, in milliseconds. Zones change offset on a whole minute,
+ * so the answer is kept per zone and minute: the engine asks for the same few minutes with every
+ * signal, and formatting a date in a zone is the dearest step of its work.
+ */
 function offsetAt(zone: string, ms: number): number {
+  const key = `${zone}|${Math.floor(ms / MINUTE)}`;
+  let offset = offsets.get(key);
+  if (offset === undefined) {
+    if (offsets.size >= OFFSETS_KEPT) offsets.clear();
+    offset = computeOffset(zone, ms);
+    offsets.set(key, offset);
+  }
+  return offset;
+}
+
+const OFFSETS_KEPT = 4096;
+const offsets = new Map<string, number>();
+
+function computeOffset(zone: string, ms: number): number {
   const parts = formatter(zone).formatToParts(new Date(ms));
   const get = (type: string) => Number(parts.find((part) => part.type === type)?.value);
   const local = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour') % 24, get('minute'), get('second'));
