@@ -10,6 +10,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { parseConfig } from '../hub/config/load';
 import { startHub, type RunningHub } from '../hub/hub';
@@ -52,7 +53,8 @@ it('takes a payload whose wait for Redis was the process’s own stall', async (
 });
 
 it('refuses a payload when Redis itself does not answer within the deadline', async () => {
-  const other = hub.context.redis.duplicate();
+  // The hub's own Redis, a single server here (a cluster would pause on each node).
+  const other = (hub.context.redis as Redis).duplicate();
   try {
     await other.call('CLIENT', 'PAUSE', '3000', 'WRITE');
     const started = Date.now();

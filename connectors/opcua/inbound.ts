@@ -14,6 +14,7 @@ import type {
 import type { ConnectorContext, ConnectorHealth } from '../types';
 import { createCertificateManager, createClient, firstLine, settle } from './client';
 import type { OpcuaSettings, SignalBinding } from './config';
+import { ChangeSender } from './sender';
 import { toInboundPayload, toSignalMessage } from './signal-message';
 import { createSubscription, monitorSignals, silenceLimits, unmonitoredSignals } from './subscription';
 
@@ -29,26 +30,28 @@ export class OpcuaInbound {
   private linkUp = false;
   private status: ConnectorHealth = { status: 'down', detail: 'not started' };
   private unmonitored: string[] = [];
-  private emitFailures = 0;
   private lastHeard = 0;
   private watchdog?: NodeJS.Timeout;
   private starting?: Promise<void>;
   private rebuilding?: Promise<void>;
   private repairing?: Promise<void>;
   private wakeUp?: () => void;
-  private readonly pending = new Set<Promise<unknown>>();
+  private readonly sender: ChangeSender;
   /** The time stamp of the last change emitted per node: a value the server sends again is not. */
   private readonly lastStamps = new Map<string, string>();
 
   constructor(
     private readonly settings: OpcuaSettings,
     private readonly context: ConnectorContext,
-  ) {}
+  ) {
+    this.sender = new ChangeSender(context);
+  }
 
   /** Connects and subscribes; when the server cannot be reached it keeps trying in the background. */
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    this.sender.start();
     this.certificateManager = createCertificateManager(this.context.dataDir);
     this.starting = this.connect().catch(async (error: unknown) => {
       await this.teardown();
@@ -64,18 +67,18 @@ export class OpcuaInbound {
     this.wakeUp?.();
     await this.teardown();
     await Promise.all([this.starting, this.repairing, this.rebuilding]);
-    await settle(() => Promise.allSettled([...this.pending]));
+    await settle(() => this.sender.stop());
     if (this.certificateManager) await settle(() => this.certificateManager!.dispose());
     this.certificateManager = undefined;
     this.status = { status: 'down', detail: 'stopped' };
   }
 
-  /** 'up' when subscribed, 'degraded' when some signals cannot be monitored or queued, 'down' otherwise. */
+  /** 'up' when subscribed, 'degraded' when some signals cannot be monitored or changes wait for the hub, 'down' otherwise. */
   health(): ConnectorHealth {
     if (this.status.status !== 'up') return this.status;
     const problems = [
       ...(this.unmonitored.length > 0 ? [`cannot monitor ${this.unmonitored.join(', ')}`] : []),
-      ...(this.emitFailures > 0 ? [`the last ${this.emitFailures} changes could not be queued`] : []),
+      ...this.sender.problems(),
     ];
     return problems.length > 0 ? { status: 'degraded', detail: problems.join('; ') } : this.status;
   }
@@ -138,19 +141,12 @@ export class OpcuaInbound {
     // After a re-subscription the server sends every item's current value again, stamped as before.
     const stamp = message.sourceTimestamp ?? message.serverTimestamp;
     if (stamp !== null && this.lastStamps.get(signal.nodeId) === stamp) return;
-    const payload = toInboundPayload(this.settings.system, message);
-    const queued = this.context.emit(payload).then(
-      () => {
-        this.emitFailures = 0;
+    this.sender.send({
+      payload: toInboundPayload(this.settings.system, message),
+      taken: () => {
         if (stamp !== null) this.lastStamps.set(signal.nodeId, stamp);
       },
-      (error: unknown) => {
-        this.emitFailures += 1;
-        this.context.logger.error({ err: error, nodeId: signal.nodeId }, 'opcua: a change could not be queued');
-      },
-    );
-    this.pending.add(queued);
-    void queued.finally(() => this.pending.delete(queued));
+    });
   }
 
   private watchClient(client: OPCUAClient): void {
@@ -216,9 +212,15 @@ export class OpcuaInbound {
   private startWatchdog(subscription: ClientSubscription): void {
     this.stopWatchdog();
     const { checkEveryMs, silenceMs } = silenceLimits(subscription);
+    let lastCheck = Date.now();
     this.watchdog = setInterval(() => {
-      if (!this.linkUp || this.status.status === 'down' || Date.now() - this.lastHeard <= silenceMs) return;
-      this.resubscribe(`no data or keep-alive for ${Date.now() - this.lastHeard} ms`);
+      const now = Date.now();
+      // A check that comes late found the process itself busy (a long transaction, a GC pause): what
+      // the server sent meanwhile is still unread on the socket. Judge at the next check, after it.
+      const stalled = now - lastCheck > 2 * checkEveryMs;
+      lastCheck = now;
+      if (stalled || !this.linkUp || this.status.status === 'down' || now - this.lastHeard <= silenceMs) return;
+      this.resubscribe(`no data or keep-alive for ${now - this.lastHeard} ms`);
     }, checkEveryMs);
   }
 

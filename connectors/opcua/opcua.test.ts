@@ -140,6 +140,52 @@ it('writes listed signals only, with values of the right type', async () => {
   });
 });
 
+it('holds the changes the hub refuses and sends them again, in order, once it takes them', async () => {
+  let refusing = true;
+  const taken: InboundPayload[] = [];
+  const gated = createOpcuaConnector(config(port), {
+    ...context,
+    emit: async (payload) => {
+      if (refusing) throw new Error('Redis did not answer within 1500 ms');
+      return `${taken.push(payload)}`;
+    },
+  });
+  await gated.start();
+  try {
+    // Each value is held for a sample of its own (50 ms) before the next.
+    for (let value = 500; value < 510; value += 1) {
+      server.set('Counter', value);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    }
+    expect(gated.health()).toEqual({
+      status: 'degraded',
+      detail: expect.stringMatching(/^\d+ changes held for the hub, retrying \(Redis did not answer within 1500 ms\)$/),
+    });
+    refusing = false;
+    const counts = () =>
+      taken
+        .map((p) => JSON.parse(p.body) as SignalMessage)
+        .filter((m) => m.signal === 'count' && Number(m.value) >= 500);
+    await waitFor('every held count', () => counts().length >= 10);
+    expect(counts().map((m) => m.value)).toEqual([500, 501, 502, 503, 504, 505, 506, 507, 508, 509]);
+    await waitFor('health up', () => gated.health().status === 'up');
+  } finally {
+    await gated.stop();
+  }
+});
+
+it('does not take its own stall for a dead subscription', async () => {
+  const before = logs.filter(isResubscribe).length;
+  // The process is busy for longer than the silence limit (about 3 s), as in a long ingest batch.
+  const until = Date.now() + 4000;
+  while (Date.now() < until);
+  server.set('Counter', 777);
+  await waitFor('count=777', () => find('count', 777));
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  expect(logs.filter(isResubscribe).length).toBe(before);
+  expect(server.subscriptionCounts()).toEqual([1]);
+});
+
 it('reports a configured node the server does not have as degraded', async () => {
   const other = createOpcuaConnector(
     config(port, { signals: [...signals, { nodeId: nodeIdOf('Nope'), equipmentId: 'X', signal: 'y' }] }),
