@@ -4,7 +4,7 @@
  * message's bound metrics. Each of the seed line's four work units is a device of an edge node of
  * its own; every DDATA carries `metrics` changed values (good count, reject count, …), and every 500
  * messages the unit stops with a reason and runs again, so the engine also publishes DowntimeEvents
- * and ProductionConfirmations, delivered to a local HTTP target. Throughput is signal changes/s from
+ * and ProductionConfirmations of the line's running order, delivered to a local HTTP target. Throughput is signal changes/s from
  * the first publish until the engine has applied the last, next to a raw BullMQ hop on the same Redis.
  * Run: npm run build && npx tsx bench/context-mqtt-throughput.ts [messages per unit] [metrics per message] [per second]
  * (per second: signal changes offered per second across the line, paced; absent: as fast as the broker takes them)
@@ -22,7 +22,7 @@ import { ensureRedis } from '../hub/queue/redis-server';
 import { freePort, hubReady, spawnHandover } from '../test/support/hub-process';
 import { startHttpTarget } from '../test/support/http-target';
 import { repoRoot } from '../test/support/paths';
-import { CpuMeter, rawBullmq, redisPid } from './support';
+import { CpuMeter, rawBullmq, redisPid, runningOrder } from './support';
 
 const perUnit = Number(process.argv[2] ?? 5000);
 const metricsPerMessage = Math.min(5, Math.max(1, Number(process.argv[3] ?? 2)));
@@ -67,8 +67,12 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'handover-bench-context-mqtt-'));
   const seed = loadConfigFile(join(repoRoot, 'seeds', 'packaging-line', 'handover.yaml'));
   const config = {
-    systems: seed.systems.filter((system) => ['scada', 'mes', 'line-context'].includes(system.id)),
-    ownership: { DowntimeEvent: seed.ownership.DowntimeEvent, ProductionConfirmation: { owner: 'line-context' } },
+    systems: seed.systems.filter((system) => ['erp', 'scada', 'mes', 'line-context'].includes(system.id)),
+    ownership: {
+      ProductionOrder: { owner: 'erp' },
+      DowntimeEvent: seed.ownership.DowntimeEvent,
+      ProductionConfirmation: { owner: 'line-context' },
+    },
     context: { ...seed.context, reasonEditors: [], maintenanceRules: [] },
     connectors: [
       {
@@ -104,6 +108,7 @@ async function main(): Promise<void> {
       HANDOVER_DATA_DIR: dataDir,
       REDIS_URL: redis.url,
       HANDOVER_ADMIN_TOKEN: 'bench-admin',
+      HANDOVER_TOKEN_ERP: 'erp-token',
       LOG_LEVEL: 'warn',
     },
     fromBuild: true,
@@ -121,13 +126,27 @@ async function main(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 
+  const start = Date.now() + 60_000;
+  // The line's order runs from before the first message: every count is the order's, and the counts'
+  // trace grows over the run (the event time of a run is shorter than the 60 s count period).
+  const answer = await fetch(`${url}/api/v1/inbound/erp`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer erp-token', 'content-type': 'application/json' },
+    body: runningOrder('PACK-L1', new Date(start - 1000).toISOString()),
+  });
+  if (answer.status !== 202) throw new Error(`the order was answered ${answer.status}`);
+  for (;;) {
+    const states = await Promise.all(UNITS.map((unit) => admin(`/api/v1/equipment/${unit}/state`)));
+    if (states.every((state) => state['runningOrder'])) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+
   // One publisher per edge node, as each machine's gateway has its own connection.
   const clients = await Promise.all(
     UNITS.map((unit) =>
       mqtt.connectAsync(broker.url, { clientId: `bench-${edgeOf(unit)}`, protocolVersion: broker.protocolVersion }),
     ),
   );
-  const start = Date.now() + 60_000;
   const publish = (unit: number, type: string, seq: number, metrics: WireMetric[], device = true) =>
     clients[unit]!.publishAsync(
       `spBv1.0/packaging/${type}/${edgeOf(UNITS[unit]!)}${device ? '/device' : ''}`,

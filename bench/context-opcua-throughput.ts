@@ -25,7 +25,7 @@ import { freePort, hubReady, spawnHandover } from '../test/support/hub-process';
 import { startHttpTarget } from '../test/support/http-target';
 import { repoRoot } from '../test/support/paths';
 import type { PackmlVariable, PlcMessage, PlcReport, PlcRequest, PlcRun, PlcSettings } from './opcua-plc';
-import { CpuMeter, rawBullmq, redisPid } from './support';
+import { CpuMeter, rawBullmq, redisPid, runningOrder } from './support';
 
 const unitCount = Math.max(4, Math.round(Number(process.argv[2] ?? 100) / 4) * 4);
 const seconds = Number(process.argv[3] ?? 30);
@@ -162,34 +162,6 @@ function hubConfig(endpointUrl: string, nodeIds: Record<string, Record<PackmlVar
   };
 }
 
-/** A line's order, Running from a minute ago, as ERP sends it to the door. */
-function runningOrder(line: string): string {
-  const at = new Date(Date.now() - 60_000).toISOString();
-  return JSON.stringify({
-    messageId: `bench-${line}`,
-    sourceSystem: 'erp',
-    receivedAt: at,
-    occurredAt: at,
-    type: 'ProductionOrder',
-    objectKey: `PO-${line}`,
-    document: {
-      id: `PO-${line}`,
-      state: 'Running',
-      hierarchyScope: { equipmentId: line, equipmentLevel: 'WorkCenter' },
-      segments: [
-        {
-          id: '0010',
-          processSegmentId: 'PACK',
-          operationsDefinitionId: 'PACK',
-          operationsSegmentId: '0010',
-          equipment: [],
-          materials: [{ id: 'out', materialDefinitionId: 'FG-500', use: 'Produced' }],
-        },
-      ],
-    },
-  });
-}
-
 /** The engine's signal outcomes so far (booked, or the code a signal was not booked under), from /metrics. */
 async function signalOutcomes(url: string): Promise<Record<string, number>> {
   const text = await (await fetch(`${url}/metrics`)).text();
@@ -308,7 +280,7 @@ async function startHub(redisUrl: string, plc: Plc, targetUrl: string) {
     const answer = await fetch(`${url}/api/v1/inbound/erp`, {
       method: 'POST',
       headers: { authorization: 'Bearer erp-token', 'content-type': 'application/json' },
-      body: runningOrder(line),
+      body: runningOrder(line, new Date(Date.now() - 60_000).toISOString()),
     });
     if (answer.status !== 202) throw new Error(`the order of ${line} was answered ${answer.status}`);
   }

@@ -467,3 +467,30 @@ export async function floorBenchmark(options: {
     await redis.stop();
   }
 }
+
+/** A line's order, Running since `at`, as ERP sends it to the door (the context benches). */
+export function runningOrder(line: string, at: string): string {
+  return JSON.stringify({
+    messageId: `bench-${line}`,
+    sourceSystem: 'erp',
+    receivedAt: at,
+    occurredAt: at,
+    type: 'ProductionOrder',
+    objectKey: `PO-${line}`,
+    document: {
+      id: `PO-${line}`,
+      state: 'Running',
+      hierarchyScope: { equipmentId: line, equipmentLevel: 'WorkCenter' },
+      segments: [
+        {
+          id: '0010',
+          processSegmentId: 'PACK',
+          operationsDefinitionId: 'PACK',
+          operationsSegmentId: '0010',
+          equipment: [],
+          materials: [{ id: 'out', materialDefinitionId: 'FG-500', use: 'Produced' }],
+        },
+      ],
+    },
+  });
+}
