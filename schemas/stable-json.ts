@@ -22,12 +22,19 @@ const INTEGER_KEY = Symbol('integer-like key');
 
 function sortKeys(_key: string, value: unknown): unknown {
   if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
-  const keys = Object.keys(value).sort();
-  const sorted: Record<string, unknown> = {};
-  for (const key of keys) {
-    if (/^(?:0|[1-9]\d*)$/.test(key)) throw INTEGER_KEY;
-    sorted[key] = (value as Record<string, unknown>)[key];
+  const keys = Object.keys(value);
+  let inOrder = true;
+  for (let index = 0; index < keys.length; index += 1) {
+    const key = keys[index]!;
+    const first = key.charCodeAt(0);
+    if (first >= 48 && first <= 57 && /^(?:0|[1-9]\d*)$/.test(key)) throw INTEGER_KEY;
+    if (index > 0 && keys[index - 1]! > key) inOrder = false;
   }
+  // Keys already in order (most of the engine's provenance, for one) are written as they are.
+  if (inOrder) return value;
+  keys.sort();
+  const sorted: Record<string, unknown> = {};
+  for (const key of keys) sorted[key] = (value as Record<string, unknown>)[key];
   return sorted;
 }
 

@@ -317,12 +317,13 @@ export class ContextEngine {
   private async traceCounts(tx: Db, derived: Derived[]): Promise<Derived[]> {
     for (const document of derived) {
       if (document.type !== 'ProductionConfirmation') continue;
-      const chunks = await tx.query<{ signals: string }>(
-        'SELECT signals FROM context_count_signals WHERE counts_id = $1 ORDER BY chunk',
+      // One statement reads and removes them (RETURNING: SQLite 3.35+, PostgreSQL); it has no order.
+      const chunks = await tx.query<{ chunk: number; signals: string }>(
+        'DELETE FROM context_count_signals WHERE counts_id = $1 RETURNING chunk, signals',
         [document.objectKey],
       );
       if (chunks.length === 0) continue;
-      await tx.execute('DELETE FROM context_count_signals WHERE counts_id = $1', [document.objectKey]);
+      chunks.sort((a, b) => Number(a.chunk) - Number(b.chunk));
       document.derivedFrom = [
         ...chunks.flatMap((chunk) => JSON.parse(chunk.signals) as Provenance[]),
         ...document.derivedFrom,

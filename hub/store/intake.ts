@@ -177,7 +177,8 @@ export async function recordClockTick(
 
 /**
  * The documents the engine derived from a message, as a message of the engine's own system: its
- * payload names the signals each document came from, so the trace explains every derived document.
+ * payload names its cause and the documents with how many signals each came from; each document's
+ * decision in the audit log lists those signals (a minute of counts is hundreds, written once).
  */
 function derivedItem(
   engine: EngineInput,
@@ -189,7 +190,12 @@ function derivedItem(
   const body = JSON.stringify({
     kind: 'context',
     ...(cause.id ? { causationId: cause.id } : { clock: true }),
-    documents: derived.map(({ type, objectKey, version, derivedFrom }) => ({ type, objectKey, version, derivedFrom })),
+    documents: derived.map(({ type, objectKey, version, derivedFrom }) => ({
+      type,
+      objectKey,
+      version,
+      signals: derivedFrom.length,
+    })),
   });
   return {
     message: {
