@@ -1,9 +1,9 @@
-/** Bearer-token checks: a system's token acts only for that system; the admin token reads and operates. */
+/** Bearer tokens: whose a token is, and a system's token acts only for that system (the door's check). */
 import type { NextFunction, Request, Response } from 'express';
 import { tokenHolder, type Credentials } from '../config/secrets';
 import { ApiError } from './errors';
 
-function bearerOf(header: string | undefined): string | undefined {
+export function bearerOf(header: string | undefined): string | undefined {
   const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
   return match?.[1];
 }
@@ -12,7 +12,7 @@ function bearerOf(header: string | undefined): string | undefined {
  * Who the token belongs to: 'admin', a system id, or nobody. `likely` (an identity and its token) is
  * compared first: on the door's path the sending system's own token matches, and no other is hashed.
  */
-function identify(
+export function identify(
   token: string,
   credentials: Credentials,
   likely?: readonly [string, string | undefined],
@@ -42,42 +42,11 @@ export function systemAuthError(
   );
 }
 
-/** Allows the operators' token and the tokens of `systems`; `res.locals.who` names who it was. */
-export function requireAdminOr(credentials: Credentials, systems: readonly string[]) {
-  return (req: Request, res: Response, next: NextFunction) => {
-    const token = bearerOf(req.headers.authorization);
-    if (!token) throw ApiError.of('AUTH_REQUIRED');
-    const who = identify(token, credentials);
-    if (!who) throw ApiError.of('AUTH_INVALID');
-    if (who !== 'admin' && !systems.includes(who))
-      throw ApiError.of(
-        'FORBIDDEN_ADMIN',
-        { tokenOf: who },
-        `"${who}" may not do this; operators and ${systems.join(', ') || 'no system'} may`,
-      );
-    res.locals['who'] = who === 'admin' ? 'operator' : who;
-    next();
-  };
-}
-
 /** Allows only the token of the system named in the path (`:system`). */
 export function requireSystem(credentials: Credentials) {
   return (req: Request, _res: Response, next: NextFunction) => {
     const refused = systemAuthError(credentials, req.headers.authorization, String(req.params.system));
     if (refused) throw refused;
-    next();
-  };
-}
-
-/** Allows only the operators' admin token. */
-export function requireAdmin(credentials: Credentials) {
-  return (req: Request, res: Response, next: NextFunction) => {
-    const token = bearerOf(req.headers.authorization);
-    if (!token) throw ApiError.of('AUTH_REQUIRED');
-    const who = identify(token, credentials);
-    if (!who) throw ApiError.of('AUTH_INVALID');
-    if (who !== 'admin') throw ApiError.of('FORBIDDEN_ADMIN');
-    res.locals.operator = 'admin';
     next();
   };
 }

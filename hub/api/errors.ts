@@ -2,10 +2,17 @@
 import type { Response } from 'express';
 
 export const API_ERRORS = {
-  AUTH_REQUIRED: { status: 401, message: 'A bearer token is required' },
+  AUTH_REQUIRED: { status: 401, message: 'A bearer token or a console session is required' },
   AUTH_INVALID: { status: 401, message: 'The bearer token is not valid' },
   FORBIDDEN_SYSTEM: { status: 403, message: 'This token may not act for that system' },
-  FORBIDDEN_ADMIN: { status: 403, message: 'This needs the operator (admin) token' },
+  FORBIDDEN_ROLE: { status: 403, message: 'Your role may not do this' },
+  CSRF_INVALID: {
+    status: 403,
+    message: 'A state-changing request of a console session needs its CSRF token in X-CSRF-Token',
+  },
+  LOGIN_FAILED: { status: 401, message: 'Wrong user or password' },
+  LOGIN_RATE_LIMITED: { status: 429, message: 'Too many failed logins; wait and try again' },
+  USER_EXISTS: { status: 409, message: 'A user of that name exists already' },
   UNKNOWN_SYSTEM: { status: 404, message: 'No such system is configured' },
   NOT_FOUND: { status: 404, message: 'Not found' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send application/json or application/xml' },

@@ -1,5 +1,5 @@
-/** The read and operations API (admin token): traces, objects, audit, ownership, dead letters. */
-import express, { type Router } from 'express';
+/** The read and operations API: traces, objects, audit, ownership, connectors, dead letters (roles in operations.ts). */
+import express from 'express';
 import { isCanonicalType } from '../../schemas/index';
 import { describeConnector, testable } from '../connectors';
 import type { HubContext } from '../context';
@@ -15,105 +15,133 @@ import {
   type DeadLetterFilter,
 } from '../store/index';
 import { equipmentState, oee, type OeeQuery } from '../context-engine/read';
-import { requireAdmin } from './auth';
 import { ApiError } from './errors';
+import { param, type Handlers } from './mount';
 
-export function readRouter(ctx: HubContext): Router {
-  const router = express.Router();
-  router.use(requireAdmin(ctx.credentials));
+export function readHandlers(ctx: HubContext): Handlers {
+  return {
+    getMessage: [
+      async (req, res) => {
+        const trace = await messageTrace(ctx.db, param(req, 'id'));
+        if (!trace)
+          throw ApiError.of('NOT_FOUND', { messageId: param(req, 'id') }, 'No such message (it may still be queued)');
+        res.json(trace);
+      },
+    ],
 
-  router.get('/messages/:id', async (req, res) => {
-    const trace = await messageTrace(ctx.db, req.params.id);
-    if (!trace)
-      throw ApiError.of('NOT_FOUND', { messageId: req.params.id }, 'No such message (it may still be queued)');
-    res.json(trace);
-  });
+    getObject: [
+      async (req, res) => {
+        if (!isCanonicalType(param(req, 'type')))
+          throw ApiError.of('NOT_FOUND', { type: param(req, 'type') }, 'No such canonical type');
+        const object = await getObject(ctx.db, param(req, 'type'), param(req, 'key'));
+        if (!object)
+          throw ApiError.of('NOT_FOUND', { type: param(req, 'type'), key: param(req, 'key') }, 'No such object');
+        res.json(object);
+      },
+    ],
 
-  router.get('/objects/:type/:key', async (req, res) => {
-    if (!isCanonicalType(req.params.type))
-      throw ApiError.of('NOT_FOUND', { type: req.params.type }, 'No such canonical type');
-    const object = await getObject(ctx.db, req.params.type, req.params.key);
-    if (!object) throw ApiError.of('NOT_FOUND', { type: req.params.type, key: req.params.key }, 'No such object');
-    res.json(object);
-  });
+    getEquipmentState: [
+      async (req, res) => {
+        const state = ctx.engine ? await equipmentState(ctx.db, ctx.engine, param(req, 'id')) : undefined;
+        if (!state)
+          throw ApiError.of(
+            'NOT_FOUND',
+            { equipmentId: param(req, 'id') },
+            'No such work unit in the context configuration',
+          );
+        res.json(state);
+      },
+    ],
 
-  router.get('/equipment/:id/state', async (req, res) => {
-    const state = ctx.engine ? await equipmentState(ctx.db, ctx.engine, req.params.id) : undefined;
-    if (!state)
-      throw ApiError.of('NOT_FOUND', { equipmentId: req.params.id }, 'No such work unit in the context configuration');
-    res.json(state);
-  });
+    getOee: [
+      async (req, res) => {
+        const query = oeeQuery(req.query);
+        const figures = ctx.engine ? await oee(ctx.db, ctx.engine, query) : undefined;
+        if (!figures)
+          throw ApiError.of(
+            'NOT_FOUND',
+            { equipment: query.equipment },
+            'No such line or work unit in the context configuration',
+          );
+        res.json(figures);
+      },
+    ],
 
-  router.get('/oee', async (req, res) => {
-    const query = oeeQuery(req.query);
-    const figures = ctx.engine ? await oee(ctx.db, ctx.engine, query) : undefined;
-    if (!figures)
-      throw ApiError.of(
-        'NOT_FOUND',
-        { equipment: query.equipment },
-        'No such line or work unit in the context configuration',
-      );
-    res.json(figures);
-  });
+    verifyAudit: [
+      async (_req, res) => {
+        const result = await verifyAudit(ctx.db);
+        res.status(result.ok ? 200 : 409).json(result);
+      },
+    ],
 
-  router.get('/audit/verify', async (_req, res) => {
-    const result = await verifyAudit(ctx.db);
-    res.status(result.ok ? 200 : 409).json(result);
-  });
+    queryAudit: [
+      async (req, res) => {
+        const text = (name: string) => (typeof req.query[name] === 'string' ? (req.query[name] as string) : undefined);
+        const limit = Number(text('limit') ?? 1000);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 10000)
+          throw ApiError.of('BAD_REQUEST', [{ path: '?limit', reason: '1 to 10000' }]);
+        const records = await queryAudit(ctx.db, {
+          ...(text('from') ? { from: text('from') } : {}),
+          ...(text('to') ? { to: text('to') } : {}),
+          ...(text('type') ? { type: text('type') } : {}),
+          ...(text('system') ? { system: text('system') } : {}),
+          ...(text('decision') ? { decision: text('decision') } : {}),
+          ...(text('after') ? { afterSeq: Number(text('after')) } : {}),
+          limit,
+        });
+        res.json({ records });
+      },
+    ],
 
-  router.get('/audit', async (req, res) => {
-    const text = (name: string) => (typeof req.query[name] === 'string' ? (req.query[name] as string) : undefined);
-    const limit = Number(text('limit') ?? 1000);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 10000)
-      throw ApiError.of('BAD_REQUEST', [{ path: '?limit', reason: '1 to 10000' }]);
-    const records = await queryAudit(ctx.db, {
-      ...(text('from') ? { from: text('from') } : {}),
-      ...(text('to') ? { to: text('to') } : {}),
-      ...(text('type') ? { type: text('type') } : {}),
-      ...(text('system') ? { system: text('system') } : {}),
-      ...(text('decision') ? { decision: text('decision') } : {}),
-      ...(text('after') ? { afterSeq: Number(text('after')) } : {}),
-      limit,
-    });
-    res.json({ records });
-  });
+    getOwnership: [
+      (_req, res) => {
+        res.json({ systems: ctx.config.systems, ownership: ctx.config.ownership });
+      },
+    ],
 
-  router.get('/ownership', (_req, res) => {
-    res.json({ systems: ctx.config.systems, ownership: ctx.config.ownership });
-  });
+    listConnectors: [
+      async (_req, res) => {
+        res.json({ connectors: await Promise.all((ctx.connectors ?? []).map(describeConnector)) });
+      },
+    ],
 
-  router.get('/connectors', async (_req, res) => {
-    res.json({ connectors: await Promise.all((ctx.connectors ?? []).map(describeConnector)) });
-  });
+    testConnector: [
+      async (req, res) => {
+        const running = (ctx.connectors ?? []).find((candidate) => candidate.id === param(req, 'id'));
+        const connector = running && testable(running);
+        if (!connector)
+          throw ApiError.of('NOT_FOUND', { connector: param(req, 'id') }, 'No such connector in this process');
+        res.json(await connector.test());
+      },
+    ],
 
-  router.post('/connectors/:id/test', async (req, res) => {
-    const running = (ctx.connectors ?? []).find((candidate) => candidate.id === req.params.id);
-    const connector = running && testable(running);
-    if (!connector) throw ApiError.of('NOT_FOUND', { connector: req.params.id }, 'No such connector in this process');
-    res.json(await connector.test());
-  });
+    listDeadLetters: [
+      async (req, res) => {
+        res.json({ deadLetters: await listDeadLetters(ctx.db, { includeReplayed: req.query.all === 'true' }) });
+      },
+    ],
 
-  router.get('/dead-letters', async (req, res) => {
-    res.json({ deadLetters: await listDeadLetters(ctx.db, { includeReplayed: req.query.all === 'true' }) });
-  });
+    replayDeadLetters: [
+      express.json({ limit: '64kb' }),
+      async (req, res) => {
+        const { filter, reason } = bulkReplayRequest(req.body);
+        res.json(await replayMatching(ctx, filter, String(res.locals['who']), reason));
+      },
+    ],
 
-  router.post('/dead-letters/replay', express.json({ limit: '64kb' }), async (req, res) => {
-    const { filter, reason } = bulkReplayRequest(req.body);
-    res.json(await replayMatching(ctx, filter, String(res.locals.operator), reason));
-  });
-
-  router.post('/dead-letters/:id/replay', async (req, res) => {
-    const letter = await getDeadLetter(ctx.db, req.params.id);
-    if (!letter) throw ApiError.of('NOT_FOUND', { deadLetter: req.params.id }, 'No such dead letter');
-    const outcome = await replayDeadLetter(ctx, letter, String(res.locals.operator));
-    if (!outcome.ok) {
-      const { status, message } = REPLAY_ERRORS.REPLAY_WOULD_ROLL_BACK;
-      throw new ApiError('REPLAY_WOULD_ROLL_BACK', status, message, outcome.rollBack);
-    }
-    res.status(202).json({ deadLetter: outcome.deadLetter, replay: outcome.replay, queued: outcome.queued });
-  });
-
-  return router;
+    replayDeadLetter: [
+      async (req, res) => {
+        const letter = await getDeadLetter(ctx.db, param(req, 'id'));
+        if (!letter) throw ApiError.of('NOT_FOUND', { deadLetter: param(req, 'id') }, 'No such dead letter');
+        const outcome = await replayDeadLetter(ctx, letter, String(res.locals['who']));
+        if (!outcome.ok) {
+          const { status, message } = REPLAY_ERRORS.REPLAY_WOULD_ROLL_BACK;
+          throw new ApiError('REPLAY_WOULD_ROLL_BACK', status, message, outcome.rollBack);
+        }
+        res.status(202).json({ deadLetter: outcome.deadLetter, replay: outcome.replay, queued: outcome.queued });
+      },
+    ],
+  };
 }
 
 const FILTER_TEXT = ['code', 'system', 'target'] as const;

@@ -2,16 +2,8 @@
  * `handover audit verify` (exit 0 when the chain is intact, 1 naming each broken record) and
  * `handover audit export --from T --to T --format csv|jsonl` (stdout).
  */
-import { resolve } from 'node:path';
 import { openStore, queryAudit, verifyAudit, type AuditRecord } from '../store/index';
-import { EXIT, UsageError, type CliIo } from './io';
-
-function storeOptions() {
-  return {
-    dataDir: resolve(process.env.HANDOVER_DATA_DIR ?? 'var'),
-    ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
-  };
-}
+import { EXIT, storeOptions, UsageError, type CliIo } from './io';
 
 export async function auditCommand(
   io: CliIo,

@@ -17,6 +17,7 @@ const convertCommand: typeof import('./convert.js').convertCommand = (...args) =
 const mappingsCommand: typeof import('./mappings.js').mappingsCommand = (...args) =>
   require('./mappings').mappingsCommand(...args);
 const oeeCommand: typeof import('./oee.js').oeeCommand = (...args) => require('./oee').oeeCommand(...args);
+const usersCommand: typeof import('./users.js').usersCommand = (...args) => require('./users').usersCommand(...args);
 const startCommand: typeof import('./start.js').startCommand = (...args) => require('./start').startCommand(...args);
 const validateCommand: typeof import('./validate.js').validateCommand = (...args) =>
   require('./validate').validateCommand(...args);
@@ -39,6 +40,13 @@ Commands:
                                             a work unit's or line's OEE (ISO 22400-2) from a running hub:
                                             time elements, quantities, A/E/Q/OEE and losses; exit 3 when
                                             the hub cannot be reached
+  users add NAME --role R [--password-stdin]
+                                            add a user (viewer, operator, integrator, auditor, admin); the
+                                            password (for the console) is read from stdin; prints the user's
+                                            API token, once, on its last line
+  users list                                name, role, created, last seen
+  users remove NAME                         remove a user with their tokens and sessions
+  users token NAME                          issue another API token and print it
   help                                      this text
 
 Environment: HANDOVER_DATA_DIR (default ./var), DATABASE_URL (PostgreSQL; default SQLite under the
@@ -70,12 +78,18 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         equipment: { type: 'string' },
         'group-by': { type: 'string' },
         json: { type: 'boolean' },
+        'password-stdin': { type: 'boolean' },
         url: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
     const [command, file, ...rest] = positionals;
     if (command === 'mappings') return await mappingsCommand(io, file, rest);
+    if (command === 'users')
+      return await usersCommand(io, file, rest, {
+        ...(values.role === undefined ? {} : { role: values.role }),
+        passwordStdin: values['password-stdin'] === true,
+      });
     if (values.help || command === undefined || command === 'help') {
       io.out(USAGE);
       return command === undefined && !values.help ? EXIT.usage : EXIT.ok;
@@ -143,6 +157,11 @@ const processIo: CliIo = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
   readFile: (path) => readFileSync(path),
+  readStdin: async () => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  },
 };
 
 if (require.main === module) {

@@ -2,7 +2,7 @@
 import type { Db } from './db';
 
 /** The schema this code writes; UPGRADES bring an older store up to it. */
-const SCHEMA_VERSION = 7;
+const SCHEMA_VERSION = 8;
 
 const TABLES = `
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -154,6 +154,26 @@ CREATE TABLE IF NOT EXISTS context_count_signals (
   signals TEXT NOT NULL,
   PRIMARY KEY (counts_id, chunk)
 );
+CREATE TABLE IF NOT EXISTS users (
+  name TEXT PRIMARY KEY,
+  role TEXT NOT NULL,
+  password_hash TEXT,
+  created_at TEXT NOT NULL,
+  last_seen_at TEXT
+);
+CREATE TABLE IF NOT EXISTS api_tokens (
+  token_hash TEXT PRIMARY KEY,
+  user_name TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS api_tokens_user ON api_tokens (user_name);
+CREATE TABLE IF NOT EXISTS sessions (
+  id_hash TEXT PRIMARY KEY,
+  user_name TEXT NOT NULL,
+  csrf_token TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS audit_head (
   id INTEGER PRIMARY KEY,
   seq BIGINT NOT NULL,
@@ -213,6 +233,9 @@ const UPGRADES: Record<number, string[]> = {
   // every batch); a release of schema 6 would book counts without the chunks' signals in their trace.
   // A state of schema 6 still holding its signals moves them to a chunk at its next save.
   6: [],
+  // 8: users, their API tokens and console sessions (hub/access/users.ts), created with the tables; a
+  // release of schema 7 would let nobody but the admin token in, and would not audit who did what.
+  7: [],
 };
 
 /** Creates missing tables and upgrades older ones; safe to run from every process at every start. */

@@ -1,0 +1,145 @@
+/**
+ * Logging in and out of the console, and managing users over the API (admin). The session cookie is
+ * HttpOnly and SameSite=Strict; its CSRF token is answered in the body for the console to send back.
+ * Failed logins are counted in Redis per user and address, so every api process shares the limit.
+ */
+import express, { type Request } from 'express';
+import {
+  addUser,
+  checkLogin,
+  closeSession,
+  issueToken,
+  listUsers,
+  openSession,
+  removeUser,
+  SESSION_HOURS,
+  UserError,
+} from '../access/users';
+import type { HubContext } from '../context';
+import { cookieOf, SESSION_COOKIE, type Caller } from './access';
+import { ApiError } from './errors';
+import { param, type Handlers } from './mount';
+
+/** Failed logins for one user from one address within the window, before 429. */
+const LOGIN_FAILURES = 10;
+const LOGIN_WINDOW_SECONDS = 15 * 60;
+
+export function peopleHandlers(ctx: HubContext): Handlers {
+  return {
+    openSession: [
+      express.json({ limit: '8kb' }),
+      async (req, res) => {
+        const body = (req.body ?? {}) as { user?: unknown; password?: unknown };
+        const problems = [
+          ...(typeof body.user === 'string' && body.user !== ''
+            ? []
+            : [{ path: '/user', reason: 'required: a user name' }]),
+          ...(typeof body.password === 'string' && body.password !== ''
+            ? []
+            : [{ path: '/password', reason: 'required' }]),
+        ];
+        if (problems.length > 0) throw ApiError.of('BAD_REQUEST', problems);
+        const user = body.user as string;
+        const key = `handover:login-failures:${user}:${req.ip ?? ''}`;
+        const failures = Number((await ctx.redis.get(key).catch(() => null)) ?? 0);
+        if (failures >= LOGIN_FAILURES) {
+          const ttl = await ctx.redis.ttl(key).catch(() => LOGIN_WINDOW_SECONDS);
+          res.setHeader('retry-after', String(Math.max(ttl, 1)));
+          throw ApiError.of('LOGIN_RATE_LIMITED', { retryAfterSeconds: Math.max(ttl, 1) });
+        }
+        const found = await checkLogin(ctx.db, user, body.password as string);
+        if (!found) {
+          await ctx.redis
+            .multi()
+            .incr(key)
+            .expire(key, LOGIN_WINDOW_SECONDS, 'NX')
+            .exec()
+            .catch(() => undefined);
+          ctx.logger.warn({ user, ip: req.ip }, 'login failed');
+          throw ApiError.of('LOGIN_FAILED');
+        }
+        await ctx.redis.del(key).catch(() => undefined);
+        const session = await openSession(ctx.db, found.name);
+        res.setHeader('set-cookie', sessionCookie(req, session.id, SESSION_HOURS * 3600));
+        res.json({
+          user: session.user,
+          role: session.role,
+          csrfToken: session.csrfToken,
+          expiresAt: session.expiresAt,
+        });
+      },
+    ],
+
+    getSession: [
+      (_req, res) => {
+        const caller = res.locals['caller'] as Caller & { kind: 'user' };
+        res.json({
+          user: caller.name,
+          role: caller.role,
+          via: caller.via,
+          ...(caller.csrfToken ? { csrfToken: caller.csrfToken } : {}),
+        });
+      },
+    ],
+
+    closeSession: [
+      async (req, res) => {
+        const id = cookieOf(req, SESSION_COOKIE);
+        if (id) await closeSession(ctx.db, id);
+        res.setHeader('set-cookie', sessionCookie(req, '', 0));
+        res.status(204).end();
+      },
+    ],
+
+    listUsers: [async (_req, res) => res.json({ users: await listUsers(ctx.db) })],
+
+    addUser: [
+      express.json({ limit: '8kb' }),
+      async (req, res) => {
+        const body = (req.body ?? {}) as { name?: unknown; role?: unknown; password?: unknown };
+        if (body.password !== undefined && typeof body.password !== 'string')
+          throw ApiError.of('BAD_REQUEST', [{ path: '/password', reason: 'a string' }]);
+        const { token } = await asApiError(() =>
+          addUser(ctx.db, {
+            name: String(body.name ?? ''),
+            role: String(body.role ?? ''),
+            ...(typeof body.password === 'string' ? { password: body.password } : {}),
+          }),
+        );
+        ctx.logger.info({ user: body.name, role: body.role, by: res.locals['who'] }, 'user added');
+        res.status(201).json({ name: body.name, role: body.role, token });
+      },
+    ],
+
+    removeUser: [
+      async (req, res) => {
+        await asApiError(() => removeUser(ctx.db, param(req, 'name')));
+        ctx.logger.info({ user: param(req, 'name'), by: res.locals['who'] }, 'user removed');
+        res.status(204).end();
+      },
+    ],
+
+    issueUserToken: [
+      async (req, res) => {
+        const token = await asApiError(() => issueToken(ctx.db, param(req, 'name')));
+        res.status(201).json({ name: param(req, 'name'), token });
+      },
+    ],
+  };
+}
+
+function sessionCookie(req: Request, value: string, maxAgeSeconds: number): string {
+  const secure = req.secure ? '; Secure' : '';
+  return `${SESSION_COOKIE}=${encodeURIComponent(value)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secure}`;
+}
+
+async function asApiError<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    if (error.code === 'USER_EXISTS') throw ApiError.of('USER_EXISTS', [{ path: error.path, reason: error.message }]);
+    if (error.code === 'USER_NOT_FOUND') throw ApiError.of('NOT_FOUND', { user: error.path }, error.message);
+    throw ApiError.of('BAD_REQUEST', [{ path: error.path ?? '/', reason: error.message }]);
+  }
+}
