@@ -86,12 +86,12 @@ it('starts the seed plant with its own Redis, takes a document, stops cleanly, a
     '--to',
     '2999-01-01T00:00:00Z',
   );
-  const lines = csv.stdout.trim().split('\n');
+  const lines = csv.stdout.trim().split(/\r?\n/);
   expect(lines[0]).toBe('seq,at,kind,messageId,system,type,objectKey,decision,rule,target,details,prevHash,hash');
   expect(lines).toHaveLength(3);
   expect(lines[1]).toContain('"{""docIndex"":0');
   expect(
-    cli('audit', 'export', '--format', 'csv', '--to', '2000-01-01T00:00:00Z').stdout.trim().split('\n'),
+    cli('audit', 'export', '--format', 'csv', '--to', '2000-01-01T00:00:00Z').stdout.trim().split(/\r?\n/),
   ).toHaveLength(1);
   expect(cli('audit', 'export').status).toBe(2);
 }, 120000);

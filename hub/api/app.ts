@@ -7,6 +7,7 @@ import { ApiError, sendError } from './errors';
 import { downtimeHandlers } from './downtime';
 import { inboundRouter } from './inbound';
 import { mountOperations, type Handlers } from './mount';
+import { operateHandlers } from './operate';
 import { openApiDocument } from './operations';
 import { peopleHandlers } from './people';
 import { readHandlers } from './read';
@@ -29,6 +30,7 @@ export function createApp(ctx: HubContext): express.Express {
     ...peopleHandlers(ctx),
     ...readHandlers(ctx),
     ...downtimeHandlers(ctx),
+    ...operateHandlers(ctx),
   });
   app.use((_req, _res, next) => next(ApiError.of('NOT_FOUND')));
 

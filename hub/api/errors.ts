@@ -13,6 +13,10 @@ export const API_ERRORS = {
   LOGIN_FAILED: { status: 401, message: 'Wrong user or password' },
   LOGIN_RATE_LIMITED: { status: 429, message: 'Too many failed logins; wait and try again' },
   USER_EXISTS: { status: 409, message: 'A user of that name exists already' },
+  DEAD_LETTER_CLOSED: {
+    status: 409,
+    message: 'The dead letter is not open: replayed, superseded or discarded already',
+  },
   UNKNOWN_SYSTEM: { status: 404, message: 'No such system is configured' },
   NOT_FOUND: { status: 404, message: 'Not found' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send application/json or application/xml' },

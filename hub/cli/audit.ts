@@ -1,8 +1,10 @@
 /**
  * `handover audit verify` (exit 0 when the chain is intact, 1 naming each broken record) and
- * `handover audit export --from T --to T --format csv|jsonl` (stdout).
+ * `handover audit export --from T --to T --format csv|jsonl` (stdout; the same export as
+ * GET /api/v1/audit/export, hub/store/audit-export.ts).
  */
-import { openStore, queryAudit, verifyAudit, type AuditRecord } from '../store/index';
+import { exportAudit, type AuditExportFormat } from '../store/audit-export';
+import { openStore, verifyAudit } from '../store/index';
 import { EXIT, storeOptions, UsageError, type CliIo } from './io';
 
 export async function auditCommand(
@@ -27,46 +29,13 @@ export async function auditCommand(
       );
       return result.ok ? EXIT.ok : EXIT.invalid;
     }
-    if (options.format === 'csv') io.out(`${CSV_COLUMNS.join(',')}\n`);
-    let after = 0;
-    for (;;) {
-      const page = await queryAudit(db, {
-        ...(options.from ? { from: new Date(options.from).toISOString() } : {}),
-        ...(options.to ? { to: new Date(options.to).toISOString() } : {}),
-        afterSeq: after,
-        limit: 5000,
-      });
-      for (const record of page)
-        io.out(options.format === 'csv' ? `${csvRow(record)}\n` : `${JSON.stringify(record)}\n`);
-      if (page.length < 5000) break;
-      after = page[page.length - 1]!.seq;
-    }
+    const filter = {
+      ...(options.from ? { from: new Date(options.from).toISOString() } : {}),
+      ...(options.to ? { to: new Date(options.to).toISOString() } : {}),
+    };
+    for await (const chunk of exportAudit(db, filter, options.format as AuditExportFormat)) io.out(chunk);
     return EXIT.ok;
   } finally {
     await db.close();
   }
-}
-
-const CSV_COLUMNS = [
-  'seq',
-  'at',
-  'kind',
-  'messageId',
-  'system',
-  'type',
-  'objectKey',
-  'decision',
-  'rule',
-  'target',
-  'details',
-  'prevHash',
-  'hash',
-] as const;
-
-function csvRow(record: AuditRecord): string {
-  return CSV_COLUMNS.map((column) => {
-    const value = column === 'details' ? JSON.stringify(record.details) : record[column];
-    const text = value === undefined ? '' : String(value);
-    return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-  }).join(',');
 }

@@ -8,7 +8,16 @@ import type { Db } from './db';
 import { GENESIS_HASH } from './migrations';
 import { stableJson } from '../../schemas/stable-json';
 
-export type AuditKind = 'received' | 'decision' | 'invalid' | 'delivery' | 'dead-letter' | 'replay' | 'retention';
+export type AuditKind =
+  | 'received'
+  | 'decision'
+  | 'invalid'
+  | 'delivery'
+  | 'dead-letter'
+  | 'replay'
+  | 'retention'
+  /** A person's change to how the hub runs: a dead letter discarded, a target's deliveries paused or resumed. */
+  | 'operation';
 
 /** What a caller appends; seq, hashes and time are added by the log. */
 export interface AuditEntry {

@@ -20,6 +20,8 @@ export interface DeadLetter {
   replayedAt?: string;
   /** Set when a replay was refused because the target already has a newer revision: nothing is left to do. */
   supersededAt?: string;
+  /** Set when an operator discarded it, with a reason (audited): it stays, but is no longer open. */
+  discardedAt?: string;
   replayCount: number;
 }
 
@@ -51,7 +53,7 @@ export async function insertInvalid(
     // The same job run again (a stalled or retried ingest, a repeated replay job): one dead letter is enough.
     const [open] = await tx.query(
       `SELECT * FROM dead_letters WHERE message_id = $1 AND stage = 'ingest' AND replayed_at IS NULL
-         AND delivery_id IS NULL ORDER BY created_at DESC LIMIT 1`,
+         AND discarded_at IS NULL AND delivery_id IS NULL ORDER BY created_at DESC LIMIT 1`,
       [message.id],
     );
     if (open) return toDeadLetter(open);
@@ -148,7 +150,7 @@ export async function listDeadLetters(
   options: { includeReplayed?: boolean; limit?: number } = {},
 ): Promise<DeadLetter[]> {
   const rows = await db.query(
-    `SELECT * FROM dead_letters ${options.includeReplayed ? '' : 'WHERE replayed_at IS NULL AND superseded_at IS NULL'} ORDER BY created_at LIMIT $1`,
+    `SELECT * FROM dead_letters ${options.includeReplayed ? '' : 'WHERE replayed_at IS NULL AND superseded_at IS NULL AND discarded_at IS NULL'} ORDER BY created_at LIMIT $1`,
     [options.limit ?? 500],
   );
   return rows.map(toDeadLetter);
@@ -280,7 +282,7 @@ export interface DeadLetterFilter {
 
 /** Dead letters not replayed yet that match `filter`, oldest first. */
 export async function findDeadLetters(db: Db, filter: DeadLetterFilter, limit = 1000): Promise<DeadLetter[]> {
-  const where = ['replayed_at IS NULL', 'superseded_at IS NULL'];
+  const where = ['replayed_at IS NULL', 'superseded_at IS NULL', 'discarded_at IS NULL'];
   const params: unknown[] = [];
   const add = (clause: string, value: unknown) => {
     params.push(value);
@@ -314,5 +316,34 @@ function toDeadLetter(row: Record<string, unknown>): DeadLetter {
   if (row.delivery_id) letter.deliveryId = String(row.delivery_id);
   if (row.replayed_at) letter.replayedAt = String(row.replayed_at);
   if (row.superseded_at) letter.supersededAt = String(row.superseded_at);
+  if (row.discarded_at) letter.discardedAt = String(row.discarded_at);
   return letter;
+}
+
+/**
+ * Discards an open dead letter: it is kept (with its payload and trace) but leaves the open ones, and
+ * the audit log says who discarded it and why. False when it was not open (replayed, superseded or
+ * discarded already).
+ */
+export async function discardDeadLetter(db: Db, letter: DeadLetter, by: string, reason: string): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const now = new Date().toISOString();
+    const [open] = await tx.query(
+      'SELECT id FROM dead_letters WHERE id = $1 AND replayed_at IS NULL AND superseded_at IS NULL AND discarded_at IS NULL',
+      [letter.id],
+    );
+    if (!open) return false;
+    await tx.execute('UPDATE dead_letters SET discarded_at = $2 WHERE id = $1', [letter.id, now]);
+    await appendAudit(tx, [
+      {
+        kind: 'operation',
+        messageId: letter.messageId,
+        system: letter.system,
+        decision: 'discarded',
+        rule: 'operator.discard',
+        details: { deadLetter: letter.id, stage: letter.stage, code: letter.code, by, reason },
+      },
+    ]);
+    return true;
+  });
 }

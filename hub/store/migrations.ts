@@ -97,7 +97,8 @@ CREATE TABLE IF NOT EXISTS dead_letters (
   created_at TEXT NOT NULL,
   replayed_at TEXT,
   replay_count INTEGER NOT NULL,
-  superseded_at TEXT
+  superseded_at TEXT,
+  discarded_at TEXT
 );
 CREATE TABLE IF NOT EXISTS replay_requests (
   id TEXT PRIMARY KEY,
@@ -233,9 +234,10 @@ const UPGRADES: Record<number, string[]> = {
   // every batch); a release of schema 6 would book counts without the chunks' signals in their trace.
   // A state of schema 6 still holding its signals moves them to a chunk at its next save.
   6: [],
-  // 8: users, their API tokens and console sessions (hub/access/users.ts), created with the tables; a
-  // release of schema 7 would let nobody but the admin token in, and would not audit who did what.
-  7: [],
+  // 8: users, their API tokens and console sessions (hub/access/users.ts), created with the tables, and
+  // dead letters an operator discarded; a release of schema 7 would let nobody but the admin token in,
+  // and would take a discarded dead letter for an open one.
+  7: ['ALTER TABLE dead_letters ADD COLUMN discarded_at TEXT'],
 };
 
 /** Creates missing tables and upgrades older ones; safe to run from every process at every start. */

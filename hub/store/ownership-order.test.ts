@@ -200,6 +200,7 @@ describe.each(storeBackends)('upgrading a store of schema 1 on %s', (_name, open
     await db.execute('ALTER TABLE objects DROP COLUMN watermarks');
     await db.execute('ALTER TABLE decisions DROP COLUMN ignored_fields');
     await db.execute('ALTER TABLE dead_letters DROP COLUMN superseded_at');
+    await db.execute('ALTER TABLE dead_letters DROP COLUMN discarded_at');
     await db.execute('DROP INDEX deliveries_pending');
     await db.execute('ALTER TABLE deliveries DROP COLUMN delivery_partition');
     await db.execute('ALTER TABLE deliveries DROP COLUMN claims');

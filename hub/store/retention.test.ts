@@ -277,6 +277,7 @@ describe.each(storeBackends)('retention on %s', (_name, open) => {
     await db.execute('DROP INDEX deliveries_pending');
     await db.execute('ALTER TABLE deliveries DROP COLUMN delivery_partition');
     await db.execute('ALTER TABLE deliveries DROP COLUMN claims');
+    await db.execute('ALTER TABLE dead_letters DROP COLUMN discarded_at');
     await db.execute('UPDATE schema_version SET version = 2');
     await migrate(db);
     const [row] = await db.query<{ version: number }>('SELECT version FROM schema_version');

@@ -1,0 +1,210 @@
+/**
+ * What people do with the hub beyond reading, on a real hub (its own Redis, SQLite, an HTTP target):
+ * an operator pauses a target (deliveries wait, in order, while ingest goes on) and resumes it; an
+ * operator discards a dead letter with a reason; an auditor exports the audit log, and the export is
+ * itself audited; an integrator lists mappings and dry-runs a payload. Every change names who and why
+ * in the audit log.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import request from 'supertest';
+import { addUser } from '../hub/access/users';
+import { parseConfig } from '../hub/config/load';
+import { startHub, type RunningHub } from '../hub/hub';
+import { listDeadLetters, queryAudit } from '../hub/store/index';
+import { examples } from '../schemas/examples';
+import { startHttpTarget, waitFor, type HttpTarget } from './support/http-target';
+import { repoRoot } from './support/paths';
+
+let hub: RunningHub;
+let mes: HttpTarget;
+const tokens: Record<string, string> = {};
+
+beforeAll(async () => {
+  mes = await startHttpTarget();
+  const config = parseConfig(`
+systems:
+  - { id: erp, name: ERP, processOwner: Planning, technicalOwner: IT }
+  - { id: mes, name: MES, processOwner: Production, technicalOwner: IT }
+ownership:
+  ProductionOrder: { owner: erp }
+routes:
+  - { id: orders-to-mes, target: mes, types: [ProductionOrder], url: "${mes.url}/orders", retry: { attempts: 1, backoffMs: 10, maxBackoffMs: 20 } }
+partitions: 2
+`);
+  hub = await startHub({
+    config,
+    dataDir: mkdtempSync(join(tmpdir(), 'handover-operate-')),
+    mappingsDir: join(repoRoot, 'mappings'),
+    env: { HANDOVER_TOKEN_ERP: 'erp-token', HANDOVER_ADMIN_TOKEN: 'admin-token' },
+    logger: pino({ level: 'silent' }),
+  });
+  for (const role of ['operator', 'auditor', 'integrator', 'viewer'])
+    tokens[role] = (await addUser(hub.context.db, { name: `${role}-1`, role })).token;
+}, 30000);
+
+afterAll(async () => {
+  await hub?.stop();
+  await mes?.close();
+});
+
+const as = (role: string) => ({ authorization: `Bearer ${tokens[role]}` });
+
+async function sendOrder(key: string, version: number): Promise<string> {
+  const answer = await request(hub.url!)
+    .post('/api/v1/inbound/erp')
+    .set('authorization', 'Bearer erp-token')
+    .set('content-type', 'application/json')
+    .send(
+      JSON.stringify({
+        messageId: 'ignored',
+        type: 'ProductionOrder',
+        objectKey: key,
+        version,
+        sourceSystem: 'erp',
+        occurredAt: `2024-05-02T0${version}:00:00Z`,
+        receivedAt: '2024-05-02T06:00:00Z',
+        document: { ...examples.ProductionOrder, id: key, description: `v${version}` },
+      }),
+    );
+  expect(answer.status).toBe(202);
+  return answer.body.messageId as string;
+}
+
+const versionsAtMes = (key: string) =>
+  mes.received
+    .map((r) => JSON.parse(r.body) as { objectKey: string; version: number })
+    .filter((envelope) => envelope.objectKey === key)
+    .map((envelope) => envelope.version);
+
+it('pauses a target: its deliveries wait in order while ingest goes on, and go out on resume', async () => {
+  const api = request(hub.url!);
+  expect((await api.post('/api/v1/targets/mes/pause').set(as('operator')).send({})).status).toBe(400);
+  const paused = await api
+    .post('/api/v1/targets/mes/pause')
+    .set(as('operator'))
+    .send({ reason: 'MES maintenance window' });
+  expect(paused.body).toEqual({ target: 'mes', partitions: 2, paused: true });
+  expect((await api.post('/api/v1/targets/nobody/pause').set(as('operator')).send({ reason: 'x' })).status).toBe(404);
+
+  for (let version = 1; version <= 3; version += 1) await sendOrder('PO-PAUSE-1', version);
+  const queues = await waitFor(async () => {
+    const answer = await api.get('/api/v1/queues').set(as('viewer'));
+    const waiting = (answer.body.queues as Array<{ stage: string; target?: string; waiting?: number }>)
+      .filter((queue) => queue.stage === 'deliver' && queue.target === 'mes')
+      .reduce((sum, queue) => sum + (queue.waiting ?? 0), 0);
+    return waiting > 0 ? answer.body : undefined;
+  });
+  expect(queues.targets).toEqual([{ target: 'mes', partitions: 2, paused: true }]);
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  expect(versionsAtMes('PO-PAUSE-1')).toEqual([]);
+
+  const resumed = await api.post('/api/v1/targets/mes/resume').set(as('operator')).send({ reason: 'window over' });
+  expect(resumed.body.paused).toBe(false);
+  await waitFor(async () => versionsAtMes('PO-PAUSE-1').length === 3 || undefined);
+  expect(versionsAtMes('PO-PAUSE-1')).toEqual([1, 2, 3]);
+
+  const operations = (await queryAudit(hub.context.db, { limit: 1000 })).filter(
+    (record) => record.kind === 'operation',
+  );
+  expect(operations).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({
+        decision: 'paused',
+        target: 'mes',
+        details: expect.objectContaining({ by: 'operator-1', reason: 'MES maintenance window' }),
+      }),
+      expect.objectContaining({
+        decision: 'resumed',
+        target: 'mes',
+        details: expect.objectContaining({ by: 'operator-1', reason: 'window over' }),
+      }),
+    ]),
+  );
+}, 60000);
+
+it('discards a dead letter with a reason: it leaves the open ones, and the audit says who and why', async () => {
+  mes.respond = () => 400;
+  const messageId = await sendOrder('PO-DISCARD-1', 1);
+  const letter = await waitFor(
+    async () => (await listDeadLetters(hub.context.db)).find((l) => l.messageId === messageId),
+    20000,
+  );
+  mes.respond = () => 200;
+  const api = request(hub.url!);
+  expect(
+    (await api.post(`/api/v1/dead-letters/${letter.id}/discard`).set(as('viewer')).send({ reason: 'x' })).status,
+  ).toBe(403);
+  expect((await api.post(`/api/v1/dead-letters/${letter.id}/discard`).set(as('operator')).send({})).status).toBe(400);
+  const discarded = await api
+    .post(`/api/v1/dead-letters/${letter.id}/discard`)
+    .set(as('operator'))
+    .send({ reason: 'MES rejects test orders' });
+  expect(discarded.body).toEqual({ deadLetter: letter.id, discarded: true });
+  const again = await api
+    .post(`/api/v1/dead-letters/${letter.id}/discard`)
+    .set(as('operator'))
+    .send({ reason: 'twice' });
+  expect(again.status).toBe(409);
+  expect(again.body.error.code).toBe('DEAD_LETTER_CLOSED');
+
+  const open = (await api.get('/api/v1/dead-letters').set(as('viewer'))).body.deadLetters as Array<{ id: string }>;
+  expect(open.map((l) => l.id)).not.toContain(letter.id);
+  const all = (await api.get('/api/v1/dead-letters?all=true').set(as('viewer'))).body.deadLetters as Array<{
+    id: string;
+    discardedAt?: string;
+  }>;
+  expect(all.find((l) => l.id === letter.id)?.discardedAt).toEqual(expect.any(String));
+  const [record] = (await queryAudit(hub.context.db, { messageId })).filter((r) => r.kind === 'operation');
+  expect(record).toMatchObject({
+    decision: 'discarded',
+    details: { deadLetter: letter.id, by: 'operator-1', reason: 'MES rejects test orders' },
+  });
+}, 60000);
+
+it('exports the audit log as CSV and JSONL for an auditor, and audits the export', async () => {
+  const api = request(hub.url!);
+  expect((await api.get('/api/v1/audit/export?format=csv').set(as('operator'))).status).toBe(403);
+  expect((await api.get('/api/v1/audit/export?format=xlsx').set(as('auditor'))).status).toBe(400);
+  const csv = await api.get('/api/v1/audit/export?format=csv').set(as('auditor'));
+  expect(csv.status).toBe(200);
+  expect(csv.headers['content-type']).toMatch(/^text\/csv/);
+  const lines = csv.text.trim().split(/\r?\n/);
+  expect(lines[0]).toBe('seq,at,kind,messageId,system,type,objectKey,decision,rule,target,details,prevHash,hash');
+  expect(lines.length).toBeGreaterThan(5);
+  const jsonl = await api.get('/api/v1/audit/export?format=jsonl&decision=accepted').set(as('auditor'));
+  const records = jsonl.text
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { decision: string; hash: string });
+  expect(records.length).toBeGreaterThan(0);
+  expect(records.every((record) => record.decision === 'accepted' && record.hash.length === 64)).toBe(true);
+  const exports = (await queryAudit(hub.context.db, { limit: 10000 })).filter((r) => r.decision === 'exported');
+  expect(exports.map((r) => r.details)).toEqual([
+    expect.objectContaining({ by: 'auditor-1', format: 'csv' }),
+    expect.objectContaining({ by: 'auditor-1', format: 'jsonl', filter: { decision: 'accepted' } }),
+  ]);
+  expect((await api.get('/api/v1/audit/verify').set(as('auditor'))).body.ok).toBe(true);
+}, 30000);
+
+it('lists mappings and dry-runs a payload for an integrator, writing nothing', async () => {
+  const api = request(hub.url!);
+  expect((await api.get('/api/v1/mappings').set(as('viewer'))).status).toBe(403);
+  const list = await api.get('/api/v1/mappings').set(as('integrator'));
+  expect(list.status).toBe(200);
+  const inbound = (
+    list.body.mappings as Array<{ id: string; direction: string; system: string; version: number }>
+  ).filter((mapping) => mapping.direction === 'inbound' && mapping.system === 'erp' && mapping.id.length > 0);
+  expect(inbound.length).toBeGreaterThan(0);
+  const broken = await api
+    .post(`/api/v1/mappings/${inbound[0]!.id}/dry-run`)
+    .set(as('integrator'))
+    .send({ payload: '{not json', contentType: 'json' });
+  expect(broken.status).toBe(200);
+  expect(broken.body).toMatchObject({ ok: false, error: { code: expect.stringMatching(/MALFORMED|NOT_WELL_FORMED/) } });
+  expect(
+    (await api.post('/api/v1/mappings/no-such-mapping/dry-run').set(as('integrator')).send({ payload: '{}' })).status,
+  ).toBe(404);
+}, 30000);
