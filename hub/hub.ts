@@ -22,6 +22,7 @@ import { deliverProcessor, stopRouteTransports } from './pipeline/deliver';
 import { guarded, logFailures } from './pipeline/failures';
 import { inOrder, ingestProcessor } from './pipeline/ingest';
 import { startContextClock } from './pipeline/context-clock';
+import { startFlowRecorder } from './pipeline/flow';
 import { startOutboxSweeper, sweepOutbox } from './pipeline/outbox';
 import { startRetention } from './pipeline/retention';
 import { CONTEXT_INGEST_QUEUE, INGEST_QUEUE, partitionOf } from './queue/queue-keys';
@@ -84,6 +85,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   let sweeper: { stop(): Promise<void> } | undefined;
   let contextClock: { stop(): Promise<void> } | undefined;
   let retention: { stop(): Promise<void> } | undefined;
+  let flow: { stop(): Promise<void> } | undefined;
   let server: Server | undefined;
   let url: string | undefined;
   const shutdown = new AbortController();
@@ -102,6 +104,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     await settledWithin(sweeper?.stop() ?? Promise.resolve(), 2000);
     await settledWithin(contextClock?.stop() ?? Promise.resolve(), 2000);
     await settledWithin(retention?.stop() ?? Promise.resolve(), 2000);
+    await settledWithin(flow?.stop() ?? Promise.resolve(), 1000);
     shutdown.abort(new Error('hub stopping'));
     const queues = context?.queues.all() ?? [];
     const closed = await settledWithin(
@@ -204,6 +207,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     }
 
     for (const queue of context.queues.all()) redisErrors.watch(queue, `queue ${queue.name}`);
+    flow = startFlowRecorder(context);
 
     if (role !== 'worker') {
       server = createApp(context).listen(options.port ?? 0, options.host ?? '127.0.0.1');

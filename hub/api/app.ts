@@ -2,7 +2,9 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { HubContext } from '../context';
 import { withDeadline } from '../deadline';
+import { serveConsole } from './console';
 import { fastDoor } from './door';
+import { eventHandlers } from './events';
 import { ApiError, sendError } from './errors';
 import { downtimeHandlers } from './downtime';
 import { inboundRouter } from './inbound';
@@ -31,7 +33,9 @@ export function createApp(ctx: HubContext): express.Express {
     ...readHandlers(ctx),
     ...downtimeHandlers(ctx),
     ...operateHandlers(ctx),
+    ...eventHandlers(ctx),
   });
+  app.use(serveConsole());
   app.use((_req, _res, next) => next(ApiError.of('NOT_FOUND')));
 
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
