@@ -32,4 +32,20 @@ export default tseslint.config(
       },
     },
   },
+  {
+    // The operations console: ES modules that run in the browser.
+    files: ['ops/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: {
+        document: 'readonly',
+        window: 'readonly',
+        location: 'readonly',
+        fetch: 'readonly',
+        EventSource: 'readonly',
+        FormData: 'readonly',
+        URLSearchParams: 'readonly',
+      },
+    },
+  },
 );
