@@ -54,6 +54,7 @@ export const OPERATIONS: Operation[] = [
   { operationId: 'getMessage', method: 'get', path: '/api/v1/messages/{id}', summary: 'A message’s trace: decisions, deliveries, audit', access: roles(...READERS), status: 200, errors: ['NOT_FOUND'] },
   { operationId: 'getObject', method: 'get', path: '/api/v1/objects/{type}/{key}', summary: 'An object’s current revision, owner and watermarks', access: roles(...READERS), status: 200, errors: ['NOT_FOUND'] },
   { operationId: 'getOwnership', method: 'get', path: '/api/v1/ownership', summary: 'Systems and ownership rules as configured', access: roles(...READERS), status: 200, errors: [] },
+  { operationId: 'listEquipment', method: 'get', path: '/api/v1/equipment', summary: 'The lines and work units of the context configuration', access: roles(...WATCHERS), status: 200, errors: [] },
   { operationId: 'getEquipmentState', method: 'get', path: '/api/v1/equipment/{id}/state', summary: 'A work unit’s state, open stop, running order and counters', access: roles(...WATCHERS), status: 200, errors: ['NOT_FOUND'] },
   { operationId: 'getOee', method: 'get', path: '/api/v1/oee', summary: 'ISO 22400 time elements, KPIs and losses', access: roles(...WATCHERS), status: 200, query: ['equipment', 'from', 'to', 'groupBy'], errors: ['BAD_REQUEST', 'NOT_FOUND'] },
   { operationId: 'listConnectors', method: 'get', path: '/api/v1/connectors', summary: 'Connectors and their health', access: roles(...WATCHERS), status: 200, errors: [] },

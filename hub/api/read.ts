@@ -40,6 +40,18 @@ export function readHandlers(ctx: HubContext): Handlers {
       },
     ],
 
+    listEquipment: [
+      (_req, res) => {
+        const lines = ctx.engine?.config.lines ?? [];
+        res.json({
+          lines: lines.map((line) => ({
+            id: line.id,
+            workUnits: line.workUnits.map((unit) => ({ id: unit.id, equipmentClass: unit.equipmentClass })),
+          })),
+        });
+      },
+    ],
+
     getEquipmentState: [
       async (req, res) => {
         const state = ctx.engine ? await equipmentState(ctx.db, ctx.engine, param(req, 'id')) : undefined;

@@ -1,6 +1,6 @@
 /**
  * @module Production context: a work unit's state (open stop, running order, counters) and its OEE
- * per shift over a time range. The unit is typed in (the API lists no units).
+ * per shift over a time range, for a unit or line picked from the configuration's (or typed in).
  */
 import { get, withQuery } from '../api.js';
 import { errorBox, h, valueView } from '../dom.js';
@@ -10,7 +10,23 @@ export async function render(root) {
   const dayAgo = new Date(Date.now() - 24 * 3600 * 1000).toISOString().slice(0, 16);
   const now = new Date().toISOString().slice(0, 16);
   const unit = /** @type {HTMLInputElement} */ (
-    h('input', { name: 'equipment', placeholder: 'Work unit or line id', size: 24, required: true })
+    h('input', {
+      name: 'equipment',
+      placeholder: 'Work unit or line id',
+      size: 24,
+      required: true,
+      list: 'equipment-ids',
+    })
+  );
+  const ids = h('datalist', { id: 'equipment-ids' });
+  get('/api/v1/equipment').then(
+    (/** @type {{ lines: Array<{ id: string, workUnits: Array<{ id: string }> }> }} */ answer) =>
+      ids.replaceChildren(
+        ...answer.lines
+          .flatMap((line) => [line.id, ...line.workUnits.map((unit) => unit.id)])
+          .map((id) => h('option', { value: id })),
+      ),
+    () => undefined,
   );
   const from = /** @type {HTMLInputElement} */ (h('input', { name: 'from', type: 'datetime-local', value: dayAgo }));
   const to = /** @type {HTMLInputElement} */ (h('input', { name: 'to', type: 'datetime-local', value: now }));
@@ -44,6 +60,7 @@ export async function render(root) {
         },
       },
       unit,
+      ids,
       h('label', {}, 'from (UTC) ', from),
       h('label', {}, 'to (UTC) ', to),
       h('button', { type: 'submit', class: 'primary' }, 'Show'),
