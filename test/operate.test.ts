@@ -14,7 +14,7 @@ import { addUser } from '../hub/access/users';
 import { parseConfig } from '../hub/config/load';
 import { startHub, type RunningHub } from '../hub/hub';
 import { listDeadLetters, queryAudit } from '../hub/store/index';
-import { examples } from '../schemas/examples';
+import { orderEnvelopeJson } from './support/hub-process';
 import { startHttpTarget, waitFor, type HttpTarget } from './support/http-target';
 import { repoRoot } from './support/paths';
 
@@ -57,18 +57,7 @@ async function sendOrder(key: string, version: number): Promise<string> {
     .post('/api/v1/inbound/erp')
     .set('authorization', 'Bearer erp-token')
     .set('content-type', 'application/json')
-    .send(
-      JSON.stringify({
-        messageId: 'ignored',
-        type: 'ProductionOrder',
-        objectKey: key,
-        version,
-        sourceSystem: 'erp',
-        occurredAt: `2024-05-02T0${version}:00:00Z`,
-        receivedAt: '2024-05-02T06:00:00Z',
-        document: { ...examples.ProductionOrder, id: key, description: `v${version}` },
-      }),
-    );
+    .send(orderEnvelopeJson(key, { version, description: `v${version}` }));
   expect(answer.status).toBe(202);
   return answer.body.messageId as string;
 }
