@@ -114,6 +114,25 @@ it('pauses a target: its deliveries wait in order while ingest goes on, and go o
   );
 }, 60000);
 
+it('searches messages by object and system for a viewer, newest first, page by page', async () => {
+  const api = request(hub.url!);
+  const first = await api.get('/api/v1/messages?objectKey=PO-PAUSE-1&limit=2').set(as('viewer'));
+  expect(first.status).toBe(200);
+  expect(first.body.messages).toHaveLength(2);
+  expect(first.body.next).toEqual(expect.any(String));
+  const second = await api
+    .get(`/api/v1/messages?objectKey=PO-PAUSE-1&limit=2&cursor=${encodeURIComponent(first.body.next)}`)
+    .set(as('viewer'));
+  const ids = [...first.body.messages, ...second.body.messages].map((m: { messageId: string }) => m.messageId);
+  expect(new Set(ids).size).toBe(3);
+  expect(second.body.next).toBeUndefined();
+  const times = [...first.body.messages, ...second.body.messages].map((m: { receivedAt: string }) => m.receivedAt);
+  expect([...times].sort().reverse()).toEqual(times);
+  const bad = await api.get('/api/v1/messages?cursor=nonsense').set(as('viewer'));
+  expect(bad.status).toBe(400);
+  expect(bad.body.error.details).toEqual([expect.objectContaining({ path: '/cursor' })]);
+});
+
 it('discards a dead letter with a reason: it leaves the open ones, and the audit says who and why', async () => {
   mes.respond = () => 400;
   const messageId = await sendOrder('PO-DISCARD-1', 1);

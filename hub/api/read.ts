@@ -15,11 +15,45 @@ import {
   type DeadLetterFilter,
 } from '../store/index';
 import { equipmentState, oee, type OeeQuery } from '../context-engine/read';
+import { searchMessages, SearchFilterError, type MessageSearch } from '../store/message-search';
 import { ApiError } from './errors';
 import { param, type Handlers } from './mount';
 
 export function readHandlers(ctx: HubContext): Handlers {
   return {
+    searchMessages: [
+      async (req, res) => {
+        const text = (name: string) =>
+          typeof req.query[name] === 'string' && req.query[name] !== '' ? (req.query[name] as string) : undefined;
+        const filter: MessageSearch = {};
+        for (const name of [
+          'messageId',
+          'objectKey',
+          'type',
+          'correlationId',
+          'idempotencyKey',
+          'system',
+          'from',
+          'to',
+          'cursor',
+        ] as const) {
+          const value = text(name);
+          if (value !== undefined) filter[name] = value;
+        }
+        const status = text('status');
+        if (status !== undefined) filter.status = status as MessageSearch['status'];
+        const limit = text('limit');
+        if (limit !== undefined) filter.limit = Number(limit);
+        try {
+          res.json(await searchMessages(ctx.db, filter));
+        } catch (error) {
+          if (error instanceof SearchFilterError)
+            throw ApiError.of('BAD_REQUEST', [{ path: error.path, reason: error.reason }]);
+          throw error;
+        }
+      },
+    ],
+
     getMessage: [
       async (req, res) => {
         const trace = await messageTrace(ctx.db, param(req, 'id'));

@@ -1,5 +1,6 @@
 /** The stores' tables, created on start in the same portable SQL for SQLite and PostgreSQL. */
 import type { Db } from './db';
+import { MESSAGE_SEARCH_INDEXES } from './message-search';
 
 /** The schema this code writes; UPGRADES bring an older store up to it. */
 const SCHEMA_VERSION = 8;
@@ -258,7 +259,8 @@ export async function migrate(db: Db): Promise<void> {
         for (const statement of UPGRADES[version] ?? []) await tx.execute(statement);
       await tx.execute('UPDATE schema_version SET version = $1', [SCHEMA_VERSION]);
     }
-    for (const statement of statementsOf(INDEXES)) await tx.execute(statement);
+    // The message search's indexes (hub/store/message-search.ts) come last: they only read old columns.
+    for (const statement of [...statementsOf(INDEXES), ...MESSAGE_SEARCH_INDEXES]) await tx.execute(statement);
     await tx.execute(`INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, $1) ON CONFLICT (id) DO NOTHING`, [
       GENESIS_HASH,
     ]);
