@@ -264,6 +264,13 @@ describe('handover users, on the running hub’s database', () => {
     );
 
     expect((await cli(['users', 'add', 'alice', '--role', 'viewer'])).code).toBe(1);
+    // Audit records name the admin token "admin" and a system's token by its id: no user may take those names.
+    expect((await cli(['users', 'add', 'admin', '--role', 'viewer'])).err).toContain('HANDOVER_ADMIN_TOKEN');
+    const asSystem = await request(hub.url!)
+      .post('/api/v1/users')
+      .set('authorization', 'Bearer admin-token')
+      .send({ name: 'erp', role: 'viewer' });
+    expect(asSystem.status).toBe(400);
     expect((await cli(['users', 'add', 'bob', '--role', 'chief'])).err).toContain('the role is viewer, operator');
     expect((await cli(['users', 'add', 'carol', '--role', 'viewer', '--password-stdin'], 'short')).err).toContain(
       'at least 12 characters',

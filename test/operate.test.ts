@@ -158,6 +158,10 @@ it('discards a dead letter with a reason: it leaves the open ones, and the audit
   expect(again.status).toBe(409);
   expect(again.body.error.code).toBe('DEAD_LETTER_CLOSED');
 
+  // Discarded on purpose, it is not replayed by accident.
+  const replayed = await api.post(`/api/v1/dead-letters/${letter.id}/replay`).set(as('operator'));
+  expect(replayed.status).toBe(409);
+  expect(replayed.body.error.code).toBe('DEAD_LETTER_CLOSED');
   const open = (await api.get('/api/v1/dead-letters').set(as('viewer'))).body.deadLetters as Array<{ id: string }>;
   expect(open.map((l) => l.id)).not.toContain(letter.id);
   const all = (await api.get('/api/v1/dead-letters?all=true').set(as('viewer'))).body.deadLetters as Array<{

@@ -53,6 +53,9 @@ export async function addUser(
 ): Promise<{ token: string }> {
   if (!NAME.test(input.name))
     throw new UserError('USER_INVALID', 'a name is 1 to 64 letters, digits, ".", "_" or "-"', '/name');
+  // Audit records name the bootstrap admin token `admin`: no user may look like it.
+  if (input.name.toLowerCase() === 'admin')
+    throw new UserError('USER_INVALID', '"admin" is the name of HANDOVER_ADMIN_TOKEN', '/name');
   if (!isRole(input.role))
     throw new UserError('USER_INVALID', 'the role is viewer, operator, integrator, auditor or admin', '/role');
   const problem = input.password === undefined ? undefined : passwordProblem(input.password);

@@ -40,6 +40,8 @@ export function eventHandlers(ctx: HubContext): Handlers {
         });
         res.write('retry: 3000\n\n');
         send(res, 'flow', { bucketSeconds: BUCKET_SECONDS, buckets: await readFlow(ctx, 60).catch(() => []) });
+        // Gone while Redis answered (its close event came before a listener was there): nothing to keep.
+        if (res.destroyed || req.destroyed) return;
         streams.add(res);
         timer ??= setInterval(() => void push(), PUSH_MS);
         timer.unref();

@@ -40,21 +40,25 @@ export function peopleHandlers(ctx: HubContext): Handlers {
         ];
         if (problems.length > 0) throw ApiError.of('BAD_REQUEST', problems);
         const user = body.user as string;
+        // Counted before the password is checked, so parallel guesses cannot all pass a count read
+        // before any of them failed; a success clears it. Without Redis there is no login.
         const key = `handover:login-failures:${user}:${req.ip ?? ''}`;
-        const failures = Number((await ctx.redis.get(key).catch(() => null)) ?? 0);
-        if (failures >= LOGIN_FAILURES) {
+        if (ctx.redis.status !== 'ready') throw ApiError.of('UNAVAILABLE');
+        const counted = await ctx.redis
+          .multi()
+          .incr(key)
+          .expire(key, LOGIN_WINDOW_SECONDS, 'NX')
+          .exec()
+          .catch(() => null);
+        const attempts = counted?.[0]?.[1];
+        if (typeof attempts !== 'number') throw ApiError.of('UNAVAILABLE');
+        if (attempts > LOGIN_FAILURES) {
           const ttl = await ctx.redis.ttl(key).catch(() => LOGIN_WINDOW_SECONDS);
           res.setHeader('retry-after', String(Math.max(ttl, 1)));
           throw ApiError.of('LOGIN_RATE_LIMITED', { retryAfterSeconds: Math.max(ttl, 1) });
         }
         const found = await checkLogin(ctx.db, user, body.password as string);
         if (!found) {
-          await ctx.redis
-            .multi()
-            .incr(key)
-            .expire(key, LOGIN_WINDOW_SECONDS, 'NX')
-            .exec()
-            .catch(() => undefined);
           ctx.logger.warn({ user, ip: req.ip }, 'login failed');
           throw ApiError.of('LOGIN_FAILED');
         }
@@ -99,6 +103,9 @@ export function peopleHandlers(ctx: HubContext): Handlers {
         const body = (req.body ?? {}) as { name?: unknown; role?: unknown; password?: unknown };
         if (body.password !== undefined && typeof body.password !== 'string')
           throw ApiError.of('BAD_REQUEST', [{ path: '/password', reason: 'a string' }]);
+        // Audit records name the admin token `admin` and a system's token by its id: no user may look like them.
+        if (ctx.config.systems.some((system) => system.id === body.name))
+          throw ApiError.of('BAD_REQUEST', [{ path: '/name', reason: 'the id of a configured system' }]);
         const { token } = await asApiError(() =>
           addUser(ctx.db, {
             name: String(body.name ?? ''),

@@ -179,6 +179,9 @@ export function readHandlers(ctx: HubContext): Handlers {
       async (req, res) => {
         const letter = await getDeadLetter(ctx.db, param(req, 'id'));
         if (!letter) throw ApiError.of('NOT_FOUND', { deadLetter: param(req, 'id') }, 'No such dead letter');
+        // An operator discarded it on purpose: it is not sent again by accident.
+        if (letter.discardedAt)
+          throw ApiError.of('DEAD_LETTER_CLOSED', { deadLetter: letter.id, discardedAt: letter.discardedAt });
         const outcome = await replayDeadLetter(ctx, letter, String(res.locals['who']));
         if (!outcome.ok) {
           const { status, message } = REPLAY_ERRORS.REPLAY_WOULD_ROLL_BACK;

@@ -1,7 +1,8 @@
 /**
  * Pausing and resuming a target's deliveries: every partition queue of the target is paused in Redis
- * (BullMQ's global pause), so no worker process takes its jobs until it is resumed, while ingest goes
- * on and new deliveries wait in order. Each change is audited with who asked and why.
+ * (BullMQ's global pause), so no worker process takes its jobs until it is resumed, and a drain that
+ * is running stops at its next page (hub/pipeline/deliver.ts); ingest goes on and new deliveries wait
+ * in order. Each change is audited with who asked and why.
  */
 import type { HubContext } from '../context';
 import { appendAudit } from '../store/index';
@@ -33,7 +34,11 @@ export async function setTargetPaused(
   await Promise.all(
     lanes.map((lane) => {
       const queue = ctx.queues.deliver(lane.target, lane.partition);
-      return paused ? queue.pause() : queue.resume();
+      if (paused) return queue.pause();
+      // A drain that stopped at the pause left its deliveries pending: wake the partition for them.
+      return queue
+        .resume()
+        .then(() => queue.add('deliver', {}, { deduplication: { id: `wake-${lane.target}-${lane.partition}` } }));
     }),
   );
   await ctx.db.transaction((tx) =>

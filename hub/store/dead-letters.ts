@@ -328,12 +328,13 @@ function toDeadLetter(row: Record<string, unknown>): DeadLetter {
 export async function discardDeadLetter(db: Db, letter: DeadLetter, by: string, reason: string): Promise<boolean> {
   return db.transaction(async (tx) => {
     const now = new Date().toISOString();
-    const [open] = await tx.query(
-      'SELECT id FROM dead_letters WHERE id = $1 AND replayed_at IS NULL AND superseded_at IS NULL AND discarded_at IS NULL',
-      [letter.id],
+    // One conditional update: of two discards (or a discard and a replay) at once, one wins.
+    const changed = await tx.execute(
+      `UPDATE dead_letters SET discarded_at = $2
+        WHERE id = $1 AND replayed_at IS NULL AND superseded_at IS NULL AND discarded_at IS NULL`,
+      [letter.id, now],
     );
-    if (!open) return false;
-    await tx.execute('UPDATE dead_letters SET discarded_at = $2 WHERE id = $1', [letter.id, now]);
+    if (changed === 0) return false;
     await appendAudit(tx, [
       {
         kind: 'operation',
