@@ -84,6 +84,9 @@ function signedOut() {
   loginSection.hidden = false;
 }
 
+/** Counts the views shown, so a view that finishes loading after the next one was shown lets go. */
+let shown = 0;
+
 /** Shows the view the hash names (the first the role may use when it names none or one not allowed). */
 async function show() {
   if (!app) return;
@@ -99,8 +102,12 @@ async function show() {
   }
   const root = h('section', { class: 'view', 'data-view': entry.id }, h('h1', {}, entry.title));
   main.replaceChildren(root);
+  const generation = (shown += 1);
   try {
-    leaveView = await entry.view.render(root, app, args);
+    const leave = await entry.view.render(root, app, args);
+    // Another view was shown while this one loaded: it is gone, so it lets go at once (its event stream).
+    if (generation !== shown) leave?.();
+    else leaveView = leave;
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) return signedOut();
     root.append(errorBox(error));
