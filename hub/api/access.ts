@@ -53,10 +53,10 @@ export async function callerOf(ctx: HubContext, req: Request): Promise<Caller> {
  */
 export function authorize(ctx: HubContext, operation: Operation) {
   const { access } = operation;
+  const allowed = allowedRoles(operation);
   return async (req: Request, res: Response, next: NextFunction) => {
     if (access.kind === 'public' || access.kind === 'system') return next();
     const caller = await callerOf(ctx, req);
-    const allowed = allowedRoles(operation);
     if (caller.kind === 'system') {
       const systems =
         access.kind === 'roles' && access.systems === 'reasonEditors' ? (ctx.engine?.config.reasonEditors ?? []) : [];

@@ -26,9 +26,11 @@ export function createApp(ctx: HubContext): express.Express {
   app.use(fastDoor(ctx));
 
   app.use('/api/v1/inbound', inboundRouter(ctx));
+  // The table does not change while the hub runs: the document is written once.
+  const openApi = openApiDocument(HUB_VERSION);
   mountOperations(app, ctx, {
     ...probeHandlers(ctx),
-    getOpenApi: [(_req, res) => void res.json(openApiDocument(HUB_VERSION))],
+    getOpenApi: [(_req, res) => void res.json(openApi)],
     ...peopleHandlers(ctx),
     ...readHandlers(ctx),
     ...downtimeHandlers(ctx),
