@@ -354,13 +354,58 @@ export async function objectData(
   return row ? { data: JSON.parse(row.data) as Record<string, unknown>, version: row.version ?? undefined } : undefined;
 }
 
+/** One revision of an object, with the decision and rule that made it (absent for rows older than the decision record). */
+export interface ObjectRevision {
+  revision: number;
+  version: number | undefined;
+  occurredAt: string;
+  sourceSystem: string;
+  messageId: string;
+  recordedAt: string;
+  decision?: string;
+  rule?: string;
+  reason?: string;
+}
+
+/** How many of an object's decisions its read answers (newest first). */
+export const OBJECT_DECISIONS = 100;
+
 export async function getObject(db: Db, type: string, key: string) {
   const [row] = await db.query('SELECT * FROM objects WHERE type = $1 AND object_key = $2', [type, key]);
   if (!row) return undefined;
-  const history = await db.query(
-    'SELECT revision, version, occurred_at, source_system, message_id, recorded_at FROM object_history WHERE type = $1 AND object_key = $2 ORDER BY revision',
-    [type, key],
-  );
+  const [history, decisions] = await Promise.all([
+    db.query(
+      `SELECT h.revision, h.version, h.occurred_at, h.source_system, h.message_id, h.recorded_at, d.decision, d.rule, d.reason
+         FROM object_history h
+         LEFT JOIN decisions d ON d.message_id = h.message_id AND d.type = h.type AND d.object_key = h.object_key
+        WHERE h.type = $1 AND h.object_key = $2 ORDER BY h.revision`,
+      [type, key],
+    ),
+    db.query(
+      `SELECT message_id, version, occurred_at, decision, rule, reason, decided_at FROM decisions
+        WHERE type = $1 AND object_key = $2 ORDER BY decided_at DESC, message_id DESC LIMIT ${OBJECT_DECISIONS}`,
+      [type, key],
+    ),
+  ]);
+  const revisions = new Map<string, number>();
+  const entries: ObjectRevision[] = [];
+  for (const entry of history) {
+    const revision = Number(entry.revision);
+    // A message of several documents about one object is joined once per document: one entry per revision.
+    if (entries.at(-1)?.revision === revision) continue;
+    revisions.set(String(entry.message_id), revision);
+    entries.push({
+      revision,
+      version: entry.version === null ? undefined : Number(entry.version),
+      occurredAt: String(entry.occurred_at),
+      sourceSystem: String(entry.source_system),
+      messageId: String(entry.message_id),
+      recordedAt: String(entry.recorded_at),
+      ...(entry.decision === null
+        ? {}
+        : { decision: String(entry.decision), rule: String(entry.rule), reason: String(entry.reason) }),
+    });
+  }
   return {
     type,
     key,
@@ -374,13 +419,21 @@ export async function getObject(db: Db, type: string, key: string) {
     data: JSON.parse(String(row.data)) as Record<string, unknown>,
     /** The newest write seen per field group (`*` is the main group): who, which version, when. */
     watermarks: storedWatermarks(row),
-    history: history.map((entry) => ({
-      revision: Number(entry.revision),
-      version: entry.version === null ? undefined : Number(entry.version),
-      occurredAt: String(entry.occurred_at),
-      sourceSystem: String(entry.source_system),
-      messageId: String(entry.message_id),
-      recordedAt: String(entry.recorded_at),
-    })),
+    /** Every revision, oldest first, with the decision and rule that made it. */
+    history: entries,
+    /** The newest decisions about the object (at most OBJECT_DECISIONS), newest first: also those that made no revision. */
+    decisions: decisions.map((decision) => {
+      const revision = revisions.get(String(decision.message_id));
+      return {
+        messageId: String(decision.message_id),
+        version: decision.version === null ? undefined : Number(decision.version),
+        occurredAt: String(decision.occurred_at),
+        decision: String(decision.decision),
+        rule: String(decision.rule),
+        reason: String(decision.reason),
+        decidedAt: String(decision.decided_at),
+        ...(revision === undefined ? {} : { revision }),
+      };
+    }),
   };
 }

@@ -83,6 +83,24 @@ describe.each(storeBackends)('ownership and ordering on %s', (_name, open) => {
     expect(object?.version).toBe(5);
   });
 
+  it("answers an object's history with the decision and rule of each revision, and its other decisions newest first", async () => {
+    await apply(db, 'erp', planA, { version: 1 });
+    await apply(db, 'qms', planB, { version: 2 });
+    await apply(db, 'mes', { ...planA, state: 'Running' }, { version: 1 });
+    const object = await getObject(db, 'ProductionOrder', 'PO-1');
+    expect(
+      object?.history.map(({ revision, sourceSystem, decision, rule }) => ({ revision, sourceSystem, decision, rule })),
+    ).toEqual([
+      { revision: 1, sourceSystem: 'erp', decision: 'accepted', rule: 'ownership.ProductionOrder.owner = erp' },
+      { revision: 2, sourceSystem: 'mes', decision: 'accepted', rule: 'ownership.ProductionOrder.fields.state = mes' },
+    ]);
+    expect(object?.decisions.map(({ decision, revision }) => ({ decision, revision }))).toEqual([
+      { decision: 'accepted', revision: 2 },
+      { decision: 'rejected' },
+      { decision: 'accepted', revision: 1 },
+    ]);
+  });
+
   it('decides ownership before content: a non-owner re-sending the stored object unchanged is rejected', async () => {
     await apply(db, 'erp', planA, { version: 1 });
     const probe = await apply(db, 'qms', planA, { version: 1 });
