@@ -5,6 +5,9 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** How often the longest event-loop delay of the past interval is observed. */
 const EVENT_LOOP_WINDOW_MS = 1000;
 
+/** The queue wait histogram's bucket bounds, seconds: the console's p95 wait is read off them. */
+export const QUEUE_WAIT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
+
 /** One registry per hub instance, so tests can run several hubs in one process. */
 export function createMetrics() {
   const registry = new Registry();
@@ -48,6 +51,13 @@ export function createMetrics() {
       help: 'From receipt at the door to a 2xx from the target',
       labelNames: ['target'] as const,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    }),
+    queueWait: new Histogram({
+      name: 'handover_queue_wait_seconds',
+      help: 'From a job being queued to its first start, by stage (ingest or deliver) and lane (the target of a deliver queue, else the queue)',
+      labelNames: ['stage', 'lane'] as const,
+      buckets: QUEUE_WAIT_BUCKETS,
       registers: [registry],
     }),
     deadLetters: new Counter({

@@ -7,6 +7,7 @@ import type { HubContext } from '../context';
 import { isIngestQueue } from '../queue/queue-keys';
 import { getDelivery, recordDead, recordProcessingFailed } from '../store/index';
 import { DeliveryFailed } from './deliver';
+import { laneOf } from './queue-stats';
 import type { IngestJob } from './jobs';
 import { BatchPartlyFailed, receivedMessage, unfinishedMessages } from './ingest';
 
@@ -40,7 +41,11 @@ export function guarded<T>(
   processor: (job: Job<T>) => Promise<void>,
   signal?: AbortSignal,
 ): (job: Job<T>) => Promise<void> {
+  const lane = laneOf(queue);
   return async (job) => {
+    // The wait before the first start; a retry's wait is its backoff, not the queue's.
+    if (job.attemptsMade === 0 && job.timestamp > 0)
+      ctx.metrics.queueWait.observe(lane, Math.max(0, Date.now() - job.timestamp) / 1000);
     try {
       await processor(job);
     } catch (error) {

@@ -4,7 +4,7 @@
  * hub, also for the workers' decisions and deliveries. Nothing is added on the hot paths: the counters
  * are read every FLUSH_MS. Buckets live two hours.
  */
-import type { Counter } from 'prom-client';
+import type { Counter, Histogram } from 'prom-client';
 import type { HubContext } from '../context';
 
 export const BUCKET_SECONDS = 10;
@@ -12,7 +12,11 @@ const FLUSH_MS = 2000;
 const KEEP_SECONDS = 2 * 3600;
 const bucketKey = (start: number) => `handover:flow:${start}`;
 
-/** One 10-second bucket: counts by field, `in:<system>`, `out:<target>`, `decision:<kind>`, `dead:<stage>`, `error:<code>`. */
+/**
+ * One 10-second bucket: counts by field, `in:<system>`, `out:<target>`, `decision:<kind>`,
+ * `dead:<stage>`, `error:<code>`, and the queue wait histogram's cumulative bucket counts,
+ * `wait:<stage>:<lane>:<le>` (queue-stats.ts reads the p95 waits off them).
+ */
 export interface FlowBucket {
   /** Start of the bucket, epoch seconds. */
   at: number;
@@ -22,7 +26,9 @@ export interface FlowBucket {
 /** Which counter series feed which flow field. */
 function fieldsOf(
   metrics: HubContext['metrics'],
-): Array<[Counter, (labels: Partial<Record<string, string | number>>) => string | undefined]> {
+): Array<
+  [Counter | Histogram, (labels: Partial<Record<string, string | number>>, series: string) => string | undefined]
+> {
   return [
     [metrics.inbound, (l) => (l['outcome'] === 'accepted' ? `in:${l['system']}` : `error:${l['outcome']}`)],
     [metrics.decisions, (l) => `decision:${l['decision']}`],
@@ -33,6 +39,10 @@ function fieldsOf(
     ],
     [metrics.deadLetters, (l) => (l['stage'] === 'ingest' ? 'dead:ingest' : undefined)],
     [metrics.signals, () => 'signals'],
+    [
+      metrics.queueWait,
+      (l, series) => (series.endsWith('_bucket') ? `wait:${l['stage']}:${l['lane']}:${l['le']}` : undefined),
+    ],
   ];
 }
 
@@ -44,7 +54,7 @@ export function startFlowRecorder(ctx: Pick<HubContext, 'metrics' | 'redis' | 'l
     const totals = new Map<string, number>();
     for (const [counter, field] of fieldsOf(ctx.metrics))
       for (const value of (await counter.get()).values) {
-        const name = field(value.labels);
+        const name = field(value.labels, (value as { metricName?: string }).metricName ?? '');
         if (name) totals.set(name, (totals.get(name) ?? 0) + value.value);
       }
     const rises = [...totals].filter(([name, total]) => total > (sent.get(name) ?? 0));

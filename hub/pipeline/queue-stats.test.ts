@@ -8,6 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import pino from 'pino';
 import { parseConfig } from '../config/load';
 import type { HubContext, HubQueues } from '../context';
@@ -19,7 +20,7 @@ import { freshSchema, type FreshSchema } from '../../test/support/postgres';
 import { orderEnvelopeJson } from '../../test/support/hub-process';
 import { startHttpTarget, waitFor, type HttpTarget } from '../../test/support/http-target';
 import type { IngestJob } from './jobs';
-import { queueStats, type QueueFigures, type QueueStats } from './queue-stats';
+import { quantileOf, queueStats, type QueueFigures, type QueueStats } from './queue-stats';
 
 function figures(stats: QueueStats[], name: string): QueueFigures {
   const found = stats.find((entry) => entry.name === name);
@@ -32,6 +33,7 @@ describe('the hub’s queues on a real Redis, before and after a worker hub join
   let schema: FreshSchema;
   let target: HttpTarget;
   let queues: HubQueues;
+  let client: Redis;
   let worker: RunningHub | undefined;
   const config = () =>
     parseConfig(`
@@ -51,9 +53,11 @@ partitions: 2
     target = await startHttpTarget();
     // What an API process of the hub has: the queues, and no worker.
     queues = createQueues(bullConnection({ url: redis.url }).connection, config());
+    client = new Redis(redis.url);
   });
   afterAll(async () => {
     await worker?.stop();
+    client?.disconnect();
     await Promise.all((queues?.all() ?? []).map((queue) => queue.close()));
     await target?.close();
     await schema?.drop();
@@ -61,7 +65,7 @@ partitions: 2
   });
 
   it('names every queue with its stage, and a delivery queue with its target and partition', async () => {
-    const stats = await queueStats({ queues });
+    const stats = await queueStats({ queues, redis: client });
     expect(stats.map(({ name, stage, target, partition }) => ({ name, stage, target, partition }))).toEqual([
       { name: 'ingest', stage: 'ingest' },
       { name: 'deliver-mes-0', stage: 'deliver', target: 'mes', partition: 0 },
@@ -102,7 +106,7 @@ partitions: 2
     await new Promise((resolve) => setTimeout(resolve, 60));
     // A newer job behind it does not make the queue look younger.
     await queues.ingest.add('ingest', ingestJob('QS-2', 2), { jobId: randomUUID() });
-    const stats = await queueStats({ queues });
+    const stats = await queueStats({ queues, redis: client });
     const ingest = figures(stats, 'ingest');
     expect(ingest).toMatchObject({ stage: 'ingest', waiting: 2, active: 0, workers: 0, noWorker: true });
     expect(ingest.oldestWaitingMs).toBeGreaterThanOrEqual(50);
@@ -118,7 +122,9 @@ partitions: 2
     expect(figures(stats, 'deliver-mes-0')).toMatchObject({ waiting: 0, noWorker: false });
     // A second look a little later finds the same job, further along.
     await new Promise((resolve) => setTimeout(resolve, 30));
-    expect(figures(await queueStats({ queues }), 'ingest').oldestWaitingMs).toBeGreaterThan(ingest.oldestWaitingMs!);
+    expect(figures(await queueStats({ queues, redis: client }), 'ingest').oldestWaitingMs).toBeGreaterThan(
+      ingest.oldestWaitingMs!,
+    );
   });
 
   it('drains once a worker hub runs: its queues are empty and worked, the orphan partition still waits', async () => {
@@ -133,7 +139,7 @@ partitions: 2
     });
     await waitFor(() => target.received.length === 2, 20000, 'both orders to reach MES');
     const stats = await waitFor(async () => {
-      const current = await queueStats({ queues });
+      const current = await queueStats({ queues, redis: client });
       const hubs = current.filter((entry) => entry.name !== 'deliver-old-mes-1');
       return hubs.every((entry) => entry.ok && entry.waiting + entry.active + entry.delayed === 0)
         ? current
@@ -148,6 +154,17 @@ partitions: 2
     expect(figures(stats, 'deliver-old-mes-1')).toMatchObject({ waiting: 1, workers: 0, noWorker: true });
     // The worker hub sees its own queues the same way.
     expect(figures(await queueStats(worker.context), 'ingest').workers).toBeGreaterThanOrEqual(1);
+    // The worker's waits reach the API process through Redis: the two orders waited from their
+    // post until the worker hub started, their deliveries far less.
+    const waits = await waitFor(async () => {
+      const current = await queueStats({ queues, redis: client });
+      const [ingest, mes0, mes1] = ['ingest', 'deliver-mes-0', 'deliver-mes-1'].map((name) => figures(current, name));
+      return ingest!.p95WaitMs !== undefined && mes0!.p95WaitMs !== undefined ? { ingest, mes0, mes1 } : undefined;
+    }, 10000);
+    expect(waits.ingest!.p95WaitMs).toBeGreaterThanOrEqual(50);
+    // A deliver queue's figure is its target's, over its partitions.
+    expect(waits.mes1!.p95WaitMs).toBe(waits.mes0!.p95WaitMs);
+    expect(figures(await queueStats({ queues, redis: client }), 'deliver-old-mes-1').p95WaitMs).toBeUndefined();
   });
 });
 
@@ -164,7 +181,10 @@ describe('against queues that misbehave', () => {
       ...parts,
     }) as unknown as Queue;
   const contextOf = (queues: Queue[]) =>
-    ({ queues: { all: () => queues, lanes: () => [] } }) as unknown as Pick<HubContext, 'queues'>;
+    ({ queues: { all: () => queues, lanes: () => [] }, redis: { hgetall: async () => ({}) } }) as unknown as Pick<
+      HubContext,
+      'queues' | 'redis'
+    >;
 
   it('reports a queue Redis does not answer for within the deadline, and still the others', async () => {
     const never = () => new Promise<never>(() => undefined);
@@ -194,5 +214,43 @@ describe('against queues that misbehave', () => {
     const [entry] = await queueStats(contextOf([stub('ingest', { getWorkers: refused })]));
     expect(entry).toMatchObject({ ok: true, waiting: 2, noWorker: false });
     expect((entry as QueueFigures).workers).toBeUndefined();
+  });
+});
+
+describe('the p95 wait read off histogram buckets', () => {
+  const buckets = (entries: Array<[string, number]>) => new Map(entries);
+  it('interpolates inside the bucket the rank falls in, as histogram_quantile does', () => {
+    // 100 waits: 90 under 100 ms, 10 between 100 ms and 250 ms.
+    expect(
+      quantileOf(
+        buckets([
+          ['0.1', 90],
+          ['0.25', 100],
+          ['+Inf', 100],
+        ]),
+        0.95,
+      ),
+    ).toBeCloseTo(0.175);
+    expect(
+      quantileOf(
+        buckets([
+          ['0.005', 20],
+          ['+Inf', 20],
+        ]),
+        0.95,
+      ),
+    ).toBeCloseTo(0.00475);
+  });
+  it('answers the highest bound for waits past it, and nothing for no waits', () => {
+    expect(
+      quantileOf(
+        buckets([
+          ['900', 0],
+          ['+Inf', 4],
+        ]),
+        0.95,
+      ),
+    ).toBe(900);
+    expect(quantileOf(buckets([]), 0.95)).toBeUndefined();
   });
 });

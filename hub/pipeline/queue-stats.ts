@@ -5,7 +5,9 @@
 import type { Queue } from 'bullmq';
 import type { DeliveryLane, HubContext } from '../context';
 import { withDeadline } from '../deadline';
+import { QUEUE_WAIT_BUCKETS } from '../metrics';
 import { isIngestQueue } from '../queue/queue-keys';
+import { readFlow } from './flow';
 
 /** How long each Redis call may take, as /metrics allows. */
 export const QUEUE_STATS_TIMEOUT_MS = 700;
@@ -30,6 +32,13 @@ export interface QueueFigures extends QueueIdentity {
   prioritized: number;
   /** Since the job next in line was first added, in ms (a retried job counts from its first add); absent when none waits. */
   oldestWaitingMs?: number;
+  /**
+   * The 95th percentile of the waits (queued to first start) of the jobs its stage and lane started
+   * in the last P95_WINDOW_SECONDS, in every process: read off the shared histogram buckets, so an
+   * estimate within one bucket. A deliver queue's figure is its target's, over all its partitions.
+   * Absent when no job started in that time.
+   */
+  p95WaitMs?: number;
   /** Workers connected to the queue, in every process; absent when Redis does not list its clients (CLIENT LIST refused). */
   workers?: number;
   /** Jobs wait (waiting, prioritized or delayed) and no worker is connected to take them. */
@@ -51,15 +60,75 @@ const CLIENT_LIST_REFUSED = 'GCP does not support client list';
  * One entry per queue of `ctx.queues.all()`, in that order. Each Redis call is bounded by
  * `timeoutMs`; a queue whose calls do not all answer in time is reported with `ok: false` and the
  * reason. Costs per queue: one counts script, one CLIENT LIST (BullMQ counts a queue's workers by
- * their client names) and, when jobs wait, one read of the next job. A p95 wait is not given: the
- * hub keeps no per-job wait times (completed jobs are removed at once and no metric times the wait).
+ * their client names) and, when jobs wait, one read of the next job; and for all queues together,
+ * one read of the flow buckets of the last P95_WINDOW_SECONDS for the p95 waits.
  */
 export async function queueStats(
-  ctx: Pick<HubContext, 'queues'>,
+  ctx: Pick<HubContext, 'queues' | 'redis'>,
   timeoutMs = QUEUE_STATS_TIMEOUT_MS,
 ): Promise<QueueStats[]> {
   const lanes = new Map(ctx.queues.lanes().map((lane) => [lane.queue, lane]));
-  return Promise.all(ctx.queues.all().map((queue) => statsOf(queue, identify(queue.name, lanes), timeoutMs)));
+  const [stats, p95] = await Promise.all([
+    Promise.all(ctx.queues.all().map((queue) => statsOf(queue, identify(queue.name, lanes), timeoutMs))),
+    withDeadline(p95Waits(ctx), timeoutMs, () => new Error('no flow buckets in time')).catch(() => new Map()),
+  ]);
+  for (const figures of stats) {
+    const lane = laneOf(figures.name);
+    const wait = p95.get(`${lane.stage}:${lane.lane}`);
+    if (figures.ok && wait !== undefined) figures.p95WaitMs = wait;
+  }
+  return stats;
+}
+
+/** The window of the p95 waits. */
+export const P95_WINDOW_SECONDS = 600;
+
+/** The queue wait histogram's labels for a queue: its stage, and its target (deliver) or its name. */
+export function laneOf(name: string): { stage: QueueStage; lane: string } {
+  if (isIngestQueue(name)) return { stage: 'ingest', lane: name };
+  const parsed = DELIVER_QUEUE.exec(name);
+  return parsed ? { stage: 'deliver', lane: parsed[1]! } : { stage: 'other', lane: name };
+}
+
+/** Per `stage:lane`, the p95 wait in ms over the window, from the flow buckets' `wait:<stage>:<lane>:<le>` counts. */
+async function p95Waits(ctx: Pick<HubContext, 'redis'>): Promise<Map<string, number>> {
+  const counts = new Map<string, Map<string, number>>();
+  for (const bucket of await readFlow(ctx, P95_WINDOW_SECONDS))
+    for (const [field, count] of Object.entries(bucket.counts)) {
+      if (!field.startsWith('wait:')) continue;
+      const at = field.lastIndexOf(':');
+      const lane = field.slice('wait:'.length, at);
+      const byBound = counts.get(lane) ?? new Map<string, number>();
+      byBound.set(field.slice(at + 1), (byBound.get(field.slice(at + 1)) ?? 0) + count);
+      counts.set(lane, byBound);
+    }
+  const waits = new Map<string, number>();
+  for (const [lane, byBound] of counts) {
+    const wait = quantileOf(byBound, 0.95);
+    if (wait !== undefined) waits.set(lane, Math.round(wait * 1000));
+  }
+  return waits;
+}
+
+/**
+ * A quantile of a histogram's cumulative bucket counts (by `le`, `+Inf` the total), interpolated
+ * linearly inside its bucket as Prometheus's histogram_quantile does; the highest finite bound when it
+ * falls in the +Inf bucket. Undefined for no observations.
+ * @example quantileOf(new Map([['0.1', 90], ['1', 100], ['+Inf', 100]]), 0.95) // 0.55
+ */
+export function quantileOf(byBound: Map<string, number>, q: number): number | undefined {
+  const total = byBound.get('+Inf') ?? 0;
+  if (total <= 0) return undefined;
+  const rank = q * total;
+  let lower = 0;
+  let below = 0;
+  for (const bound of QUEUE_WAIT_BUCKETS) {
+    const count = byBound.get(String(bound)) ?? below;
+    if (count >= rank) return lower + ((bound - lower) * (rank - below)) / Math.max(count - below, 1e-9);
+    lower = bound;
+    below = count;
+  }
+  return lower;
 }
 
 async function statsOf(queue: Queue, identity: QueueIdentity, timeoutMs: number): Promise<QueueStats> {
