@@ -31,6 +31,7 @@ import { withDeadline, settledWithin } from './deadline';
 import { bullConnection, openRedis, useRedis, type ClusterSetting, type RedisClient } from './queue/redis-connection';
 import { redisErrorLog } from './queue/redis-errors';
 import { openStore, realignPartitions, type Db } from './store/index';
+import { keepLoadedVersions } from './mappings/kept';
 
 export type Role = 'all' | 'api' | 'worker';
 
@@ -150,6 +151,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     };
     for (const failure of context.mappings.failures)
       logger.error({ file: failure.file, problems: failure.problems }, 'mapping not loaded');
+    // Every version a message may name: a replay with its original mapping runs it after the file changed.
+    await keepLoadedVersions(context);
 
     // Before any worker runs, so a delivery through a connector always finds its outbound instance.
     connectors = await startConnectors(context, {

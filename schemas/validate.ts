@@ -43,7 +43,8 @@ export function validateEnvelope(envelope: unknown, basePath = ''): Problem[] {
   return validateDocument(type, document, `${basePath}/document`);
 }
 
-function toProblems(errors: ErrorObject[], basePath: string): Problem[] {
+/** Ajv errors as located problems, `path: reason`. */
+export function toProblems(errors: ErrorObject[], basePath: string): Problem[] {
   return errors.map((error) => ({ path: basePath + locate(error), reason: describe(error) }));
 }
 

@@ -78,6 +78,11 @@ interface DocumentedOperation {
   'x-systems'?: string;
   security: unknown[];
   responses: Record<string, unknown>;
+  parameters?: Array<{ name: string; in: string; required: boolean; schema: { format?: string; enum?: string[] } }>;
+  requestBody?: {
+    required: boolean;
+    content: { 'application/json': { schema: { required?: string[]; additionalProperties?: boolean } } };
+  };
 }
 
 /** Values for path parameters: what exists where the test has it, else a name nothing has. */
@@ -162,6 +167,45 @@ describe('every documented operation, called as every role and as a system', () 
       .filter(({ operation }) => operation.operationId !== 'postInbound')
       .map(({ method, path }) => `${method} ${expressPath(path)}`);
     expect(mounted.sort()).toEqual(inDocument.sort());
+  });
+
+  it('enforces the body and query schemas it publishes: what the document requires or bounds is refused without it', async () => {
+    const checked: string[] = [];
+    const outcomes: string[] = [];
+    for (const { method, path, operation } of await documented()) {
+      const verb = method as 'get' | 'post' | 'delete';
+      const call = () => request(hub.url!)[verb](concrete(path)).set('authorization', 'Bearer admin-token');
+      const body = operation.requestBody?.content['application/json'].schema;
+      if (body) {
+        // Every documented required property missing, and one the schema does not know.
+        const answer = await call().send({ unexpected: true });
+        const paths = ((answer.body?.error?.details ?? []) as Array<{ path: string }>).map((problem) => problem.path);
+        const expected = [...(body.required ?? []).map((name) => `/${name}`), '/unexpected'];
+        if (
+          answer.status !== 400 ||
+          answer.body.error.code !== 'BAD_REQUEST' ||
+          expected.some((p) => !paths.includes(p))
+        )
+          outcomes.push(
+            `${operation.operationId} body: answered ${answer.status} ${JSON.stringify(paths)}, expected ${expected}`,
+          );
+        checked.push(`${operation.operationId} body`);
+      }
+      for (const parameter of operation.parameters ?? []) {
+        if (parameter.in !== 'query' || !(parameter.schema.format || parameter.schema.enum)) continue;
+        const answer = await call().query({ [parameter.name]: 'not-a-value' });
+        const paths = ((answer.body?.error?.details ?? []) as Array<{ path: string }>).map((problem) => problem.path);
+        if (answer.status !== 400 || !paths.includes(`?${parameter.name}`))
+          outcomes.push(
+            `${operation.operationId} ?${parameter.name}: answered ${answer.status} ${JSON.stringify(paths)}`,
+          );
+        checked.push(`${operation.operationId} ?${parameter.name}`);
+      }
+    }
+    expect(outcomes).toEqual([]);
+    expect(checked).toEqual(
+      expect.arrayContaining(['replayDeadLetters body', 'addUser body', 'exportAudit ?format', 'searchMessages ?from']),
+    );
   });
 
   it('refuses a request with no credentials, and a token that is nobody’s', async () => {

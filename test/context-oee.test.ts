@@ -541,8 +541,8 @@ it('refuses a bad query with the parameter and the reason', async () => {
   expect(bad.status).toBe(400);
   expect(bad.body.error).toEqual({
     code: 'BAD_REQUEST',
-    message: 'groupBy must be shift or order',
-    details: { parameter: 'groupBy' },
+    message: 'The request is not valid',
+    details: [{ path: '?groupBy', reason: 'must be one of "shift", "order"' }],
   });
 });
 

@@ -58,7 +58,11 @@ describe('with the seed plant configuration', () => {
         .set('authorization', 'Bearer admin-token');
       return response.body.decisions?.length ? response.body : undefined;
     });
-    expect(trace.mapping).toEqual({ name: 'erp-loipro01-production-order@2', documents: 1 });
+    expect(trace.mapping).toEqual({
+      name: 'erp-loipro01-production-order@2',
+      documents: 1,
+      digest: expect.stringMatching(/^[0-9a-f]{16}$/),
+    });
     expect(trace.decisions[0]).toMatchObject({
       type: 'ProductionOrder',
       objectKey: '4200077',

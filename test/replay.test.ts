@@ -113,6 +113,13 @@ describe('a replay never rolls a target back', () => {
   it('answers a single replay of an older revision 409 REPLAY_WOULD_ROLL_BACK with both revisions', async () => {
     const { older } = await deadThenNewer('PO-RB-1');
     const letter = await deadLetterOf(older);
+    // A delivery is rendered with the outbound mapping loaded now: there is no original to choose.
+    const original = await api
+      .post(`/api/v1/dead-letters/${letter.id}/replay`)
+      .set(admin())
+      .send({ mapping: 'original' });
+    expect(original.status).toBe(400);
+    expect(original.body.error.details).toEqual([{ path: '/mapping', reason: expect.stringContaining('ingest') }]);
     const answer = await api.post(`/api/v1/dead-letters/${letter.id}/replay`).set(admin());
     expect(answer.status).toBe(409);
     expect(answer.body.error).toMatchObject({

@@ -6,7 +6,7 @@
 import type { Response } from 'express';
 import type { HubContext } from '../context';
 import { BUCKET_SECONDS, readFlow } from '../pipeline/flow';
-import type { Handlers } from './mount';
+import { queryOf, type Handlers } from './mount';
 
 const PUSH_MS = 2000;
 
@@ -24,9 +24,9 @@ export function eventHandlers(ctx: HubContext): Handlers {
   };
   return {
     getFlow: [
-      async (req, res) => {
-        const minutes = Number(req.query['minutes'] ?? 60);
-        const seconds = Number.isFinite(minutes) ? Math.min(Math.max(minutes, 1), 120) * 60 : 3600;
+      async (_req, res) => {
+        const minutes = Number(queryOf<{ minutes?: string }>(res).minutes ?? 60);
+        const seconds = Math.min(Math.max(minutes, 1), 120) * 60;
         res.json({ bucketSeconds: BUCKET_SECONDS, buckets: await readFlow(ctx, seconds) });
       },
     ],

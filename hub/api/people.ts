@@ -3,7 +3,8 @@
  * HttpOnly and SameSite=Strict; its CSRF token is answered in the body for the console to send back.
  * Failed logins are counted in Redis per user and address, so every api process shares the limit.
  */
-import express, { type Request } from 'express';
+import type { Static } from '@sinclair/typebox';
+import type { Request } from 'express';
 import {
   addUser,
   checkLogin,
@@ -19,6 +20,7 @@ import type { HubContext } from '../context';
 import { cookieOf, SESSION_COOKIE, type Caller } from './access';
 import { ApiError } from './errors';
 import { param, type Handlers } from './mount';
+import { AddUserBody, LoginBody } from './schemas';
 
 /** Failed logins for one user from one address within the window, before 429. */
 const LOGIN_FAILURES = 10;
@@ -27,19 +29,8 @@ const LOGIN_WINDOW_SECONDS = 15 * 60;
 export function peopleHandlers(ctx: HubContext): Handlers {
   return {
     openSession: [
-      express.json({ limit: '8kb' }),
       async (req, res) => {
-        const body = (req.body ?? {}) as { user?: unknown; password?: unknown };
-        const problems = [
-          ...(typeof body.user === 'string' && body.user !== ''
-            ? []
-            : [{ path: '/user', reason: 'required: a user name' }]),
-          ...(typeof body.password === 'string' && body.password !== ''
-            ? []
-            : [{ path: '/password', reason: 'required' }]),
-        ];
-        if (problems.length > 0) throw ApiError.of('BAD_REQUEST', problems);
-        const user = body.user as string;
+        const { user, password } = req.body as Static<typeof LoginBody>;
         // Counted before the password is checked, so parallel guesses cannot all pass a count read
         // before any of them failed; a success clears it. Without Redis there is no login.
         const key = `handover:login-failures:${user}:${req.ip ?? ''}`;
@@ -57,7 +48,7 @@ export function peopleHandlers(ctx: HubContext): Handlers {
           res.setHeader('retry-after', String(Math.max(ttl, 1)));
           throw ApiError.of('LOGIN_RATE_LIMITED', { retryAfterSeconds: Math.max(ttl, 1) });
         }
-        const found = await checkLogin(ctx.db, user, body.password as string);
+        const found = await checkLogin(ctx.db, user, password);
         if (!found) {
           ctx.logger.warn({ user, ip: req.ip }, 'login failed');
           throw ApiError.of('LOGIN_FAILED');
@@ -98,19 +89,16 @@ export function peopleHandlers(ctx: HubContext): Handlers {
     listUsers: [async (_req, res) => res.json({ users: await listUsers(ctx.db) })],
 
     addUser: [
-      express.json({ limit: '8kb' }),
       async (req, res) => {
-        const body = (req.body ?? {}) as { name?: unknown; role?: unknown; password?: unknown };
-        if (body.password !== undefined && typeof body.password !== 'string')
-          throw ApiError.of('BAD_REQUEST', [{ path: '/password', reason: 'a string' }]);
+        const body = req.body as Static<typeof AddUserBody>;
         // Audit records name the admin token `admin` and a system's token by its id: no user may look like them.
         if (ctx.config.systems.some((system) => system.id === body.name))
           throw ApiError.of('BAD_REQUEST', [{ path: '/name', reason: 'the id of a configured system' }]);
         const { token } = await asApiError(() =>
           addUser(ctx.db, {
-            name: String(body.name ?? ''),
-            role: String(body.role ?? ''),
-            ...(typeof body.password === 'string' ? { password: body.password } : {}),
+            name: body.name,
+            role: body.role,
+            ...(body.password !== undefined ? { password: body.password } : {}),
           }),
         );
         ctx.logger.info({ user: body.name, role: body.role, by: res.locals['who'] }, 'user added');

@@ -1,48 +1,32 @@
 /** The read and operations API: traces, objects, audit, ownership, connectors, dead letters (roles in operations.ts). */
-import express from 'express';
+import type { Static } from '@sinclair/typebox';
 import { isCanonicalType } from '../../schemas/index';
 import { describeConnector, testable } from '../connectors';
 import type { HubContext } from '../context';
 import { REPLAY_ERRORS } from '../pipeline/errors';
 import { replayDeadLetter, replayMatching } from '../pipeline/replay';
-import {
-  getDeadLetter,
-  getObject,
-  listDeadLetters,
-  messageTrace,
-  queryAudit,
-  verifyAudit,
-  type DeadLetterFilter,
-} from '../store/index';
-import { equipmentState, oee, type OeeQuery } from '../context-engine/read';
+import { getDeadLetter, getObject, listDeadLetters, messageTrace, queryAudit, verifyAudit } from '../store/index';
+import type { AuditExportFilter } from '../store/audit-export';
+import { equipmentState, oee } from '../context-engine/read';
 import { searchMessages, SearchFilterError, type MessageSearch } from '../store/message-search';
 import { ApiError } from './errors';
-import { param, type Handlers } from './mount';
+import { param, queryOf, type Handlers } from './mount';
+import {
+  AuditQuery,
+  BulkReplayBody,
+  DeadLettersQuery,
+  MessageSearchQuery,
+  OeeQuery,
+  ReplayOneBody,
+  type AuditFilterQuery,
+} from './schemas';
 
 export function readHandlers(ctx: HubContext): Handlers {
   return {
     searchMessages: [
-      async (req, res) => {
-        const text = (name: string) =>
-          typeof req.query[name] === 'string' && req.query[name] !== '' ? (req.query[name] as string) : undefined;
-        const filter: MessageSearch = {};
-        for (const name of [
-          'messageId',
-          'objectKey',
-          'type',
-          'correlationId',
-          'idempotencyKey',
-          'system',
-          'from',
-          'to',
-          'cursor',
-        ] as const) {
-          const value = text(name);
-          if (value !== undefined) filter[name] = value;
-        }
-        const status = text('status');
-        if (status !== undefined) filter.status = status as MessageSearch['status'];
-        const limit = text('limit');
+      async (_req, res) => {
+        const { limit, status, ...text } = queryOf<Static<typeof MessageSearchQuery>>(res);
+        const filter: MessageSearch = { ...text, ...(status ? { status: status as MessageSearch['status'] } : {}) };
         if (limit !== undefined) filter.limit = Number(limit);
         try {
           res.json(await searchMessages(ctx.db, filter));
@@ -100,9 +84,19 @@ export function readHandlers(ctx: HubContext): Handlers {
     ],
 
     getOee: [
-      async (req, res) => {
-        const query = oeeQuery(req.query);
-        const figures = ctx.engine ? await oee(ctx.db, ctx.engine, query) : undefined;
+      async (_req, res) => {
+        const query = queryOf<Static<typeof OeeQuery>>(res);
+        const [from, to] = [Date.parse(query.from), Date.parse(query.to)];
+        if (to <= from) throw ApiError.of('BAD_REQUEST', [{ path: '?to', reason: 'must be after from' }]);
+        const figures = ctx.engine
+          ? await oee(ctx.db, ctx.engine, {
+              equipment: query.equipment,
+              from,
+              to,
+              now: Date.now(),
+              ...(query.groupBy ? { groupBy: query.groupBy } : {}),
+            })
+          : undefined;
         if (!figures)
           throw ApiError.of(
             'NOT_FOUND',
@@ -121,19 +115,14 @@ export function readHandlers(ctx: HubContext): Handlers {
     ],
 
     queryAudit: [
-      async (req, res) => {
-        const text = (name: string) => (typeof req.query[name] === 'string' ? (req.query[name] as string) : undefined);
-        const limit = Number(text('limit') ?? 1000);
-        if (!Number.isInteger(limit) || limit < 1 || limit > 10000)
+      async (_req, res) => {
+        const { after, limit = '1000', ...filter } = queryOf<Static<typeof AuditQuery>>(res);
+        if (Number(limit) < 1 || Number(limit) > 10000)
           throw ApiError.of('BAD_REQUEST', [{ path: '?limit', reason: '1 to 10000' }]);
         const records = await queryAudit(ctx.db, {
-          ...(text('from') ? { from: text('from') } : {}),
-          ...(text('to') ? { to: text('to') } : {}),
-          ...(text('type') ? { type: text('type') } : {}),
-          ...(text('system') ? { system: text('system') } : {}),
-          ...(text('decision') ? { decision: text('decision') } : {}),
-          ...(text('after') ? { afterSeq: Number(text('after')) } : {}),
-          limit,
+          ...auditFilterOf(filter),
+          ...(after ? { afterSeq: Number(after) } : {}),
+          limit: Number(limit),
         });
         res.json({ records });
       },
@@ -162,16 +151,20 @@ export function readHandlers(ctx: HubContext): Handlers {
     ],
 
     listDeadLetters: [
-      async (req, res) => {
-        res.json({ deadLetters: await listDeadLetters(ctx.db, { includeReplayed: req.query.all === 'true' }) });
+      async (_req, res) => {
+        const { all } = queryOf<Static<typeof DeadLettersQuery>>(res);
+        res.json({ deadLetters: await listDeadLetters(ctx.db, { includeReplayed: all === 'true' }) });
       },
     ],
 
     replayDeadLetters: [
-      express.json({ limit: '64kb' }),
       async (req, res) => {
-        const { filter, reason } = bulkReplayRequest(req.body);
-        res.json(await replayMatching(ctx, filter, String(res.locals['who']), reason));
+        const { reason, mapping, from, to, ...filter } = req.body as Static<typeof BulkReplayBody>;
+        const window = {
+          ...(from ? { from: new Date(from).toISOString() } : {}),
+          ...(to ? { to: new Date(to).toISOString() } : {}),
+        };
+        res.json(await replayMatching(ctx, { ...filter, ...window }, String(res.locals['who']), reason, mapping));
       },
     ],
 
@@ -182,72 +175,43 @@ export function readHandlers(ctx: HubContext): Handlers {
         // An operator discarded it on purpose: it is not sent again by accident.
         if (letter.discardedAt)
           throw ApiError.of('DEAD_LETTER_CLOSED', { deadLetter: letter.id, discardedAt: letter.discardedAt });
-        const outcome = await replayDeadLetter(ctx, letter, String(res.locals['who']));
+        const { mapping, reason } = req.body as Static<typeof ReplayOneBody>;
+        if (mapping === 'original' && letter.stage === 'deliver')
+          throw ApiError.of('BAD_REQUEST', [
+            {
+              path: '/mapping',
+              reason:
+                'a delivery is rendered with the outbound mapping loaded now; "original" is for ingest dead letters',
+            },
+          ]);
+        const outcome = await replayDeadLetter(ctx, letter, String(res.locals['who']), reason, mapping);
         if (!outcome.ok) {
-          const { status, message } = REPLAY_ERRORS.REPLAY_WOULD_ROLL_BACK;
-          throw new ApiError('REPLAY_WOULD_ROLL_BACK', status, message, outcome.rollBack);
+          const code = 'rollBack' in outcome ? 'REPLAY_WOULD_ROLL_BACK' : 'REPLAY_MAPPING_UNKNOWN';
+          const { status, message } = REPLAY_ERRORS[code];
+          throw new ApiError(code, status, message, 'rollBack' in outcome ? outcome.rollBack : outcome.unknownMapping);
         }
-        res.status(202).json({ deadLetter: outcome.deadLetter, replay: outcome.replay, queued: outcome.queued });
+        res.status(202).json({
+          deadLetter: outcome.deadLetter,
+          messageId: outcome.messageId,
+          replay: outcome.replay,
+          queued: outcome.queued,
+          ...(outcome.mapping ? { mapping: outcome.mapping } : {}),
+        });
       },
     ],
   };
 }
 
-const FILTER_TEXT = ['code', 'system', 'target'] as const;
-
-/** The body of a bulk replay: a filter and the operator's reason, checked field by field. */
-function bulkReplayRequest(body: unknown): { filter: DeadLetterFilter; reason: string } {
-  const problems: Array<{ path: string; reason: string }> = [];
-  const input = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<
-    string,
-    unknown
-  >;
-  if (body === undefined || input !== body) problems.push({ path: '/', reason: 'a JSON object is required' });
-  const known = new Set(['stage', 'code', 'system', 'target', 'from', 'to', 'reason']);
-  for (const key of Object.keys(input))
-    if (!known.has(key)) problems.push({ path: `/${key}`, reason: 'not allowed here (unknown property)' });
-  const reason = input.reason;
-  if (typeof reason !== 'string' || reason.trim() === '' || reason.length > 500)
-    problems.push({ path: '/reason', reason: 'required: why these dead letters are replayed (1 to 500 characters)' });
-  const filter: DeadLetterFilter = {};
-  if (input.stage !== undefined) {
-    if (input.stage === 'ingest' || input.stage === 'deliver') filter.stage = input.stage;
-    else problems.push({ path: '/stage', reason: 'must be "ingest" or "deliver"' });
+/** The audit filter of a checked query (schemas.ts AuditQuery, AuditExportQuery): times as the log writes them. */
+export function auditFilterOf(query: AuditFilterQuery): AuditExportFilter {
+  const filter: AuditExportFilter = {};
+  for (const name of ['from', 'to'] as const) {
+    const value = query[name];
+    if (value !== undefined) filter[name] = new Date(value).toISOString();
   }
-  for (const key of FILTER_TEXT) {
-    const value = input[key];
-    if (value === undefined) continue;
-    if (typeof value === 'string' && value !== '') filter[key] = value;
-    else problems.push({ path: `/${key}`, reason: 'must be a non-empty string' });
+  for (const name of ['type', 'system', 'decision'] as const) {
+    const value = query[name];
+    if (value !== undefined) filter[name] = value;
   }
-  for (const key of ['from', 'to'] as const) {
-    const value = input[key];
-    if (value === undefined) continue;
-    const time = typeof value === 'string' && /[zZ]|[+-]\d\d:\d\d$/.test(value) ? Date.parse(value) : NaN;
-    if (Number.isNaN(time)) problems.push({ path: `/${key}`, reason: 'must be an RFC 3339 date-time with zone' });
-    else filter[key] = new Date(time).toISOString();
-  }
-  if (problems.length > 0) throw ApiError.of('BAD_REQUEST', problems);
-  return { filter, reason: reason as string };
-}
-
-/** `equipment`, `from`, `to` (ISO 8601) and `groupBy=shift|order` of GET /api/v1/oee. */
-function oeeQuery(query: Record<string, unknown>): OeeQuery {
-  const text = (name: string) => (typeof query[name] === 'string' ? (query[name] as string) : undefined);
-  const equipment = text('equipment');
-  if (!equipment) throw ApiError.of('BAD_REQUEST', { parameter: 'equipment' }, 'equipment is required');
-  const time = (name: 'from' | 'to') => {
-    const value = text(name);
-    const ms = value === undefined ? Number.NaN : Date.parse(value);
-    if (Number.isNaN(ms))
-      throw ApiError.of('BAD_REQUEST', { parameter: name }, `${name} must be an ISO 8601 date-time`);
-    return ms;
-  };
-  const from = time('from');
-  const to = time('to');
-  if (to <= from) throw ApiError.of('BAD_REQUEST', { parameter: 'to' }, 'to must be after from');
-  const groupBy = query['groupBy'];
-  if (groupBy !== undefined && groupBy !== 'shift' && groupBy !== 'order')
-    throw ApiError.of('BAD_REQUEST', { parameter: 'groupBy' }, 'groupBy must be shift or order');
-  return { equipment, from, to, now: Date.now(), ...(groupBy ? { groupBy } : {}) };
+  return filter;
 }

@@ -75,7 +75,7 @@ describe('a dry run', () => {
       mappings,
     );
     if (!ingest.ok) throw new Error(JSON.stringify(ingest));
-    expect(ingest.mapping).toBe('erp-loipro01-production-order@2');
+    expect(ingest.mapping.name).toBe('erp-loipro01-production-order@2');
     expect(result).toEqual({
       ok: true,
       mapping: { id: 'erp-loipro01-production-order', version: 2 },

@@ -4,7 +4,7 @@
  */
 import { relative } from 'node:path';
 import type { Mapping } from '../../mappings/engine/mapping';
-import { MappingRegistry } from '../../mappings/engine/registry';
+import { SingleMappingRegistry, type MappingRegistry } from '../../mappings/engine/registry';
 import type { CanonicalEnvelope } from '../../schemas/index';
 import type { Problem } from '../../schemas/problem';
 import type { HubContext } from '../context';
@@ -80,7 +80,7 @@ export async function dryRunMapping(
     const reason = `${mapping.name} reads ${spec.contentType.toUpperCase()} payloads, not ${contentType.toUpperCase()}`;
     return { ok: false, mapping: ref, error: { code: 'PAYLOAD_MALFORMED', problems: [{ path: '/', reason }] } };
   }
-  const only = new OnlyMapping(mapping);
+  const only = new SingleMappingRegistry(mapping);
   const translation = await translate(
     {
       messageId: 'dry-run',
@@ -101,29 +101,6 @@ export async function dryRunMapping(
     matched: only.matched ?? false,
     documents: translation.envelopes.map(({ messageId: _messageId, ...document }) => document),
   };
-}
-
-/**
- * The registry ingest's translate stage is given in a dry run: the one mapping, for its system and
- * content type, chosen whatever its `match` says (the answer is kept in `matched`). A registry of no
- * directory: it loads no file. It answers the two questions translate asks of a registry; the test
- * beside this file holds its envelopes against those of ingest's own registry.
- */
-class OnlyMapping extends MappingRegistry {
-  matched: boolean | undefined;
-
-  constructor(private readonly mapping: Mapping) {
-    super('');
-  }
-
-  override hasInbound(system: string, contentType: 'json' | 'xml'): boolean {
-    return system === this.mapping.spec.system && contentType === this.mapping.spec.contentType;
-  }
-
-  override async inboundFor(_system: string, _contentType: 'json' | 'xml', payload: unknown): Promise<Mapping> {
-    this.matched = await this.mapping.matches(payload);
-    return this.mapping;
-  }
 }
 
 function inboundMapping(registry: MappingRegistry, id: string, version?: number): Mapping | undefined {

@@ -21,5 +21,10 @@ export const REPLAY_ERRORS = {
     status: 409,
     message: 'The target already received a newer revision of this object; replaying would roll it back',
   },
+  REPLAY_MAPPING_UNKNOWN: {
+    status: 409,
+    message:
+      'The mapping version that first translated this message is not kept in the store; replay with the current mapping',
+  },
 } as const;
 export type ReplayErrorCode = keyof typeof REPLAY_ERRORS;

@@ -8,6 +8,7 @@ import type { Job } from 'bullmq';
 import type { CanonicalEnvelope } from '../../schemas/index';
 import { coalesced } from '../coalesce';
 import type { HubContext } from '../context';
+import { keepLoadedVersions, pinnedRegistry } from '../mappings/kept';
 import { partitionOf } from '../queue/queue-keys';
 import {
   markReplayStarted,
@@ -127,15 +128,17 @@ async function intakeItem(ctx: HubContext, message: InboundMessage): Promise<Int
       return { message: received, ok: false, code: 'SIGNAL_INVALID', problems: signals.problems };
     return { message: received, ok: true, envelopes: [], ...(signals ? { signals: signals.signals } : { correction }) };
   }
-  const translation = await translate(message, ctx.mappings);
+  if (!message.mapping) await keepLoadedVersions(ctx);
+  const registry = message.mapping ? await pinnedRegistry(ctx, message.mapping) : ctx.mappings;
+  const translation = await translate(message, registry);
   if (!translation.ok) {
     const received = receivedMessage(message, {
-      name: message.contentType === 'xml' ? 'b2mml' : 'canonical-json',
+      ...(translation.mapping ?? { name: message.contentType === 'xml' ? 'b2mml' : 'canonical-json' }),
       documents: 0,
     });
     return { message: received, ok: false, code: translation.code, problems: translation.problems };
   }
-  const received = receivedMessage(message, { name: translation.mapping, documents: translation.envelopes.length });
+  const received = receivedMessage(message, { ...translation.mapping, documents: translation.envelopes.length });
   return { message: received, ok: true, envelopes: translation.envelopes };
 }
 

@@ -1,4 +1,5 @@
 /** The data each queue's jobs carry. */
+import type { MappingPin } from '../store/replay-requests';
 
 /** One payload as the door or a connector accepted it. */
 export interface InboundMessage {
@@ -13,6 +14,11 @@ export interface InboundMessage {
   type?: string;
   /** Set on a replay of an ingest dead letter: the replay request (and job id) it fulfils. */
   replayRequest?: string;
+  /**
+   * Set on a replay with the original mapping: the kept version (hub/store/mapping-versions.ts) it
+   * is translated with, or the codec's name (`canonical-json`, `b2mml…`: no mapping at all).
+   */
+  mapping?: MappingPin;
 }
 
 /**

@@ -41,7 +41,7 @@ export async function sweepOutbox(ctx: HubContext): Promise<SweepResult> {
   for (const request of await unstartedReplayRequests(ctx.db, BATCH)) {
     const queues = [ctx.queues.ingest, ...(ctx.queues.contextIngest ? [ctx.queues.contextIngest] : [])];
     if ((await Promise.all(queues.map((queue) => queue.getJob(request.id)))).some(Boolean)) continue;
-    await queueIngestReplay(ctx, request.messageId, request.id);
+    await queueIngestReplay(ctx, request.messageId, request.id, request.mapping);
     result.replays += 1;
   }
   for (const queue of ctx.queues.all()) {

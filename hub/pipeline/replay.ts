@@ -10,32 +10,73 @@ import {
   assignPartition,
   findDeadLetters,
   getDelivery,
+  keptMappingVersion,
   markReplayed,
+  recordedMapping,
   storedMessage,
   type DeadLetter,
   type DeadLetterFilter,
+  type MappingPin,
   type ReplayRollBack,
 } from '../store/index';
 import type { InboundMessage, IngestJob } from './jobs';
 
-export type ReplayOutcome =
-  { ok: true; deadLetter: string; replay: number; queued: string } | { ok: false; rollBack: ReplayRollBack };
+/**
+ * Which mapping an ingest replay translates with: the mappings loaded now (`current`, the default:
+ * the fix an operator just deployed), or the version that first translated the message, kept by the
+ * store (`original`). A delivery replay renders with the outbound mapping loaded now either way.
+ */
+export type ReplayMapping = 'original' | 'current';
 
-/** Replays one dead letter; `ok: false` (audited) when it would send an older revision over a newer one. */
+export type ReplayOutcome =
+  | {
+      ok: true;
+      deadLetter: string;
+      /** The message replayed: a replay runs under the original message's id. */
+      messageId: string;
+      replay: number;
+      queued: string;
+      /** An ingest replay's mapping: `current`, or the original version it runs with. */
+      mapping?: 'current' | { original: MappingPin };
+    }
+  | { ok: false; rollBack: ReplayRollBack }
+  | { ok: false; unknownMapping: MappingPin & { deadLetter: string } };
+
+/**
+ * Replays one dead letter; `ok: false` when it would send an older revision over a newer one
+ * (audited), or when `original` was asked for a mapping version the store does not keep.
+ */
 export async function replayDeadLetter(
   ctx: HubContext,
   letter: DeadLetter,
   by: string,
   reason?: string,
+  mapping: ReplayMapping = 'current',
 ): Promise<ReplayOutcome> {
-  const marked = await markReplayed(ctx.db, letter, by, reason);
+  let pin: MappingPin | undefined;
+  if (mapping === 'original' && letter.stage === 'ingest') {
+    const recorded = await recordedMapping(ctx.db, letter.messageId);
+    if (recorded?.name.includes('@')) {
+      const kept = await keptMappingVersion(ctx.db, recorded.name, recorded.digest);
+      if (!kept) return { ok: false, unknownMapping: { ...recorded, deadLetter: letter.id } };
+      pin = { name: recorded.name, digest: kept.digest };
+    } else if (recorded) pin = { name: recorded.name };
+  }
+  const marked = await markReplayed(ctx.db, letter, by, reason, pin);
   if (!marked.ok) return marked;
   if (marked.queue === 'deliver') {
     await queueDeliveryReplay(ctx, letter.deliveryId!, marked.jobId);
   } else {
-    await queueIngestReplay(ctx, letter.messageId, marked.jobId);
+    await queueIngestReplay(ctx, letter.messageId, marked.jobId, pin);
   }
-  return { ok: true, deadLetter: letter.id, replay: marked.replay, queued: marked.jobId };
+  return {
+    ok: true,
+    deadLetter: letter.id,
+    messageId: letter.messageId,
+    replay: marked.replay,
+    queued: marked.jobId,
+    ...(marked.queue === 'ingest' ? { mapping: pin ? { original: pin } : 'current' } : {}),
+  };
 }
 
 /** What a bulk replay did: each dead letter replayed, or skipped because it would roll a target back. */
@@ -43,8 +84,9 @@ export interface BulkReplay {
   matched: number;
   replayed: number;
   skipped: number;
-  replays: Array<{ deadLetter: string; replay: number; queued: string }>;
-  skips: ReplayRollBack[];
+  replays: Array<Extract<ReplayOutcome, { ok: true }>>;
+  /** Dead letters not replayed: a newer revision delivered, or (`original`) no kept mapping version. */
+  skips: Array<ReplayRollBack | (MappingPin & { deadLetter: string })>;
 }
 
 /** Replays every unreplayed dead letter matching `filter` (up to `limit`), skipping and auditing roll-backs. */
@@ -53,19 +95,20 @@ export async function replayMatching(
   filter: DeadLetterFilter,
   by: string,
   reason: string,
+  mapping: ReplayMapping = 'current',
   limit = 1000,
 ): Promise<BulkReplay> {
   const letters = await findDeadLetters(ctx.db, filter, limit);
   const result: BulkReplay = { matched: letters.length, replayed: 0, skipped: 0, replays: [], skips: [] };
   // One at a time and oldest first, so several dead revisions of one object are re-sent in order.
   for (const letter of letters) {
-    const outcome = await replayDeadLetter(ctx, letter, by, reason);
+    const outcome = await replayDeadLetter(ctx, letter, by, reason, mapping);
     if (outcome.ok) {
       result.replayed += 1;
-      result.replays.push({ deadLetter: outcome.deadLetter, replay: outcome.replay, queued: outcome.queued });
+      result.replays.push(outcome);
     } else {
       result.skipped += 1;
-      result.skips.push(outcome.rollBack);
+      result.skips.push('rollBack' in outcome ? outcome.rollBack : outcome.unknownMapping);
     }
   }
   return result;
@@ -85,7 +128,12 @@ export async function queueDeliveryReplay(ctx: HubContext, deliveryId: string, j
 }
 
 /** Queues an ingest replay of a stored message under the replay request's job id. */
-export async function queueIngestReplay(ctx: HubContext, messageId: string, jobId: string): Promise<void> {
+export async function queueIngestReplay(
+  ctx: HubContext,
+  messageId: string,
+  jobId: string,
+  mapping?: MappingPin,
+): Promise<void> {
   const message = await storedMessage(ctx.db, messageId);
   if (!message) throw new Error(`message ${messageId} has no stored payload`);
   const job: IngestJob = {
@@ -98,6 +146,7 @@ export async function queueIngestReplay(ctx: HubContext, messageId: string, jobI
         receivedAt: message.receivedAt,
         receivedSeq: message.receivedSeq,
         replayRequest: jobId,
+        ...(mapping ? { mapping } : {}),
       },
     ],
   };

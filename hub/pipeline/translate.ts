@@ -10,8 +10,18 @@ import { MappingError, payloadOf, runInbound, type Mapping } from '../../mapping
 import type { MappingRegistry } from '../../mappings/engine/registry';
 import type { InboundMessage } from './jobs';
 
+/** What translated a message (or failed to): `id@version` of a mapping with its text's digest, or the codec's name. */
+export interface TranslatedBy {
+  name: string;
+  /** A mapping's: which text of its `id@version` (hub/store/mapping-versions.ts keeps each). */
+  digest?: string;
+}
+
 export type Translation =
-  { ok: true; mapping: string; envelopes: CanonicalEnvelope[] } | { ok: false; code: string; problems: Problem[] };
+  | { ok: true; mapping: TranslatedBy; envelopes: CanonicalEnvelope[] }
+  | { ok: false; code: string; problems: Problem[]; mapping?: TranslatedBy };
+
+const by = (mapping: Mapping): TranslatedBy => ({ name: mapping.name, digest: mapping.digest });
 
 /**
  * Translates one inbound message; the envelopes carry the hub's message id and the authenticated
@@ -41,7 +51,11 @@ export async function translate(job: InboundMessage, mappings: MappingRegistry):
     try {
       const result = readB2mml(job.body, { sourceSystem: job.system, receivedAt: job.receivedAt });
       const envelopes = result.envelopes.map((envelope) => ({ ...envelope, messageId: job.messageId }));
-      return { ok: true, mapping: `b2mml-${result.release.toLowerCase()}:${result.verb}${result.noun}`, envelopes };
+      return {
+        ok: true,
+        mapping: { name: `b2mml-${result.release.toLowerCase()}:${result.verb}${result.noun}` },
+        envelopes,
+      };
     } catch (error) {
       if (error instanceof B2mmlError) return { ok: false, code: error.code, problems: error.problems };
       throw error;
@@ -71,13 +85,13 @@ export async function translate(job: InboundMessage, mappings: MappingRegistry):
   if (envelopes.length === 0)
     return { ok: false, code: 'CANONICAL_INVALID', problems: [{ path: '/', reason: 'no documents' }] };
   const stamped = envelopes.map((envelope) => ({ ...envelope, messageId: job.messageId, receivedAt: job.receivedAt }));
-  return { ok: true, mapping: 'canonical-json', envelopes: stamped };
+  return { ok: true, mapping: { name: 'canonical-json' }, envelopes: stamped };
 }
 
 async function translateWith(mapping: Mapping, job: InboundMessage, payload: unknown): Promise<Translation> {
   try {
     const documents = await runInbound(mapping, payload);
-    if (documents.length === 0) return { ok: true, mapping: mapping.name, envelopes: [] };
+    if (documents.length === 0) return { ok: true, mapping: by(mapping), envelopes: [] };
     const envelopes = documents.map((mapped) => {
       const envelope = {
         messageId: job.messageId,
@@ -91,9 +105,9 @@ async function translateWith(mapping: Mapping, job: InboundMessage, payload: unk
       if (mapped.version !== undefined) envelope.version = mapped.version;
       return envelope;
     });
-    return { ok: true, mapping: mapping.name, envelopes };
+    return { ok: true, mapping: by(mapping), envelopes };
   } catch (error) {
-    if (error instanceof MappingError) return mappingFailure(error, mapping.name);
+    if (error instanceof MappingError) return { ...mappingFailure(error, mapping.name), mapping: by(mapping) };
     throw error;
   }
 }

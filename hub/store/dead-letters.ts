@@ -4,7 +4,7 @@ import { appendAudit, type AuditEntry } from './audit-log';
 import type { Db } from './db';
 import { newerDelivered } from './deliveries';
 import { insertReceived, type ReceivedMessage } from './messages';
-import { insertReplayRequest } from './replay-requests';
+import { insertReplayRequest, type MappingPin } from './replay-requests';
 
 export type DeadLetterStage = 'ingest' | 'deliver';
 
@@ -183,7 +183,13 @@ export type ReplayMark =
  * swept into their queue if the caller dies before queueing). A delivery whose target already
  * received a newer revision of the object is not replayed: the refusal is audited instead.
  */
-export async function markReplayed(db: Db, letter: DeadLetter, by: string, reason?: string): Promise<ReplayMark> {
+export async function markReplayed(
+  db: Db,
+  letter: DeadLetter,
+  by: string,
+  reason?: string,
+  mapping?: MappingPin,
+): Promise<ReplayMark> {
   return db.transaction(async (tx): Promise<ReplayMark> => {
     const replay = letter.replayCount + 1;
     const now = new Date().toISOString();
@@ -248,6 +254,7 @@ export async function markReplayed(db: Db, letter: DeadLetter, by: string, reaso
         messageId: letter.messageId,
         requestedBy: by,
         requestedAt: now,
+        ...(mapping ? { mapping } : {}),
       });
     }
     await appendAudit(tx, [
@@ -261,6 +268,7 @@ export async function markReplayed(db: Db, letter: DeadLetter, by: string, reaso
           deliveryId: letter.deliveryId,
           by,
           ...(reason ? { reason } : {}),
+          ...(delivery ? {} : { mapping: mapping ? { original: mapping } : 'current' }),
         },
       },
     ]);

@@ -13,6 +13,7 @@ export * from './audit-log';
 export * from './dead-letters';
 export * from './deliveries';
 export * from './intake';
+export * from './mapping-versions';
 export * from './messages';
 export * from './objects';
 export * from './replay-requests';

@@ -13,8 +13,11 @@ export interface ReceivedMessage {
   contentType: string;
   idempotencyKey?: string;
   body: string;
-  /** The mapping that translated it and how many documents it made. */
-  mapping: { name: string; documents: number };
+  /**
+   * The mapping that translated it (or failed to: a mapping's error, else the codec that failed) and
+   * how many documents it made; a mapping's `digest` names the text kept in mapping_versions.
+   */
+  mapping: { name: string; documents: number; digest?: string };
 }
 
 /**
@@ -121,6 +124,17 @@ export async function storedMessage(
       body: String(row.body),
     }
   );
+}
+
+/** The mapping a message's record names (see ReceivedMessage.mapping), if it was recorded. */
+export async function recordedMapping(
+  db: Db,
+  messageId: string,
+): Promise<{ name: string; digest?: string } | undefined> {
+  const [row] = await db.query('SELECT mapping FROM messages WHERE id = $1', [messageId]);
+  if (!row?.mapping) return undefined;
+  const { name, digest } = JSON.parse(String(row.mapping)) as { name: string; digest?: string };
+  return digest ? { name, digest } : { name };
 }
 
 export async function messageExists(db: Db, messageId: string): Promise<boolean> {

@@ -3,7 +3,7 @@ import type { Db } from './db';
 import { MESSAGE_SEARCH_INDEXES } from './message-search';
 
 /** The schema this code writes; UPGRADES bring an older store up to it. */
-const SCHEMA_VERSION = 8;
+const SCHEMA_VERSION = 9;
 
 const TABLES = `
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -108,6 +108,21 @@ CREATE TABLE IF NOT EXISTS replay_requests (
   requested_by TEXT NOT NULL,
   requested_at TEXT NOT NULL,
   started_at TEXT
+);
+CREATE TABLE IF NOT EXISTS replay_mappings (
+  request_id TEXT PRIMARY KEY,
+  mapping TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS mapping_versions (
+  id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  digest TEXT NOT NULL,
+  system TEXT NOT NULL,
+  direction TEXT NOT NULL,
+  file TEXT NOT NULL,
+  source TEXT NOT NULL,
+  first_seen_at TEXT NOT NULL,
+  PRIMARY KEY (id, version, digest)
 );
 CREATE INDEX IF NOT EXISTS replay_requests_open ON replay_requests (started_at);
 CREATE TABLE IF NOT EXISTS payloads (
@@ -239,6 +254,11 @@ const UPGRADES: Record<number, string[]> = {
   // dead letters an operator discarded; a release of schema 7 would let nobody but the admin token in,
   // and would take a discarded dead letter for an open one.
   7: ['ALTER TABLE dead_letters ADD COLUMN discarded_at TEXT'],
+  // 9: the text of every mapping version loaded (mapping_versions) and the mapping version an ingest
+  // replay was asked to run with (replay_mappings), both created with the tables; a release of schema 8
+  // would replay every message with the mapping loaded now, also one an operator asked to run with its
+  // original.
+  8: [],
 };
 
 /** Creates missing tables and upgrades older ones; safe to run from every process at every start. */

@@ -235,7 +235,7 @@ describe.each(storeBackends)('upgrading a store of schema 1 on %s', (_name, open
     );
     await migrate(db);
     const [row] = await db.query<{ version: number }>('SELECT version FROM schema_version');
-    expect(Number(row!.version)).toBe(8);
+    expect(Number(row!.version)).toBe(9);
     expect((await apply(db, 'erp', planB, { version: 41 })).decision).toBe('accepted');
     expect((await getObject(db, 'ProductionOrder', 'PO-1'))?.data).toMatchObject({
       description: 'plan B',

@@ -11,6 +11,17 @@ export interface ReplayRequest {
   messageId: string;
   requestedBy: string;
   requestedAt: string;
+  /** The kept mapping version the replay runs with (its original); absent: the mappings loaded now. */
+  mapping?: MappingPin;
+}
+
+/**
+ * What a replay with the original mapping translates with: a kept mapping version
+ * (hub/store/mapping-versions.ts), `id@version` and its text's digest, or a codec's name.
+ */
+export interface MappingPin {
+  name: string;
+  digest?: string;
 }
 
 export async function insertReplayRequest(tx: Db, request: ReplayRequest): Promise<void> {
@@ -19,6 +30,11 @@ export async function insertReplayRequest(tx: Db, request: ReplayRequest): Promi
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
     [request.id, request.deadLetterId, request.messageId, request.requestedBy, request.requestedAt],
   );
+  if (request.mapping)
+    await tx.execute('INSERT INTO replay_mappings (request_id, mapping) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+      request.id,
+      JSON.stringify(request.mapping),
+    ]);
 }
 
 /** The ingest worker took the replay's job: from now on BullMQ keeps it until it is done. */
@@ -31,14 +47,17 @@ export async function markReplayStarted(db: Db, id: string): Promise<void> {
 
 /** Replay requests whose job has not started yet, oldest first. */
 export async function unstartedReplayRequests(db: Db, limit = 1000): Promise<ReplayRequest[]> {
-  const rows = await db.query('SELECT * FROM replay_requests WHERE started_at IS NULL ORDER BY requested_at LIMIT $1', [
-    limit,
-  ]);
+  const rows = await db.query(
+    `SELECT r.*, m.mapping FROM replay_requests r LEFT JOIN replay_mappings m ON m.request_id = r.id
+      WHERE r.started_at IS NULL ORDER BY r.requested_at LIMIT $1`,
+    [limit],
+  );
   return rows.map((row) => ({
     id: String(row.id),
     deadLetterId: String(row.dead_letter_id),
     messageId: String(row.message_id),
     requestedBy: String(row.requested_by),
     requestedAt: String(row.requested_at),
+    ...(row.mapping ? { mapping: JSON.parse(String(row.mapping)) as MappingPin } : {}),
   }));
 }

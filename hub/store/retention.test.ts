@@ -281,7 +281,7 @@ describe.each(storeBackends)('retention on %s', (_name, open) => {
     await db.execute('UPDATE schema_version SET version = 2');
     await migrate(db);
     const [row] = await db.query<{ version: number }>('SELECT version FROM schema_version');
-    expect(Number(row!.version)).toBe(8);
+    expect(Number(row!.version)).toBe(9);
     expect((await runRetention(context())).payloads).toMatchObject({ removed: 1 });
     expect((await messageTrace(db, 'old-1'))?.retention?.payloadRemovedAt).toEqual(expect.any(String));
   });

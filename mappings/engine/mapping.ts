@@ -3,6 +3,7 @@
  * canonical documents) or outbound (envelope → the system's payload). Every error names the file,
  * the expression and, where known, the position.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Type } from '@sinclair/typebox';
 import Ajv from 'ajv';
@@ -55,6 +56,10 @@ export interface Mapping {
   spec: MappingFile;
   /** `id@version`, recorded with every message the mapping handles. */
   name: string;
+  /** The file's text, as loaded: the hub keeps every version it ran (hub/store/mapping-versions.ts). */
+  source: string;
+  /** The first 16 hex digits of the text's SHA-256: tells two texts of one `id@version` apart. */
+  digest: string;
   matches(payload: unknown): Promise<boolean>;
 }
 
@@ -78,9 +83,23 @@ export interface LoadOptions {
 
 /** Loads and compiles the mapping file at `file`; throws MAPPING_INVALID with every problem. */
 export function loadMapping(file: string, options: LoadOptions = {}): LoadedMapping {
+  let source: string;
+  try {
+    source = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new MappingError('MAPPING_INVALID', file, [{ path: '/', reason: (error as Error).message.split('\n')[0]! }]);
+  }
+  return compileMapping(source, file, options);
+}
+
+/**
+ * Compiles a mapping from its text, as loaded from `file` (named in every error): a file on disk, or
+ * a version the store kept. Throws MAPPING_INVALID with every problem.
+ */
+export function compileMapping(source: string, file: string, options: LoadOptions = {}): LoadedMapping {
   let spec: unknown;
   try {
-    spec = parseYaml(readFileSync(file, 'utf8'));
+    spec = parseYaml(source);
   } catch (error) {
     throw new MappingError('MAPPING_INVALID', file, [{ path: '/', reason: (error as Error).message.split('\n')[0]! }]);
   }
@@ -125,6 +144,8 @@ export function loadMapping(file: string, options: LoadOptions = {}): LoadedMapp
     file,
     spec: mapping,
     name: `${mapping.id}@${mapping.version}`,
+    source,
+    digest: createHash('sha256').update(source).digest('hex').slice(0, 16),
     expressions,
     matches: async (payload) =>
       expressions.match ? Boolean(await evaluate(file, 'match', expressions.match, payload)) : true,

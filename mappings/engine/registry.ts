@@ -23,10 +23,12 @@ export class MappingRegistry {
   private readonly byFile = new Map<string, Mapping>();
   /** Files that failed to load at the last (re)load; their previous version, if any, stays in use. */
   failures: MappingError[] = [];
+  /** Counts the (re)loads: what was loaded may have changed since a caller last looked. */
+  generation = 0;
 
   constructor(
     readonly dir: string,
-    private readonly options: LoadOptions = {},
+    readonly options: LoadOptions = {},
   ) {
     this.reload();
   }
@@ -43,6 +45,7 @@ export class MappingRegistry {
       }
     }
     this.failures = failures;
+    this.generation += 1;
     return { loaded: this.byFile.size, failed: failures };
   }
 
@@ -78,5 +81,27 @@ export class MappingRegistry {
     return this.all().find(
       ({ spec }) => spec.direction === 'outbound' && spec.system === system && (spec.types as string[]).includes(type),
     );
+  }
+}
+
+/**
+ * A registry of one mapping, for its system and content type, chosen whatever its `match` says (the
+ * answer is kept in `matched`): what a dry run and a replay with a kept mapping version translate
+ * with. A registry of no directory: it loads no file.
+ */
+export class SingleMappingRegistry extends MappingRegistry {
+  matched: boolean | undefined;
+
+  constructor(private readonly mapping: Mapping) {
+    super('');
+  }
+
+  override hasInbound(system: string, contentType: 'json' | 'xml'): boolean {
+    return system === this.mapping.spec.system && contentType === this.mapping.spec.contentType;
+  }
+
+  override async inboundFor(_system: string, _contentType: 'json' | 'xml', payload: unknown): Promise<Mapping> {
+    this.matched = await this.mapping.matches(payload);
+    return this.mapping;
   }
 }
