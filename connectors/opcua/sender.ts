@@ -1,9 +1,12 @@
 /**
- * Hands the subscription's changes to the hub in the order they came. OPC UA has no redelivery: a
- * change the hub refuses (Redis unreachable or slow to answer) is held, with every change after it,
- * and sent again with backoff until the hub takes it, so a short outage or a stall loses nothing and
- * the engine still sees each node's values in order. What is held is bounded: past HELD_LIMIT the
- * oldest changes are dropped, counted and logged.
+ * Hands the subscription's changes to the hub in the order they came. Changes go in windows: what
+ * arrived in one turn is sent together (the hub queues it as one job), and the next window goes only
+ * once the hub answered for every change of the last, so a change sent while an earlier one still
+ * waits for Redis can never be taken before it. OPC UA has no redelivery: a change the hub refuses
+ * (Redis unreachable or slow to answer) is held, with every change after it, and sent again with
+ * backoff until the hub takes it, so a short outage or a stall loses nothing and the engine still
+ * sees each node's values in order. What is held is bounded: past HELD_LIMIT the oldest changes are
+ * dropped, counted and logged.
  */
 import type { ConnectorContext, InboundPayload } from '../types';
 import { firstLine } from './client';
@@ -25,10 +28,10 @@ interface Held extends Change {
 
 export class ChangeSender {
   private seq = 0;
-  /** Refused changes and those that came after them, in arrival order. */
+  /** Changes not sent yet (the next window) and refused ones, in arrival order. */
   private held: Held[] = [];
   private retryTimer?: NodeJS.Timeout;
-  /** Sends of the current retry still waiting for the hub's answer. */
+  /** Sends of the current window still waiting for the hub's answer. */
   private retrying = 0;
   private retryDelayMs = FIRST_RETRY_MS;
   /** Whether the hub refused a change since the last retry began: the next waits, doubling up to MAX_RETRY_MS. */
@@ -40,17 +43,16 @@ export class ChangeSender {
 
   constructor(private readonly context: Pick<ConnectorContext, 'emit' | 'logger'>) {}
 
-  /** Sends a change now, or holds it behind earlier changes still waiting to be taken. */
+  /** Holds a change for the next window: at the end of this turn, or once the hub answered for the last. */
   send(change: Change): void {
-    const entry: Held = { ...change, seq: (this.seq += 1) };
-    if (this.held.length > 0 || this.retryTimer || this.retrying > 0) this.hold(entry);
-    else this.emit(entry, false);
+    this.hold({ ...change, seq: (this.seq += 1) });
   }
 
   /** What health reports: changes held and dropped, with the hub's last refusal. */
   problems(): string[] {
     return [
-      ...(this.held.length > 0
+      // A window waiting for the end of the turn is not held back: only a refusal makes a problem.
+      ...(this.held.length > 0 && this.lastError !== ''
         ? [
             `${this.held.length} change${this.held.length === 1 ? '' : 's'} held for the hub, retrying (${this.lastError})`,
           ]
@@ -74,15 +76,16 @@ export class ChangeSender {
       this.context.logger.warn({ held: this.held.length }, 'opcua: stopped with changes the hub had not taken');
   }
 
-  private emit(entry: Held, retry: boolean): void {
-    if (retry) this.retrying += 1;
+  private emit(entry: Held): void {
+    this.retrying += 1;
     const sent = this.context.emit(entry.payload).then(
       () => {
         entry.taken();
         this.retryDelayMs = FIRST_RETRY_MS;
+        if (this.held.length === 0) this.lastError = '';
       },
       (error: unknown) => {
-        if (this.held.length === 0 && !this.retryTimer && this.retrying === 0)
+        if (!this.refused && this.retryDelayMs === FIRST_RETRY_MS)
           this.context.logger.warn({ err: error }, 'opcua: the hub refused changes; holding them to send again');
         this.lastError = firstLine(error);
         this.refused = true;
@@ -91,7 +94,7 @@ export class ChangeSender {
     );
     const settled = sent.finally(() => {
       this.pending.delete(settled);
-      if (retry) this.retrying -= 1;
+      this.retrying -= 1;
       this.scheduleRetry();
     });
     this.pending.add(settled);
@@ -115,8 +118,8 @@ export class ChangeSender {
   }
 
   /**
-   * Once the last retry has its answers, sends what is held again: after a backoff when the hub
-   * refused some of it, at once when it took all (what was held meanwhile follows).
+   * Once the last window has its answers, sends what is held as the next: after a backoff when the
+   * hub refused some of the last, at the end of this turn when it took all.
    */
   private scheduleRetry(): void {
     if (this.stopped || this.retryTimer || this.retrying > 0 || this.held.length === 0) return;
@@ -130,7 +133,7 @@ export class ChangeSender {
       this.refused = false;
       const held = this.held;
       this.held = [];
-      for (const entry of held) this.emit(entry, true);
+      for (const entry of held) this.emit(entry);
     }, delay);
   }
 }
