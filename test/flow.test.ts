@@ -97,3 +97,34 @@ it('refuses the stream without a token, and to a role that may not see the flow'
   expect((await fetch(`${api.url}/api/v1/events`)).status).toBe(401);
   expect((await fetch(`${api.url}/api/v1/flow`, { headers: { authorization: 'Bearer erp-token' } })).status).toBe(403);
 });
+
+it('ends a stream with a closed event once its user is removed', async () => {
+  const json = { ...admin, 'content-type': 'application/json' };
+  const added = await fetch(`${api.url}/api/v1/users`, {
+    method: 'POST',
+    headers: json,
+    body: JSON.stringify({ name: 'stream-watcher', role: 'viewer' }),
+  });
+  expect(added.status).toBe(201);
+  const { token } = (await added.json()) as { token: string };
+  const stream = await fetch(`${api.url}/api/v1/events`, { headers: { authorization: `Bearer ${token}` } });
+  expect(stream.status).toBe(200);
+  const reader = stream.body!.getReader();
+  let text = '';
+  const ended = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return text;
+      text += Buffer.from(value).toString('utf8');
+    }
+  })();
+  await waitFor(async () => text.includes('event: flow') || undefined, 10000, 'the first flow event');
+  const removed = await fetch(`${api.url}/api/v1/users/stream-watcher`, { method: 'DELETE', headers: admin });
+  expect(removed.status).toBe(204);
+  // The next push (every 2 s) finds the token is nobody's and ends the stream.
+  const all = await Promise.race([
+    ended,
+    new Promise<string>((_, reject) => setTimeout(() => reject(new Error('the stream stayed open')), 10000)),
+  ]);
+  expect(all).toMatch(/event: closed\ndata: {"code":"AUTH_INVALID"}\n\n$/);
+}, 30000);

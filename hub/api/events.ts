@@ -1,24 +1,46 @@
 /**
  * Server-sent events for the console: one timer per api process reads the shared flow buckets from
  * Redis every 2 s and sends them to every open stream, however many consoles are watching (no
- * polling storm). A stream starts with the last minute, then gets the newest buckets.
+ * polling storm). A stream starts with the last minute, then gets the newest buckets. Before each
+ * push every stream's caller is looked up again: a stream whose user was removed, whose session
+ * expired or was closed, or whose role no longer may watch, gets a `closed` event and ends.
  */
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import type { HubContext } from '../context';
 import { BUCKET_SECONDS, readFlow } from '../pipeline/flow';
+import { callerOf } from './access';
+import { ApiError } from './errors';
 import { queryOf, type Handlers } from './mount';
+import { allowedRoles, OPERATIONS } from './operations';
+
+const WATCHERS = allowedRoles(OPERATIONS.find((operation) => operation.operationId === 'streamEvents')!);
 
 const PUSH_MS = 2000;
 
 export function eventHandlers(ctx: HubContext): Handlers {
-  const streams = new Set<Response>();
+  const streams = new Map<Response, Request>();
   let timer: NodeJS.Timeout | undefined;
   const send = (res: Response, event: string, data: unknown) =>
     res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  /** The code a stream ends with when its caller may no longer watch; undefined while they may. */
+  const revoked = async (req: Request): Promise<string | undefined> => {
+    try {
+      const caller = await callerOf(ctx, req);
+      return caller.kind === 'user' && WATCHERS.includes(caller.role) ? undefined : 'FORBIDDEN_ROLE';
+    } catch (error) {
+      // The store not answering is not the caller's fault: the stream stays, and is checked next time.
+      return error instanceof ApiError ? error.code : undefined;
+    }
+  };
   const push = async () => {
     const buckets = await readFlow(ctx, 2 * BUCKET_SECONDS).catch(() => undefined);
-    for (const res of streams) {
-      if (buckets) send(res, 'flow', { bucketSeconds: BUCKET_SECONDS, buckets });
+    for (const [res, req] of streams) {
+      const code = await revoked(req);
+      if (code) {
+        send(res, 'closed', { code });
+        streams.delete(res);
+        res.end();
+      } else if (buckets) send(res, 'flow', { bucketSeconds: BUCKET_SECONDS, buckets });
       else res.write(': redis did not answer\n\n');
     }
   };
@@ -42,7 +64,7 @@ export function eventHandlers(ctx: HubContext): Handlers {
         send(res, 'flow', { bucketSeconds: BUCKET_SECONDS, buckets: await readFlow(ctx, 60).catch(() => []) });
         // Gone while Redis answered (its close event came before a listener was there): nothing to keep.
         if (res.destroyed || req.destroyed) return;
-        streams.add(res);
+        streams.set(res, req);
         timer ??= setInterval(() => void push(), PUSH_MS);
         timer.unref();
         req.on('close', () => {
