@@ -5,7 +5,7 @@
  */
 import { ApiError, call, get, setCsrfToken } from './api.js';
 import { errorBox, h } from './dom.js';
-import { may } from './roles.js';
+import { loadRoles, may } from './roles.js';
 import * as audit from './views/audit.js';
 import * as connectors from './views/connectors.js';
 import * as context from './views/context.js';
@@ -15,6 +15,7 @@ import * as objects from './views/objects.js';
 import * as ownership from './views/ownership.js';
 import * as queues from './views/queues.js';
 import * as trace from './views/trace.js';
+import * as users from './views/users.js';
 
 /**
  * @typedef {{ user: string, role: string, may: (what: string) => boolean, go: (hash: string) => void }} App
@@ -32,6 +33,7 @@ const VIEWS = [
   { id: 'audit', title: 'Audit', view: audit },
   { id: 'connectors', title: 'Connectors', view: connectors },
   { id: 'context', title: 'Context', view: context },
+  { id: 'users', title: 'Users', view: users },
 ];
 
 const main = /** @type {HTMLElement} */ (document.getElementById('view'));
@@ -41,6 +43,18 @@ const loginSection = /** @type {HTMLElement} */ (document.getElementById('login'
 const loginForm = /** @type {HTMLFormElement} */ (document.getElementById('login-form'));
 const loginStatus = /** @type {HTMLElement} */ (document.getElementById('login-status'));
 const logoutButton = /** @type {HTMLButtonElement} */ (document.getElementById('logout'));
+
+/** Who may do what, read once at start (again at a login, should that first read have failed). */
+let rolesLoaded = loadRoles();
+rolesLoaded.catch(() => undefined); // a failure shows where it is awaited: at start, or at the login
+async function rolesReady() {
+  try {
+    await rolesLoaded;
+  } catch {
+    rolesLoaded = loadRoles();
+    await rolesLoaded;
+  }
+}
 
 /** @type {App | undefined} */
 let app;
@@ -124,6 +138,7 @@ loginForm.addEventListener('submit', async (event) => {
       password: String(data.get('password') ?? ''),
     });
     loginForm.reset();
+    await rolesReady();
     signedIn(session);
   } catch (error) {
     loginStatus.replaceChildren(errorBox(error));
@@ -141,7 +156,9 @@ logoutButton.addEventListener('click', async () => {
 window.addEventListener('hashchange', () => void show());
 
 try {
-  signedIn(await get('/api/v1/session'));
+  const session = await get('/api/v1/session');
+  await rolesReady();
+  signedIn(session);
 } catch (error) {
   signedOut();
   if (!(error instanceof ApiError && error.status === 401)) loginStatus.replaceChildren(errorBox(error));

@@ -34,7 +34,20 @@ export function table(columns, rows, empty = 'Nothing to show.') {
     'table',
     {},
     h('thead', {}, h('tr', {}, ...columns.map((column) => h('th', {}, column)))),
-    h('tbody', {}, ...rows.map((row) => h('tr', {}, ...row.map((cell) => h('td', {}, cell ?? ''))))),
+    h('tbody', {}, ...rows.map(tableRow)),
+  );
+}
+
+/**
+ * One row of a table (to add to its tbody later); a cell that is a `td` already (one holding a row's
+ * actions) is taken as it is.
+ * @param {Array<Node | string | number | undefined>} cells
+ */
+export function tableRow(cells) {
+  return h(
+    'tr',
+    {},
+    ...cells.map((cell) => (typeof cell === 'object' && cell?.nodeName === 'TD' ? cell : h('td', {}, cell ?? ''))),
   );
 }
 

@@ -1,35 +1,53 @@
 /**
- * @module Which role may use which view and action: a mirror of the role lists in the hub's
- * operation table (hub/api/operations.ts, also `x-roles` in GET /api/v1/openapi.json). Admin may do
- * everything. The hub checks every call itself; this only decides what the console shows.
+ * @module Which role may use which view and action, read from the hub's own OpenAPI document
+ * (GET /api/v1/openapi.json, public): each operation's `x-roles` lists the roles it allows, admin
+ * included. The hub checks every call itself; this only decides what the console shows.
  */
+import { get } from './api.js';
 
-const READERS = ['viewer', 'operator', 'integrator', 'auditor'];
-const WATCHERS = ['viewer', 'operator', 'integrator'];
-
-/** @type {Record<string, string[]>} */
-export const ALLOWED = {
-  flow: WATCHERS, // getFlow, streamEvents
-  queues: WATCHERS, // listQueues
-  'dead-letters': WATCHERS, // listDeadLetters
-  trace: READERS, // getMessage
-  objects: READERS, // getObject
-  ownership: READERS, // getOwnership
-  audit: ['auditor'], // queryAudit, exportAudit, verifyAudit
-  connectors: WATCHERS, // listConnectors
-  context: WATCHERS, // getEquipmentState, getOee
+/** The operations each view or action calls: a role may use it when it may call them all. */
+export const NEEDS = {
+  flow: ['getFlow', 'streamEvents'],
+  queues: ['listQueues'],
+  'dead-letters': ['listDeadLetters'],
+  trace: ['getMessage'],
+  objects: ['getObject'],
+  ownership: ['getOwnership'],
+  audit: ['queryAudit', 'exportAudit', 'verifyAudit'],
+  connectors: ['listConnectors'],
+  context: ['getEquipmentState', 'getOee'],
+  users: ['listUsers', 'addUser', 'removeUser', 'issueUserToken'],
   // Actions
-  replay: ['operator'], // replayDeadLetter, replayDeadLetters
-  discard: ['operator'], // discardDeadLetter
-  pause: ['operator'], // pauseTarget, resumeTarget
-  'test-connector': ['operator'], // testConnector
+  'search-messages': ['searchMessages'],
+  replay: ['replayDeadLetter', 'replayDeadLetters'],
+  discard: ['discardDeadLetter'],
+  pause: ['pauseTarget', 'resumeTarget'],
+  'test-connector': ['testConnector'],
 };
 
+/** The roles each operation allows, by operationId; empty until loadRoles() has read the document. */
+const rolesOf = new Map();
+
+/** Reads the roles of every operation from the hub's OpenAPI document; once, before the first view. */
+export async function loadRoles() {
+  const document = await get('/api/v1/openapi.json');
+  rolesOf.clear();
+  for (const methods of Object.values(document.paths ?? {}))
+    for (const operation of Object.values(/** @type {Record<string, any>} */ (methods)))
+      if (operation?.operationId) rolesOf.set(operation.operationId, operation['x-roles'] ?? []);
+}
+
+/** The roles the hub's document names (every role may open a session), in its order. */
+export function knownRoles() {
+  return [...new Set([...rolesOf.values()].flat())];
+}
+
 /**
- * Whether a role may use a view or an action.
+ * Whether a role may use a view or an action: not when the hub does not list one of its operations.
  * @param {string} role
- * @param {string} what
+ * @param {string} what a key of NEEDS
  */
 export function may(role, what) {
-  return role === 'admin' || (ALLOWED[what] ?? []).includes(role);
+  const needs = /** @type {Record<string, string[]>} */ (NEEDS)[what];
+  return Boolean(needs) && needs.every((operationId) => (rolesOf.get(operationId) ?? []).includes(role));
 }

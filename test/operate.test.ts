@@ -5,62 +5,29 @@
  * itself audited; an integrator lists mappings and dry-runs a payload. Every change names who and why
  * in the audit log.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pino from 'pino';
 import request from 'supertest';
-import { addUser } from '../hub/access/users';
-import { parseConfig } from '../hub/config/load';
-import { startHub, type RunningHub } from '../hub/hub';
+import type { Role } from '../hub/access/roles';
+import type { RunningHub } from '../hub/hub';
 import { listDeadLetters, queryAudit } from '../hub/store/index';
-import { orderEnvelopeJson } from './support/hub-process';
-import { startHttpTarget, waitFor, type HttpTarget } from './support/http-target';
-import { repoRoot } from './support/paths';
+import { waitFor, type HttpTarget } from './support/http-target';
+import { sendOrder as send, startOpsHub, type OpsHub } from './support/ops-hub';
 
+let ops: OpsHub;
 let hub: RunningHub;
 let mes: HttpTarget;
-const tokens: Record<string, string> = {};
 
 beforeAll(async () => {
-  mes = await startHttpTarget();
-  const config = parseConfig(`
-systems:
-  - { id: erp, name: ERP, processOwner: Planning, technicalOwner: IT }
-  - { id: mes, name: MES, processOwner: Production, technicalOwner: IT }
-ownership:
-  ProductionOrder: { owner: erp }
-routes:
-  - { id: orders-to-mes, target: mes, types: [ProductionOrder], url: "${mes.url}/orders", retry: { attempts: 1, backoffMs: 10, maxBackoffMs: 20 } }
-partitions: 2
-`);
-  hub = await startHub({
-    config,
-    dataDir: mkdtempSync(join(tmpdir(), 'handover-operate-')),
-    mappingsDir: join(repoRoot, 'mappings'),
-    env: { HANDOVER_TOKEN_ERP: 'erp-token', HANDOVER_ADMIN_TOKEN: 'admin-token' },
-    logger: pino({ level: 'silent' }),
-  });
-  for (const role of ['operator', 'auditor', 'integrator', 'viewer'])
-    tokens[role] = (await addUser(hub.context.db, { name: `${role}-1`, role })).token;
+  ops = await startOpsHub('operate');
+  ({ hub, mes } = ops);
 }, 30000);
 
 afterAll(async () => {
-  await hub?.stop();
-  await mes?.close();
+  await ops?.stop();
 });
 
-const as = (role: string) => ({ authorization: `Bearer ${tokens[role]}` });
+const as = (role: Role) => ({ authorization: `Bearer ${ops.tokens[role]}` });
 
-async function sendOrder(key: string, version: number): Promise<string> {
-  const answer = await request(hub.url!)
-    .post('/api/v1/inbound/erp')
-    .set('authorization', 'Bearer erp-token')
-    .set('content-type', 'application/json')
-    .send(orderEnvelopeJson(key, { version, description: `v${version}` }));
-  expect(answer.status).toBe(202);
-  return answer.body.messageId as string;
-}
+const sendOrder = (key: string, version: number) => send(ops, key, { version, description: `v${version}` });
 
 const versionsAtMes = (key: string) =>
   mes.received

@@ -12,7 +12,12 @@ export async function render(root) {
   const inputs = FILTERS.map(
     (name) =>
       /** @type {HTMLInputElement} */ (
-        h('input', { name, placeholder: name === 'from' || name === 'to' ? `${name} (ISO time)` : name, size: 14 })
+        h('input', {
+          name,
+          'aria-label': name,
+          placeholder: name === 'from' || name === 'to' ? `${name} (ISO time)` : name,
+          size: 14,
+        })
       ),
   );
   const filter = () => Object.fromEntries(inputs.map((input) => [input.name, input.value.trim() || undefined]));

@@ -1,6 +1,7 @@
 /**
  * @module Dead letters: the open ones (or all, with their outcome), replay one, discard one with a
- * reason, or replay many by a filter with a reason. Only operators (and admin) see the actions.
+ * reason, or replay many by a filter with a reason; an ingest one is translated again with the current
+ * mapping or its original one. Only operators (and admin) see the actions.
  */
 import { get, post, withQuery } from '../api.js';
 import { errorBox, h, notice, reasonForm, table, when } from '../dom.js';
@@ -15,7 +16,9 @@ function outcome(letter) {
 
 /** @param {HTMLElement} root @param {import('../console.js').App} app */
 export async function render(root, app) {
-  const acts = app.may('replay');
+  const replays = app.may('replay');
+  const discards = app.may('discard');
+  const acts = replays || discards;
   const all = /** @type {HTMLInputElement} */ (h('input', { type: 'checkbox', name: 'all' }));
   const messages = h('div', { class: 'messages' });
   const list = h('div', { class: 'list' });
@@ -33,13 +36,25 @@ export async function render(root, app) {
         deadLetters.map((/** @type {any} */ letter) => {
           const open = !letter.replayedAt && !letter.discardedAt && !letter.supersededAt;
           const actions = h('td', { class: 'actions' });
-          if (acts && open)
+          // An ingest dead letter is translated again: with the mapping of today, or the one it first had.
+          const mapping =
+            replays && open && letter.stage === 'ingest' ? mappingChoice('Mapping for the replay') : undefined;
+          if (replays && open)
             actions.append(
+              mapping ?? '',
               h(
                 'button',
-                { type: 'button', class: 'primary', 'data-action': 'replay', onclick: () => replay(letter) },
+                {
+                  type: 'button',
+                  class: 'primary',
+                  'data-action': 'replay',
+                  onclick: () => replay(letter, mapping?.value),
+                },
                 'Replay',
               ),
+            );
+          if (discards && open)
+            actions.append(
               h(
                 'button',
                 { type: 'button', 'data-action': 'discard', onclick: () => discard(letter, actions) },
@@ -63,16 +78,20 @@ export async function render(root, app) {
     for (const row of list.querySelectorAll('tbody tr')) row.classList.add('dead-letter');
   }
 
-  /** @param {any} letter */
-  async function replay(letter) {
+  /** @param {any} letter @param {string | undefined} mapping */
+  async function replay(letter, mapping) {
     try {
-      const answer = await post(`/api/v1/dead-letters/${encodeURIComponent(letter.id)}/replay`);
+      const answer = await post(
+        `/api/v1/dead-letters/${encodeURIComponent(letter.id)}/replay`,
+        mapping ? { mapping } : undefined,
+      );
       say(
         h(
           'div',
           { class: 'notice ok', role: 'status' },
           `Replay ${answer.queued ? 'queued' : 'recorded'} for message `,
           h('a', { href: `#trace/${encodeURIComponent(letter.messageId)}` }, letter.messageId),
+          mappingNote(answer.mapping),
           '.',
         ),
       );
@@ -94,16 +113,22 @@ export async function render(root, app) {
     );
   }
 
-  if (acts) {
+  if (replays) {
     const stage = h(
       'select',
-      { name: 'stage' },
+      { name: 'stage', 'aria-label': 'stage' },
       h('option', { value: '' }, 'any stage'),
       h('option', {}, 'ingest'),
       h('option', {}, 'deliver'),
     );
-    const field = (/** @type {string} */ name) => h('input', { name, placeholder: name, size: 10 });
-    const filter = [stage, field('code'), field('system'), field('target')];
+    const field = (/** @type {string} */ name) => h('input', { name, placeholder: name, size: 10, 'aria-label': name });
+    // Only ingest dead letters are translated again, so only for them is there a mapping to choose.
+    const mapping = mappingChoice('Mapping for the replays');
+    mapping.hidden = true;
+    stage.addEventListener('change', () => {
+      mapping.hidden = /** @type {HTMLSelectElement} */ (stage).value !== 'ingest';
+    });
+    const filter = [stage, field('code'), field('system'), field('target'), mapping];
     const bulk = h('details', { class: 'bulk' }, h('summary', {}, 'Replay many by a filter'));
     bulk.append(
       reasonForm(
@@ -112,8 +137,8 @@ export async function render(root, app) {
           /** @type {Record<string, string>} */
           const body = { reason };
           for (const input of filter) {
-            const { name, value } = /** @type {HTMLInputElement} */ (input);
-            if (value) body[name] = value;
+            const { name, value, hidden } = /** @type {HTMLInputElement} */ (input);
+            if (value && !hidden) body[name] = value;
           }
           const answer = await post('/api/v1/dead-letters/replay', body);
           say(notice(`Matched ${answer.matched}, replayed ${answer.replayed}, skipped ${answer.skipped}.`));
@@ -128,4 +153,30 @@ export async function render(root, app) {
 
   all.addEventListener('change', () => void load().catch((error) => say(errorBox(error))));
   await load();
+}
+
+/**
+ * What an ingest replay's answer says of its mapping: the current one, or the original version.
+ * @param {any} mapping absent from a delivery replay's answer (and from hubs before the choice)
+ */
+function mappingNote(mapping) {
+  if (mapping === 'current') return ', with the current mapping';
+  if (mapping?.original) return `, with the original mapping ${mapping.original.name}`;
+  return '';
+}
+
+/**
+ * Which mapping an ingest replay translates with: today's (the default) or the one the message was
+ * first translated with.
+ * @param {string} label
+ */
+function mappingChoice(label) {
+  return /** @type {HTMLSelectElement} */ (
+    h(
+      'select',
+      { name: 'mapping', 'aria-label': label, class: 'mapping' },
+      h('option', { value: 'current' }, 'current mapping'),
+      h('option', { value: 'original' }, 'original mapping'),
+    )
+  );
 }

@@ -84,6 +84,12 @@ export async function render(root) {
     live.textContent = `updated ${new Date().toLocaleTimeString()}`;
     merge(JSON.parse(/** @type {MessageEvent} */ (event).data));
   });
+  // The hub ends the stream when this session may no longer watch (expired, closed, user removed):
+  // starting again shows the login, or the views the role has now.
+  events.addEventListener('closed', () => {
+    events.close();
+    location.reload();
+  });
   events.addEventListener('error', () => {
     live.dataset.live = 'retrying';
     live.textContent = 'reconnecting…';

@@ -1,6 +1,7 @@
 /**
- * @module Queues: per queue its waiting, active, delayed and failed jobs and workers; per target
- * paused or not, with pause and resume (a reason each, audited) for operators.
+ * @module Queues: per queue its waiting, active, delayed and failed jobs, its oldest waiting job, the
+ * 95th percentile of its jobs' waits (when the hub reports it) and its workers; per target paused or
+ * not, with pause and resume (a reason each, audited) for operators.
  */
 import { get, post } from '../api.js';
 import { errorBox, h, notice, reasonForm, table } from '../dom.js';
@@ -54,9 +55,22 @@ export async function render(root, app) {
         'No targets.',
       ),
     );
+    // The p95 wait is shown when the hub reports it (hubs before it do not).
+    const p95 = answer.queues.some((/** @type {any} */ queue) => queue.p95WaitMs !== undefined);
     queues.replaceChildren(
       table(
-        ['Queue', 'Stage', 'Target', 'Waiting', 'Active', 'Delayed', 'Failed', 'Oldest waiting', 'Workers'],
+        [
+          'Queue',
+          'Stage',
+          'Target',
+          'Waiting',
+          'Active',
+          'Delayed',
+          'Failed',
+          'Oldest waiting',
+          ...(p95 ? ['p95 wait'] : []),
+          'Workers',
+        ],
         answer.queues.map((/** @type {any} */ queue) =>
           queue.ok === false
             ? [queue.name, queue.stage, queue.target, h('span', { class: 'status dead' }, `no answer: ${queue.error}`)]
@@ -68,7 +82,8 @@ export async function render(root, app) {
                 queue.active,
                 queue.delayed,
                 queue.failed,
-                queue.oldestWaitingMs === undefined ? '' : `${Math.round(queue.oldestWaitingMs / 1000)} s`,
+                wait(queue.oldestWaitingMs),
+                ...(p95 ? [h('span', { 'data-p95-wait': queue.p95WaitMs ?? '' }, wait(queue.p95WaitMs))] : []),
                 h(
                   'span',
                   { class: queue.noWorker ? 'status dead' : '' },
@@ -81,4 +96,10 @@ export async function render(root, app) {
     );
   }
   await load().catch((error) => messages.replaceChildren(errorBox(error)));
+}
+
+/** A wait as the queue table shows it: milliseconds under a second, else whole seconds. @param {number | undefined} ms */
+function wait(ms) {
+  if (ms === undefined || ms === null) return '';
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${Math.round(ms / 1000)} s`;
 }
