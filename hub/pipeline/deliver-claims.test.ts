@@ -31,6 +31,43 @@ let db: Db;
 const arrived: string[] = [];
 let healed = false;
 
+/** What a drain is given: the store, metrics, and its partition's queue, paused while `paused()` says so. */
+const contextOf = (config: HubContext['config'], paused: () => boolean) =>
+  ({
+    config,
+    db,
+    metrics: createMetrics(),
+    logger: pino({ level: 'silent' }),
+    queues: { deliver: () => ({ isPaused: async () => paused() }) },
+  }) as unknown as HubContext;
+
+/** Records one accepted order per key (in this order), each with its delivery to MES. */
+async function recordOrders(config: HubContext['config'], keys: string[], firstSeq: number): Promise<string[]> {
+  const items = keys.map((key, index) => {
+    const id = newMessageId();
+    const envelope = { ...(JSON.parse(orderEnvelopeJson(key)) as CanonicalEnvelope), messageId: id };
+    return {
+      ok: true as const,
+      envelopes: [envelope],
+      message: {
+        id,
+        system: 'erp',
+        receivedAt: envelope.receivedAt,
+        receivedSeq: firstSeq + index,
+        contentType: 'json',
+        body: '{}',
+        mapping: { name: 'canonical-json', documents: 1 },
+      },
+    };
+  });
+  const outcomes = await recordBatch(db, items, (envelope) => ({
+    ownership: config.ownership,
+    partition: 0,
+    plan: () => routesFor(config.routes, envelope.type, envelope.document as Record<string, unknown>, 'erp'),
+  }));
+  return outcomes.map((outcome) => (outcome.ok ? outcome.documents[0]!.outcome.deliveries[0]!.id : ''));
+}
+
 beforeAll(async () => {
   server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -55,35 +92,8 @@ afterAll(async () => {
 it('dead-letters a delivery that never ends its drain after MAX_CLAIMS drains, and delivers the others', async () => {
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const config = parseConfig(`${ordersConfigYaml(url)}partitions: 1\n`);
-  const items = ['PO-POISON', 'PO-FINE-1', 'PO-FINE-2'].map((key, index) => {
-    const id = newMessageId();
-    const envelope = { ...(JSON.parse(orderEnvelopeJson(key)) as CanonicalEnvelope), messageId: id };
-    return {
-      ok: true as const,
-      envelopes: [envelope],
-      message: {
-        id,
-        system: 'erp',
-        receivedAt: envelope.receivedAt,
-        receivedSeq: index + 1,
-        contentType: 'json',
-        body: '{}',
-        mapping: { name: 'canonical-json', documents: 1 },
-      },
-    };
-  });
-  const [poison] = await recordBatch(db, items, (envelope) => ({
-    ownership: config.ownership,
-    partition: 0,
-    plan: () => routesFor(config.routes, envelope.type, envelope.document as Record<string, unknown>, 'erp'),
-  }));
-  const poisonId = poison!.ok ? poison!.documents[0]!.outcome.deliveries[0]!.id : '';
-  const ctx = {
-    config,
-    db,
-    metrics: createMetrics(),
-    logger: pino({ level: 'silent' }),
-  } as unknown as HubContext;
+  const [poisonId = ''] = await recordOrders(config, ['PO-POISON', 'PO-FINE-1', 'PO-FINE-2'], 1);
+  const ctx = contextOf(config, () => false);
   const job = { removeDeduplicationKey: async () => 0 } as unknown as Job;
 
   for (let drain = 1; drain <= MAX_CLAIMS; drain += 1) {
@@ -114,4 +124,37 @@ it('dead-letters a delivery that never ends its drain after MAX_CLAIMS drains, a
   await deliverProcessor(ctx, 'mes', 0, new AbortController().signal)(job);
   expect((await getDelivery(db, poisonId))!.status).toBe('delivered');
   expect(arrived.filter((key) => key === 'PO-POISON')).toHaveLength(MAX_CLAIMS + 1);
+}, 60000);
+
+it('stops a running drain at its next page once its target is paused, and the rest goes out on resume', async () => {
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const config = parseConfig(`${ordersConfigYaml(url)}partitions: 1\n`);
+  // More objects than one page of a drain (256), all pending in partition 0.
+  const keys = Array.from({ length: 300 }, (_, index) => `PO-PAUSE-${String(index).padStart(3, '0')}`);
+  const ids = await recordOrders(config, keys, 100);
+  const ours = () => arrived.filter((key) => key.startsWith('PO-PAUSE-'));
+  // The operator pauses the target as soon as its first delivery of them has arrived.
+  let resumed = false;
+  const job = { removeDeduplicationKey: async () => 0 } as unknown as Job;
+  await deliverProcessor(
+    contextOf(config, () => !resumed && ours().length > 0),
+    'mes',
+    0,
+    new AbortController().signal,
+  )(job);
+  const beforeResume = ours().length;
+  expect(beforeResume).toBeGreaterThan(0);
+  expect(beforeResume).toBeLessThan(keys.length);
+  const waiting = await Promise.all(ids.map((id) => getDelivery(db, id)));
+  expect(waiting.filter((delivery) => delivery!.status === 'pending')).toHaveLength(keys.length - beforeResume);
+  resumed = true;
+  await deliverProcessor(
+    contextOf(config, () => false),
+    'mes',
+    0,
+    new AbortController().signal,
+  )(job);
+  // Each once (objects of a page go out side by side; one object's revisions in order).
+  expect(ours()).toHaveLength(keys.length);
+  expect([...ours()].sort()).toEqual(keys);
 }, 60000);

@@ -97,9 +97,7 @@ export function deliverProcessor(ctx: HubContext, target: string, partition: num
     for (;;) {
       // A paused target (hub/pipeline/targets.ts) stops at the next page: what was taken up finishes,
       // the rest waits in the store, in order, for the wake-up its resume adds.
-      // (A drain run without queues, as its tests run it, has no pause to look at.)
-      const queue = (ctx.queues as HubContext['queues'] | undefined)?.deliver(target, partition);
-      if (queue && (await queue.isPaused())) return;
+      if (await ctx.queues.deliver(target, partition).isPaused()) return;
       const { chains, more } = await pendingPage(ctx.db, target, partition, PAGE_OBJECTS);
       if (chains.length === 0) return;
       let failure: unknown;
