@@ -187,3 +187,36 @@ it('lists mappings and dry-runs a payload for an integrator, writing nothing', a
     (await api.post('/api/v1/mappings/no-such-mapping/dry-run').set(as('integrator')).send({ payload: '{}' })).status,
   ).toBe(404);
 }, 30000);
+
+it('lists the current objects of a type by key, a page at a time, for a viewer', async () => {
+  const api = request(hub.url!);
+  for (const key of ['PO-LIST-3', 'PO-LIST-1', 'PO-LIST-2']) await sendOrder(key, 1);
+  await sendOrder('PO-LIST-2', 2);
+  const listed = async (after?: string) =>
+    (
+      await api
+        .get('/api/v1/objects')
+        .query({ type: 'ProductionOrder', limit: 2, ...(after ? { after } : {}) })
+        .set(as('viewer'))
+    ).body as { objects: Array<{ key: string; version: number }>; next?: string };
+  const all = await waitFor(async () => {
+    const keys: Array<{ key: string; version: number }> = [];
+    let page = await listed();
+    keys.push(...page.objects);
+    while (page.next) {
+      page = await listed(page.next);
+      keys.push(...page.objects);
+    }
+    const ours = keys.filter(({ key }) => key.startsWith('PO-LIST-'));
+    return ours.length === 3 && ours[1]!.version === 2 ? ours : undefined;
+  });
+  expect(all.map(({ key, version }) => [key, version])).toEqual([
+    ['PO-LIST-1', 1],
+    ['PO-LIST-2', 2],
+    ['PO-LIST-3', 1],
+  ]);
+  expect((await api.get('/api/v1/objects').query({ type: 'Nothing' }).set(as('viewer'))).status).toBe(404);
+  expect((await api.get('/api/v1/objects').set(as('viewer'))).body.error.details).toEqual([
+    { path: '?type', reason: 'required' },
+  ]);
+});

@@ -2,8 +2,10 @@
  * Replaying an ingest dead letter with the original mapping version or the current one, on a real
  * hub (its own Redis, real SQLite) restarted on the same store after the mapping file changed: the
  * original runs the text the hub kept, the current one the file loaded now, and both replays are
- * the original message (its id), audited with the choice.
+ * the original message (its id), audited with the choice. A hub started from the command line
+ * loads its mapping files again on SIGHUP, so a fix is replayed without a restart.
  */
+import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +15,7 @@ import { parseConfig } from '../hub/config/load';
 import { startHub, type RunningHub } from '../hub/hub';
 import { listDeadLetters, queryAudit, type DeadLetter } from '../hub/store/index';
 import { waitFor } from './support/http-target';
+import { freePort, hubReady, spawnHandover } from './support/hub-process';
 
 const config = parseConfig(`
 systems:
@@ -142,3 +145,58 @@ it('answers 409 REPLAY_MAPPING_UNKNOWN when the store no longer keeps the origin
   expect(bad.status).toBe(400);
   expect(bad.body.error.details).toEqual([{ path: '/mapping', reason: 'must be one of "original", "current"' }]);
 }, 60000);
+
+it('loads the mapping files again on SIGHUP: the fixed version translates the replay, without a restart', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'handover-sighup-'));
+  mkdirSync(join(dir, 'mappings', 'qms'), { recursive: true });
+  writeFileSync(join(dir, 'mappings', 'qms', 'lims-mini.yaml'), mapping(1, 'value'));
+  writeFileSync(
+    join(dir, 'hub.yaml'),
+    'systems:\n  - { id: qms, name: QMS, processOwner: Quality, technicalOwner: IT }\nownership:\n  QualityResult: { owner: qms }\nroutes: []\n',
+  );
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HANDOVER_DATA_DIR: join(dir, 'data'),
+    HANDOVER_MAPPINGS_DIR: join(dir, 'mappings'),
+    HANDOVER_TOKEN_QMS: 'qms-token',
+    HANDOVER_ADMIN_TOKEN: 'admin-token',
+    LOG_LEVEL: 'warn',
+  };
+  delete env.REDIS_URL;
+  delete env.DATABASE_URL;
+  const cliHub = spawnHandover(['start', '--config', join(dir, 'hub.yaml'), '--port', String(port)], { env });
+  try {
+    const url = `http://127.0.0.1:${port}`;
+    await hubReady(url);
+    const api = request(url);
+    const posted = await api
+      .post('/api/v1/inbound/qms')
+      .set('authorization', 'Bearer qms-token')
+      .set('content-type', 'application/json')
+      .send(JSON.stringify({ resultId: 'QR-HUP-1', value: 7 }));
+    const letter = await waitFor(async () => {
+      const open = (await api.get('/api/v1/dead-letters').set(admin)).body.deadLetters as DeadLetter[];
+      return open.find((candidate) => candidate.messageId === posted.body.messageId);
+    });
+    writeFileSync(join(dir, 'mappings', 'qms', 'lims-mini.yaml'), mapping(2, '$string(value)'));
+    cliHub.kill('SIGHUP');
+    // The reload is logged once done; the mappings listing shows the new version in use.
+    await waitFor(async () => {
+      const listed = (await api.get('/api/v1/mappings').set(admin)).body.mappings as Array<{
+        id: string;
+        version: number;
+      }>;
+      return listed.some((entry) => entry.id === 'lims-mini' && entry.version === 2) || undefined;
+    });
+    expect((await api.post(`/api/v1/dead-letters/${letter.id}/replay`).set(admin).send({})).status).toBe(202);
+    const result = await waitFor(async () => {
+      const answer = await api.get('/api/v1/objects/QualityResult/QR-HUP-1').set(admin);
+      return answer.status === 200 ? answer.body : undefined;
+    });
+    expect(result.data.measurements).toEqual([{ property: 'Appearance', value: '7' }]);
+  } finally {
+    cliHub.kill('SIGTERM');
+    await once(cliHub, 'exit');
+  }
+}, 90000);

@@ -5,7 +5,15 @@ import { describeConnector, testable } from '../connectors';
 import type { HubContext } from '../context';
 import { REPLAY_ERRORS } from '../pipeline/errors';
 import { replayDeadLetter, replayMatching } from '../pipeline/replay';
-import { getDeadLetter, getObject, listDeadLetters, messageTrace, queryAudit, verifyAudit } from '../store/index';
+import {
+  getDeadLetter,
+  getObject,
+  listDeadLetters,
+  listObjects,
+  messageTrace,
+  queryAudit,
+  verifyAudit,
+} from '../store/index';
 import type { AuditExportFilter } from '../store/audit-export';
 import { equipmentState, oee } from '../context-engine/read';
 import { searchMessages, SearchFilterError, type MessageSearch } from '../store/message-search';
@@ -16,6 +24,7 @@ import {
   BulkReplayBody,
   DeadLettersQuery,
   MessageSearchQuery,
+  ObjectsQuery,
   OeeQuery,
   ReplayOneBody,
   type AuditFilterQuery,
@@ -44,6 +53,16 @@ export function readHandlers(ctx: HubContext): Handlers {
         if (!trace)
           throw ApiError.of('NOT_FOUND', { messageId: param(req, 'id') }, 'No such message (it may still be queued)');
         res.json(trace);
+      },
+    ],
+
+    listObjects: [
+      async (_req, res) => {
+        const { type, after, limit = '200' } = queryOf<Static<typeof ObjectsQuery>>(res);
+        if (!isCanonicalType(type)) throw ApiError.of('NOT_FOUND', { type }, 'No such canonical type');
+        if (Number(limit) < 1 || Number(limit) > 1000)
+          throw ApiError.of('BAD_REQUEST', [{ path: '?limit', reason: '1 to 1000' }]);
+        res.json(await listObjects(ctx.db, { type, limit: Number(limit), ...(after ? { after } : {}) }));
       },
     ],
 

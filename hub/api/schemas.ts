@@ -108,6 +108,12 @@ export const MessageSearchQuery = Type.Object({
   cursor: Type.Optional(text('The previous page’s `next`', 1000)),
 });
 
+export const ObjectsQuery = Type.Object({
+  type: text('A canonical type'),
+  after: Type.Optional(text('The previous page’s `next` (its last key)', 1000)),
+  limit: Type.Optional(digits('Page size, 1 to 1000 (default 200)')),
+});
+
 export const OeeQuery = Type.Object({
   equipment: text('A line or work unit of the context configuration'),
   from: time('Start of the period'),

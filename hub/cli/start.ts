@@ -1,4 +1,7 @@
-/** `handover start [--config FILE] [--port N] [--role all|api|worker]`: runs the hub until SIGINT/SIGTERM. */
+/**
+ * `handover start [--config FILE] [--port N] [--role all|api|worker]`: runs the hub until
+ * SIGINT/SIGTERM; SIGHUP reloads the mapping files.
+ */
 import { resolve } from 'node:path';
 import { loadConfigFile } from '../config/load';
 import { startHub, type Role } from '../hub';
@@ -26,10 +29,18 @@ export async function startCommand(options: { config?: string; port?: string; ro
     ...redis,
   });
   if (hub.url) process.stdout.write(`handover ${role} listening on ${hub.url}\n`);
+  // A deployed mapping fix without a restart: SIGHUP loads the mapping files again (a file that fails
+  // keeps its working version); the versions are kept before the next message is translated.
+  const reload = () => {
+    const { loaded, failed } = hub.context.mappings.reload();
+    hub.context.logger.info({ loaded, failed: failed.map((failure) => failure.file) }, 'mappings reloaded (SIGHUP)');
+  };
+  process.on('SIGHUP', reload);
   await new Promise<void>((done) => {
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      process.off('SIGHUP', reload);
       hub.stop().then(done, done);
     };
     process.on('SIGINT', stop);

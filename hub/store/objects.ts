@@ -437,3 +437,44 @@ export async function getObject(db: Db, type: string, key: string) {
     }),
   };
 }
+
+/** One object in a listing: its current revision, without its history. */
+export interface ObjectSummary {
+  type: string;
+  key: string;
+  revision: number;
+  version: number | undefined;
+  owner: string;
+  sourceSystem: string;
+  occurredAt: string;
+  updatedAt: string;
+  data: Record<string, unknown>;
+}
+
+/**
+ * The current objects of one type, by key, a page at a time (keyset pages: `after` is the last key
+ * of the previous page). For reports over all of a type's objects (the demo's reconciliation, an
+ * export); the console shows one object at a time.
+ */
+export async function listObjects(
+  db: Db,
+  query: { type: string; after?: string; limit: number },
+): Promise<{ objects: ObjectSummary[]; next?: string }> {
+  const rows = await db.query(
+    `SELECT * FROM objects WHERE type = $1 ${query.after === undefined ? '' : 'AND object_key > $3'}
+      ORDER BY object_key LIMIT $2`,
+    query.after === undefined ? [query.type, query.limit + 1] : [query.type, query.limit + 1, query.after],
+  );
+  const objects = rows.slice(0, query.limit).map((row) => ({
+    type: String(row.type),
+    key: String(row.object_key),
+    revision: Number(row.revision),
+    version: row.version === null ? undefined : Number(row.version),
+    owner: String(row.owner),
+    sourceSystem: String(row.source_system),
+    occurredAt: String(row.occurred_at),
+    updatedAt: String(row.updated_at),
+    data: JSON.parse(String(row.data)) as Record<string, unknown>,
+  }));
+  return rows.length > query.limit ? { objects, next: objects.at(-1)!.key } : { objects };
+}
