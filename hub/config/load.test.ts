@@ -22,7 +22,7 @@ ownership:
 `;
 
 describe('hub configuration', () => {
-  it('loads the seed plant with its six systems, the context engine, and applies defaults', () => {
+  it('loads the seed plant with its seven systems, the context engine, and applies defaults', () => {
     const config = loadConfigFile(join(repoRoot, 'seeds', 'packaging-line', 'handover.yaml'));
     expect(config.systems.map((system) => system.id)).toEqual([
       'erp',
@@ -31,6 +31,7 @@ describe('hub configuration', () => {
       'cmms',
       'qms',
       'wms',
+      'bi',
       'line-context',
     ]);
     expect(config.context).toMatchObject({ system: 'line-context', ignoreBelowSeconds: 0, countEverySeconds: 60 });

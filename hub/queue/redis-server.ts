@@ -7,9 +7,9 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, chmodSync, closeSync, constants, fstatSync, linkSync, mkdirSync, openSync } from 'node:fs';
 import { readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { delimiter, join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
+import { freePort } from '../net';
 import { QueueError } from './errors';
 
 /** A Redis the hub can use, and how to let go of it. */
@@ -462,17 +462,6 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
     await sleep(20);
   }
   return true;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 /** The end of the log written since `offset` (at most the last 4 KiB), for error messages. */
