@@ -26,7 +26,7 @@ const env = {
   HANDOVER_ADMIN_TOKEN: 'admin-token',
 };
 const UNIT = 'CASEPACKER-01';
-const PRU = 6; // the seed's idealCycleSeconds of the case packer
+const PRU = 12; // the seed's idealCycleSeconds of the case packer (24 bottles at 0.5 s)
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 /** Hours (and minutes) after 2026-12-01T00:00Z; Europe/Berlin is UTC+1 in December. */

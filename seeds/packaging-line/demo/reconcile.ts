@@ -34,7 +34,6 @@ export interface Figures {
     requests: Array<{ key: string; data: Json }>;
     workOrders: Array<{ key: string; data: Json }>;
     oeeByShift: Json | undefined;
-    oeeByOrder: Json | undefined;
     audit: { rejected: Json[]; stale: Json[]; duplicate: Json[]; replays: Json[] };
     deadLetters: Json[];
     verify: Json;
@@ -91,7 +90,6 @@ export async function collectFigures(
       requests: requests!,
       workOrders: workOrders!,
       oeeByShift: await oee('shift'),
-      oeeByOrder: await oee('order'),
       audit: {
         rejected: await audit('rejected'),
         stale: await audit('stale'),
@@ -123,7 +121,10 @@ export interface Report {
   /** The plant events the audit log must show, each with its count and the rule of the first. */
   events: Array<{ event: string; count: number; rule?: string; ok: boolean }>;
   oeeByShift: Json | undefined;
-  downtimeByOrder: Json | undefined;
+  /** Downtime of the line's units by order, kind and reason (micro-stops apart), from the hub's DowntimeEvents. */
+  downtimeByOrder: Array<{ orderId: string; what: string; stops: number; minutes: number }>;
+  /** Stops the hub booked that the PLC did not log: the waits between an order's start and the line's. */
+  hubOnlyStops: Array<{ unit: string; kind: string; reasonCode: string; start: string; seconds: number }>;
   auditIntact: boolean;
   auditHead?: string;
 }
@@ -242,8 +243,8 @@ export function reconcile(figures: Figures): Report {
     line('output', subject, 'scrap, cases (case packer)', output.scrap, {
       scada: asNumber(pick(systems['scada'], 'units', 'CASEPACKER-01', 'byOrder', orderId, 'reject')),
       mes: asNumber(orderRow('mes', orderId)?.['scrap']),
+      // ERP books goods movements (101 receipts of the good quantity), not scrap.
       'hub (MES bookings)': bookedScrap,
-      erp: asNumber(orderRow('erp', orderId)?.['scrap']),
     });
     line(
       'output',
@@ -308,25 +309,47 @@ export function reconcile(figures: Figures): Report {
     });
   }
 
-  // Downtime: the stops of each work unit, by kind and reason, as the PLC logged them.
+  // Downtime: every stop the PLC logged is a DowntimeEvent of the hub with the same start, kind and
+  // reason. The hub also books what the PLC cannot know (the wait between MES starting an order and
+  // the line taking it up): listed, not a difference.
+  const hubOnly: Report['hubOnlyStops'] = [];
+  const downtime = new Map<string, { seconds: number; stops: number }>();
   for (const unit of WORK_UNITS) {
-    const kinds = new Map<string, number>();
-    for (const event of hub.downtime.filter((d) => d.data['equipmentId'] === unit)) {
-      const key = `${String(event.data['stopKind'])} ${String(event.data['reasonCode'])}`;
-      kinds.set(key, (kinds.get(key) ?? 0) + 1);
+    const events = hub.downtime.filter((d) => d.data['equipmentId'] === unit && d.data['stopKind'] !== 'noOrder');
+    const stops = (pick(systems['scada'], 'units', unit, 'stops') as Json[] | undefined) ?? [];
+    const kindOf = (stop: Json) => (stop['micro'] ? 'microStop' : String(stop['kind'] ?? 'stop'));
+    const reasonOf = (stop: Json) =>
+      stop['reasonCode'] === null || stop['reasonCode'] === undefined ? 'Unknown' : String(stop['reasonCode']);
+    const same = (event: { data: Json }, stop: Json) =>
+      Math.abs(Date.parse(String(event.data['startTime'])) - Date.parse(String(stop['start']))) <= 1000 &&
+      event.data['stopKind'] === kindOf(stop) &&
+      String(event.data['reasonCode']) === reasonOf(stop);
+    const found = stops.filter((stop) => events.some((event) => same(event, stop)));
+    line('downtime', unit, 'stops the PLC logged, booked by the hub (same start, kind, reason)', found.length, {
+      scada: stops.length,
+    });
+    for (const event of events) {
+      const key = `${String(event.data['orderId'] ?? 'no order')}|${String(event.data['stopKind'])} ${String(event.data['reasonCode'])}${event.data['reason'] ? ` (${String(event.data['reason'])})` : ''}`;
+      const entry = downtime.get(key) ?? { seconds: 0, stops: 0 };
+      entry.seconds += Number(event.data['durationSeconds'] ?? 0);
+      entry.stops += 1;
+      downtime.set(key, entry);
+      if (!stops.some((stop) => same(event, stop)))
+        hubOnly.push({
+          unit,
+          kind: String(event.data['stopKind']),
+          reasonCode: String(event.data['reasonCode']),
+          start: String(event.data['startTime']),
+          seconds: Number(event.data['durationSeconds'] ?? 0),
+        });
     }
-    const plc = new Map<string, number>();
-    for (const stop of (pick(systems['scada'], 'units', unit, 'stops') as Json[] | undefined) ?? []) {
-      const seconds = (Date.parse(String(stop['end'])) - Date.parse(String(stop['start']))) / 1000;
-      const reason =
-        stop['reasonCode'] === null || stop['reasonCode'] === undefined ? 'Unknown' : String(stop['reasonCode']);
-      const kind = reason === 'Unknown' && seconds <= 120 ? 'microStop' : String(stop['kind'] ?? 'stop');
-      const key = `${kind} ${reason}`;
-      plc.set(key, (plc.get(key) ?? 0) + 1);
-    }
-    for (const key of [...new Set([...kinds.keys(), ...plc.keys()])].sort())
-      line('downtime', unit, `stops: ${key}`, kinds.get(key) ?? 0, { scada: plc.get(key) ?? 0 });
   }
+  const downtimeByOrder = [...downtime]
+    .map(([key, { seconds, stops }]) => {
+      const [orderId, what] = key.split('|') as [string, string];
+      return { orderId, what, stops, minutes: Math.round((seconds / 60) * 10) / 10 };
+    })
+    .sort((a, b) => a.orderId.localeCompare(b.orderId) || b.minutes - a.minutes);
 
   // Maintenance: the requests the recurring fault raised, and their work orders' status.
   const cmmsRequests = (pick(systems['cmms'], 'requests') as Json[] | undefined) ?? [];
@@ -380,7 +403,8 @@ export function reconcile(figures: Figures): Report {
     differences,
     events,
     oeeByShift: hub.oeeByShift,
-    downtimeByOrder: hub.oeeByOrder,
+    downtimeByOrder,
+    hubOnlyStops: hubOnly,
     auditIntact: hub.verify['ok'] === true,
     ...(typeof hub.verify['head'] === 'object' && hub.verify['head'] !== null
       ? { auditHead: String((hub.verify['head'] as Json)['hash']) }
@@ -406,6 +430,15 @@ export function formatReport(report: Report): string {
       .join(', ');
     out.push(`    ${entry.equal ? '✓' : '✗'} ${entry.subject}: ${entry.figure} = ${String(entry.hub)}   (${copies})`);
   }
+  out.push('', '  downtime by order (all units; micro-stops apart)');
+  for (const entry of report.downtimeByOrder)
+    out.push(
+      `    ${entry.orderId}: ${entry.what}: ${entry.stops} stop${entry.stops === 1 ? '' : 's'}, ${entry.minutes} min`,
+    );
+  if (report.hubOnlyStops.length > 0)
+    out.push(
+      `    (the hub also booked ${report.hubOnlyStops.length} wait${report.hubOnlyStops.length === 1 ? '' : 's'} the PLC did not log: from an order's start at MES until the line took it up)`,
+    );
   out.push('', '  plant events in the audit log');
   for (const event of report.events)
     out.push(`    ${event.ok ? '✓' : '✗'} ${event.event}: ${event.count}${event.rule ? ` (rule ${event.rule})` : ''}`);

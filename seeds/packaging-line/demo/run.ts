@@ -168,7 +168,12 @@ export async function runDemo(options: DemoOptions, out: NodeJS.WriteStream = pr
     // The seed configuration with this run's ports, and a copy of the mappings the run may change.
     let config = readFileSync(join(root, 'seeds', 'packaging-line', 'handover.yaml'), 'utf8');
     for (const id of SYSTEMS) config = config.replaceAll(`127.0.0.1:${SEED_PORT[id]}`, `127.0.0.1:${ports[id]}`);
-    config = config.replace('opc.tcp://127.0.0.1:4840', `opc.tcp://127.0.0.1:${opcuaPort}`);
+    // Plant time runs `speed` times faster: the OPC UA connector samples every change and publishes
+    // every 100 ms (at the seed's 250 ms a sample would cover a minute of plant time at 240×).
+    config = config.replace(
+      'endpointUrl: opc.tcp://127.0.0.1:4840',
+      `endpointUrl: opc.tcp://127.0.0.1:${opcuaPort}\n      samplingIntervalMs: 0\n      publishingIntervalMs: 100`,
+    );
     config = config.replace('mqtt://127.0.0.1:1883', mqttUrl);
     writeFileSync(join(runDir, 'handover.yaml'), config);
     const mappingsDir = join(runDir, 'mappings');

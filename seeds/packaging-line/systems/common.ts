@@ -184,3 +184,24 @@ export function stopOnSignal(stop: () => Promise<void>): void {
   process.on('SIGTERM', handler);
   process.on('SIGINT', handler);
 }
+
+/**
+ * A system's program: starts it with the settings the demo gave, logs that it listens, and closes it
+ * on SIGTERM/SIGINT; a start that fails is logged and exits 1.
+ */
+export function runSystem(
+  system: string,
+  start: (settings: SystemSettings) => Promise<{ close(): Promise<void> }>,
+): void {
+  const settings = settingsOf(system);
+  start(settings).then(
+    (running) => {
+      log(system, 'listening', { port: settings.port });
+      stopOnSignal(() => running.close());
+    },
+    (error: unknown) => {
+      log(system, 'failed to start', { error: (error as Error).stack ?? String(error) });
+      process.exit(1);
+    },
+  );
+}

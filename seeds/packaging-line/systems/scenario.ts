@@ -32,7 +32,10 @@ export const WORK_UNITS = ['FILLER-01', 'CAPPER-01', 'LABELER-01', 'CASEPACKER-0
 export const IDEAL_CASES_PER_HOUR = 3600 / 0.5 / BOTTLES_PER_CASE;
 
 export interface PlannedOrder {
-  /** SAP's order number, 12 digits (the IDoc's AUFNR). */
+  /**
+   * The order's key at the hub: SAP's order number without its leading zeros (the LOIPRO01 mapping
+   * strips them; ERP pads it to the IDoc's 12-digit AUFNR, and sends it so in B2MML).
+   */
   orderId: string;
   /** How ERP sends it: an SAP LOIPRO01 IDoc, or a B2MML ProcessOperationsSchedule. */
   format: 'idoc' | 'b2mml';
@@ -44,14 +47,15 @@ export interface PlannedOrder {
 }
 
 /**
- * The orders, sized to the run: each is planned at 75 % of what the line makes at its ideal rate in
- * its window, so with its stops it finishes inside it (the PLC stops at the planned quantity).
+ * The orders, sized to the run: each is planned at 65 % of what the line makes at its ideal rate in
+ * its window, so with its stops (which last as long in a short run as in a long one) it finishes
+ * inside it, or soon after (the PLC stops at the planned quantity, MES completes the order then).
  */
 export function plannedOrders(hours: number): PlannedOrder[] {
-  const cases = (from: number, to: number) => Math.floor(IDEAL_CASES_PER_HOUR * hours * (to - from) * 0.75);
+  const cases = (from: number, to: number) => Math.floor(IDEAL_CASES_PER_HOUR * hours * (to - from) * 0.65);
   return [
-    { orderId: '000004711001', format: 'idoc', quantity: cases(0.05, 0.45), start: 0.05, due: 0.45 },
-    { orderId: '000004711002', format: 'b2mml', quantity: cases(0.55, 0.95), start: 0.55, due: 0.95 },
+    { orderId: '4711001', format: 'idoc', quantity: cases(0.05, 0.45), start: 0.05, due: 0.45 },
+    { orderId: '4711002', format: 'b2mml', quantity: cases(0.55, 0.95), start: 0.55, due: 0.95 },
   ];
 }
 
