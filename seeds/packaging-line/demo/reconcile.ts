@@ -317,12 +317,14 @@ export function reconcile(figures: Figures): Report {
   for (const unit of WORK_UNITS) {
     const events = hub.downtime.filter((d) => d.data['equipmentId'] === unit && d.data['stopKind'] !== 'noOrder');
     const stops = (pick(systems['scada'], 'units', unit, 'stops') as Json[] | undefined) ?? [];
-    const kindOf = (stop: Json) => (stop['micro'] ? 'microStop' : String(stop['kind'] ?? 'stop'));
     const reasonOf = (stop: Json) =>
       stop['reasonCode'] === null || stop['reasonCode'] === undefined ? 'Unknown' : String(stop['reasonCode']);
+    // A micro-stop is a stop (the hub tells them apart by the stop's length, which the PLC does not
+    // know when it waits at Complete for the hub's order change).
+    const kindOf = (kind: unknown) => (kind === 'microStop' || kind === undefined ? 'stop' : String(kind));
     const same = (event: { data: Json }, stop: Json) =>
       Math.abs(Date.parse(String(event.data['startTime'])) - Date.parse(String(stop['start']))) <= 1000 &&
-      event.data['stopKind'] === kindOf(stop) &&
+      kindOf(event.data['stopKind']) === kindOf(stop['kind']) &&
       String(event.data['reasonCode']) === reasonOf(stop);
     const found = stops.filter((stop) => events.some((event) => same(event, stop)));
     line('downtime', unit, 'stops the PLC logged, booked by the hub (same start, kind, reason)', found.length, {

@@ -101,22 +101,27 @@ interface Child {
   name: string;
   process: ChildProcess;
   exited: Promise<void>;
+  /** The end of what it wrote (for the error when it exits early). */
+  tail(): string;
 }
 
 function startChild(name: string, args: string[], env: NodeJS.ProcessEnv, logDir: string): Child {
   const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.pipe(log);
-  child.stderr!.pipe(log);
+  let tail = '';
+  for (const stream of [child.stdout!, child.stderr!]) {
+    stream.pipe(log);
+    stream.on('data', (chunk: Buffer) => (tail = (tail + chunk.toString()).slice(-2000)));
+  }
   const exited = once(child, 'exit').then(() => undefined);
-  return { name, process: child, exited };
+  return { name, process: child, exited, tail: () => tail };
 }
 
 async function waitUntil(what: string, ok: () => Promise<boolean>, child?: Child, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child && child.process.exitCode !== null)
-      throw new Error(`${child.name} exited (${child.process.exitCode}) before ${what}: see its log`);
+      throw new Error(`${child.name} exited (${child.process.exitCode}) before ${what}:\n${child.tail()}`);
     if (await ok().catch(() => false)) return;
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -252,13 +257,18 @@ export async function runDemo(options: DemoOptions, out: NodeJS.WriteStream = pr
     );
     say('');
 
-    // The shift, with a progress line; the mapping fix for the poison result comes mid-shift.
+    // The shift, with a progress line; the integrator's mapping fix comes once the poison result's
+    // dead letter is there (after EVENTS.poisonResult), at the latest at the end of the shift.
     const fixAt = atFraction(clock, EVENTS.poisonResult + 0.08);
     let fixed = false;
+    const poisoned = async () =>
+      (
+        await admin.get<{ deadLetters: Array<{ system: string; code: string }> }>('/api/v1/dead-letters')
+      ).deadLetters.some((letter) => letter.system === 'qms' && letter.code === 'MAPPING_OUTPUT_INVALID');
     const tty = out.isTTY === true;
     let lastPrinted = -1;
     while (clock.now() < clock.end) {
-      if (!fixed && clock.now() >= fixAt) {
+      if (!fixed && clock.now() >= fixAt && (await poisoned())) {
         fixed = true;
         await fixPoisonMapping(root, mappingsDir, hub, admin, new HubClient(hubUrl, operator.token), say);
       }
@@ -271,8 +281,11 @@ export async function runDemo(options: DemoOptions, out: NodeJS.WriteStream = pr
       }
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
-    if (!fixed) await fixPoisonMapping(root, mappingsDir, hub, admin, new HubClient(hubUrl, operator.token), say);
     if (tty) out.write('\n');
+    if (!fixed) {
+      await waitUntil('the poison result’s dead letter', poisoned, undefined, 30_000).catch(() => undefined);
+      await fixPoisonMapping(root, mappingsDir, hub, admin, new HubClient(hubUrl, operator.token), say);
+    }
     say('shift over; waiting for the hub and the systems to settle…');
     // What the systems still do after the shift (QMS's last results, the CMMS's work order) takes up to
     // an hour of plant time; then the hub's queues must be empty for 3 s.
@@ -291,6 +304,8 @@ export async function runDemo(options: DemoOptions, out: NodeJS.WriteStream = pr
       Object.fromEntries(SYSTEMS.map((id) => [id, `http://127.0.0.1:${ports[id]}`])),
       clock,
     );
+    // What the report was computed from: the hub's objects and every system's figures, to look into.
+    writeFileSync(join(runDir, 'figures.json'), `${JSON.stringify(figures, null, 2)}\n`);
     const report: Report = reconcile(figures);
     writeFileSync(join(runDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
     const text = formatReport(report);

@@ -24,6 +24,8 @@ import { CASES_PER_PALLET, PRODUCT, WORK_UNITS, palletLot, plannedOrders } from 
 export const OUTPUT_UNIT = WORK_UNITS[WORK_UNITS.length - 1]!;
 
 const FINISHED = new Set(['Completed', 'Closed', 'Cancelled', 'Aborted']);
+/** How long MES waits, in wall time, between seeing an order at its quantity and completing it. */
+const COMPLETION_DELAY_MS = 1000;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const sum = (rows: ConfirmationRow[], field: 'good' | 'scrap') => rows.reduce((total, row) => total + row[field], 0);
@@ -52,6 +54,9 @@ export class MesExecution {
   private readonly grace: number;
   /** What each order last waited for (logged when it changes, not on every look). */
   private readonly waiting = new Map<string, string>();
+
+  /** When (wall ms) each order was first seen at its planned quantity. */
+  private readonly completable = new Map<string, number>();
 
   constructor(
     private readonly settings: SystemSettings,
@@ -122,7 +127,15 @@ export class MesExecution {
         pallets += 1;
         this.postLot(order, pallets, CASES_PER_PALLET, now);
       }
-      if (output.length > 0 && good >= order.planned_quantity) return this.complete(order, output, pallets);
+      if (output.length > 0 && good >= order.planned_quantity) {
+        // The line's other units report through other connectors (the filler over OPC UA), a moment
+        // behind the case packer: MES confirms the completion a few wall seconds after it sees it, so
+        // every count made before it has reached the hub first (the completion's time is the count's).
+        const seen = this.completable.get(order.order_id) ?? Date.now();
+        this.completable.set(order.order_id, seen);
+        if (Date.now() - seen < COMPLETION_DELAY_MS) return;
+        return this.complete(order, output, pallets);
+      }
       const ended = this.store
         .confirmations(order.order_id, OUTPUT_UNIT, true)
         .filter((row) => row.shift_end_ms + this.grace <= now);
