@@ -393,6 +393,12 @@ export function reconcile(figures: Figures): Report {
       ok: hub.audit.duplicate.length > 0,
     },
     {
+      // The CMMS refused while down; the hub retried until it took the request (it is in its figures).
+      event: 'a target down for a while (retried, then delivered)',
+      count: Number(pick(systems['cmms'], 'refusedDuringOutage') ?? 0),
+      ok: Number(pick(systems['cmms'], 'refusedDuringOutage') ?? 0) > 0 && cmmsRequests.length > 0,
+    },
+    {
       event: 'a poison payload (dead letter, replayed after the mapping fix)',
       count: poison.length,
       ok: poison.length > 0 && poison.every((letter) => letter['replayedAt']),
