@@ -141,6 +141,19 @@ it('answers 409 REPLAY_MAPPING_UNKNOWN when the store no longer keeps the origin
     details: { name: 'lims-mini@2', deadLetter: letter.id },
   });
   expect((await listDeadLetters(hub!.context.db)).map((open) => open.id)).toContain(letter.id);
+  // A message no mapping translated first (canonical JSON that fails its schema) has no original to run.
+  const canonical = await api
+    .post('/api/v1/inbound/qms')
+    .set('authorization', 'Bearer qms-token')
+    .set('content-type', 'application/json')
+    .send(JSON.stringify({ type: 'QualityResult', id: 'QR-CANON-1' }));
+  const canonicalLetter = await openLetter(canonical.body.messageId);
+  const noOriginal = await api
+    .post(`/api/v1/dead-letters/${canonicalLetter.id}/replay`)
+    .set(admin)
+    .send({ mapping: 'original' });
+  expect(noOriginal.status).toBe(409);
+  expect(noOriginal.body.error).toMatchObject({ code: 'REPLAY_MAPPING_UNKNOWN', details: { name: 'canonical-json' } });
   const bad = await api.post(`/api/v1/dead-letters/${letter.id}/replay`).set(admin).send({ mapping: 'newest' });
   expect(bad.status).toBe(400);
   expect(bad.body.error.details).toEqual([{ path: '/mapping', reason: 'must be one of "original", "current"' }]);

@@ -32,10 +32,23 @@ export function eventHandlers(ctx: HubContext): Handlers {
       return error instanceof ApiError ? error.code : undefined;
     }
   };
+  /** Whether a push is still running: the next tick skips rather than writing beside it. */
+  let pushing = false;
   const push = async () => {
+    if (pushing) return;
+    pushing = true;
+    try {
+      await pushOnce();
+    } finally {
+      pushing = false;
+    }
+  };
+  const pushOnce = async () => {
     const buckets = await readFlow(ctx, 2 * BUCKET_SECONDS).catch(() => undefined);
     for (const [res, req] of streams) {
       const code = await revoked(req);
+      // Gone while its caller was looked up: nothing more is written to it.
+      if (!streams.has(res) || res.writableEnded || res.destroyed) continue;
       if (code) {
         send(res, 'closed', { code });
         streams.delete(res);
@@ -65,6 +78,8 @@ export function eventHandlers(ctx: HubContext): Handlers {
         // Gone while Redis answered (its close event came before a listener was there): nothing to keep.
         if (res.destroyed || req.destroyed) return;
         streams.set(res, req);
+        // A write to a stream the client just closed must not take the process down.
+        res.on('error', () => streams.delete(res));
         timer ??= setInterval(() => void push(), PUSH_MS);
         timer.unref();
         req.on('close', () => {

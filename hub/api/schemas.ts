@@ -104,7 +104,7 @@ export const MessageSearchQuery = Type.Object({
   status: Type.Optional(choice(['received', 'routed', 'invalid', 'failed'])),
   from: Type.Optional(time('Received at or after')),
   to: Type.Optional(time('Received before')),
-  limit: Type.Optional(digits('Page size, 1 to 200 (default 50)')),
+  limit: Type.Optional(digits('Page size, 1 to 500 (default 50)')),
   cursor: Type.Optional(text('The previous page’s `next`', 1000)),
 });
 
@@ -137,7 +137,7 @@ const auditFilter = {
 
 export const AuditQuery = Type.Object({
   ...auditFilter,
-  after: Type.Optional(digits('Records after this sequence number')),
+  after: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$', description: 'Records after this sequence number' })),
   limit: Type.Optional(digits('1 to 10000 (default 1000)')),
 });
 

@@ -32,8 +32,13 @@ export async function startCommand(options: { config?: string; port?: string; ro
   // A deployed mapping fix without a restart: SIGHUP loads the mapping files again (a file that fails
   // keeps its working version); the versions are kept before the next message is translated.
   const reload = () => {
-    const { loaded, failed } = hub.context.mappings.reload();
-    hub.context.logger.info({ loaded, failed: failed.map((failure) => failure.file) }, 'mappings reloaded (SIGHUP)');
+    try {
+      const { loaded, failed } = hub.context.mappings.reload();
+      hub.context.logger.info({ loaded, failed: failed.map((failure) => failure.file) }, 'mappings reloaded (SIGHUP)');
+    } catch (error) {
+      // The directory itself could not be read (moved, a dangling link): the mappings in use stay.
+      hub.context.logger.error({ err: error }, 'mappings not reloaded (SIGHUP)');
+    }
   };
   process.on('SIGHUP', reload);
   await new Promise<void>((done) => {

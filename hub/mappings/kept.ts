@@ -3,7 +3,7 @@
  * original mapping" runs, whatever the mapping files say now.
  */
 import { compileMapping } from '../../mappings/engine/mapping';
-import { MappingRegistry, SingleMappingRegistry } from '../../mappings/engine/registry';
+import { SingleMappingRegistry, type MappingRegistry } from '../../mappings/engine/registry';
 import type { HubContext } from '../context';
 import { keepMappingVersions, keptMappingVersion } from '../store/index';
 
@@ -23,19 +23,16 @@ export async function keepLoadedVersions(ctx: Pick<HubContext, 'db' | 'mappings'
 
 /** Compiled kept versions, by `name#digest`: a version's text never changes, so neither does its compilation. */
 const compiled = new Map<string, SingleMappingRegistry>();
-/** No mapping at all: a message the codec or canonical JSON translated first goes that way again. */
-const NONE = new MappingRegistry('');
 
 /**
  * The registry a message pinned to `pin` translates with: the kept version alone, chosen whatever
- * its `match` says (it translated this payload first); for a codec's name, no mapping. Throws when
- * the store keeps no such version (the job's retries, then a dead letter, say so).
+ * its `match` says (it translated this payload first). Throws when the store keeps no such version
+ * (the job's retries, then a dead letter, say so).
  */
 export async function pinnedRegistry(
   ctx: Pick<HubContext, 'db' | 'mappings'>,
   pin: { name: string; digest?: string },
 ): Promise<MappingRegistry> {
-  if (!pin.name.includes('@')) return NONE;
   const key = `${pin.name}#${pin.digest ?? ''}`;
   let registry = compiled.get(key);
   if (!registry) {

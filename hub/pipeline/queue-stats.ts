@@ -114,7 +114,7 @@ async function p95Waits(ctx: Pick<HubContext, 'redis'>): Promise<Map<string, num
  * A quantile of a histogram's cumulative bucket counts (by `le`, `+Inf` the total), interpolated
  * linearly inside its bucket as Prometheus's histogram_quantile does; the highest finite bound when it
  * falls in the +Inf bucket. Undefined for no observations.
- * @example quantileOf(new Map([['0.1', 90], ['1', 100], ['+Inf', 100]]), 0.95) // 0.55
+ * @example quantileOf(new Map([['0.1', 90], ['0.25', 100], ['+Inf', 100]]), 0.95) // 0.175
  */
 export function quantileOf(byBound: Map<string, number>, q: number): number | undefined {
   const total = byBound.get('+Inf') ?? 0;

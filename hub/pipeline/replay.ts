@@ -55,12 +55,16 @@ export async function replayDeadLetter(
 ): Promise<ReplayOutcome> {
   let pin: MappingPin | undefined;
   if (mapping === 'original' && letter.stage === 'ingest') {
+    // Only a kept mapping version can be run again as it was. A record naming a codec (or nothing)
+    // may come from a store older than schema 9, which named the codec also when a mapping failed:
+    // replaying it "with the original" could skip the mapping altogether, so it is refused.
     const recorded = await recordedMapping(ctx.db, letter.messageId);
-    if (recorded?.name.includes('@')) {
-      const kept = await keptMappingVersion(ctx.db, recorded.name, recorded.digest);
-      if (!kept) return { ok: false, unknownMapping: { ...recorded, deadLetter: letter.id } };
-      pin = { name: recorded.name, digest: kept.digest };
-    } else if (recorded) pin = { name: recorded.name };
+    const kept =
+      recorded?.digest && recorded.name.includes('@')
+        ? await keptMappingVersion(ctx.db, recorded.name, recorded.digest)
+        : undefined;
+    if (!kept) return { ok: false, unknownMapping: { name: recorded?.name ?? 'none', deadLetter: letter.id } };
+    pin = { name: recorded!.name, digest: kept.digest };
   }
   const marked = await markReplayed(ctx.db, letter, by, reason, pin);
   if (!marked.ok) return marked;

@@ -33,10 +33,15 @@ export class MappingRegistry {
     this.reload();
   }
 
-  /** Loads every file again; a file that fails keeps its previous working version. */
+  /**
+   * Loads every file again; a file that fails keeps its previous working version, and a file no
+   * longer there is no longer used.
+   */
   reload(): { loaded: number; failed: MappingError[] } {
     const failures: MappingError[] = [];
-    for (const file of mappingFiles(this.dir)) {
+    const files = mappingFiles(this.dir);
+    for (const file of [...this.byFile.keys()]) if (!files.includes(file)) this.byFile.delete(file);
+    for (const file of files) {
       try {
         this.byFile.set(file, loadMapping(file, this.options));
       } catch (error) {
