@@ -17,6 +17,7 @@ import { startTestBroker, type TestBroker } from '../connectors/mqtt/test-broker
 import { plainClient } from '../connectors/mqtt/test-support';
 import { loadConfigFile, parseConfig } from '../hub/config/load';
 import { startHub, type RunningHub } from '../hub/hub';
+import { shiftsBetween } from '../hub/context-engine/shifts';
 import { SignalBundler } from '../hub/pipeline/signal-bundle';
 import { lineOrder } from './support/context';
 import { startHttpTarget, waitFor, type HttpTarget } from './support/http-target';
@@ -85,7 +86,18 @@ routes:
     logger: pino({ level: 'silent' }),
   });
   edge = await plainClient(broker.url, broker.protocolVersion);
+  // Ahead of the wall clock, and the whole timeline (about 40 minutes) inside one shift and clear of
+  // its break: a stop across a shift change is split there (and was, when the suite ran at 21:55 Berlin).
+  const { timeZone, shifts } = config.context;
+  const inOneShift = (start: number) => {
+    const windows = shiftsBetween(timeZone, shifts, start - 60_000, start + 2_400_000);
+    return (
+      windows.length === 1 &&
+      windows[0]!.breaks.every((pause) => pause.end <= start - 60_000 || pause.start >= start + 2_400_000)
+    );
+  };
   t0 = Date.now() + 60_000;
+  while (!inOneShift(t0)) t0 += 600_000;
 }, 60000);
 
 afterAll(async () => {
