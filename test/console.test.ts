@@ -7,43 +7,33 @@
  * theirs; and the flow view updates live. Screenshots of every view are saved to
  * os.tmpdir()/handover-console-screenshots, and with HANDOVER_DOCS_SCREENSHOTS=1 the key ones to docs/images/.
  */
-import { copyFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { ROLES, type Role } from '../hub/access/roles';
 import { orderEnvelopeJson } from './support/hub-process';
 import { waitFor, type HttpTarget } from './support/http-target';
-import { adminGet, CONNECTOR_ID, PASSWORD, sendOrder as send, startOpsHub, type OpsHub } from './support/ops-hub';
-import { repoRoot } from './support/paths';
-
-// The flags the stack notes give for Chromium here; playwright's launch() adds a fresh --user-data-dir itself
-// (it refuses one in `args`), and each role gets its own browser context (its own cookies).
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const SCREENSHOTS = join(tmpdir(), 'handover-console-screenshots');
-const DOCS_IMAGES = join(repoRoot, 'docs', 'images');
+import { adminGet, CONNECTOR_ID, sendOrder as send, startOpsHub, type OpsHub } from './support/ops-hub';
+import {
+  countOf,
+  fetchFromPage,
+  login,
+  newPage,
+  open,
+  pageProblems,
+  screenshot,
+  SCREENSHOTS,
+  signIn,
+  startConsoleBrowser,
+  textWith,
+} from './support/console-browser';
 
 let ops: OpsHub;
 let mes: HttpTarget;
-let browser: Browser;
-/** Errors the pages raised, and CSP refusals they logged: none is expected. */
-const pageProblems: string[] = [];
+let browser: { close(): Promise<void> };
 
 beforeAll(async () => {
   ops = await startOpsHub('console');
   mes = ops.mes;
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  mkdirSync(DOCS_IMAGES, { recursive: true });
+  browser = await startConsoleBrowser(ops.url);
   console.log(`console screenshots: ${SCREENSHOTS}`);
 }, 60000);
 
@@ -59,79 +49,6 @@ beforeEach(() => {
 afterEach(() => {
   expect(pageProblems).toEqual([]);
 });
-
-/** A fresh browser context at 1280×800; `prepare` may set it up (routes) before the console loads. */
-async function newPage(name: string, prepare?: (page: Page) => Promise<unknown>): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.on('pageerror', (error) => pageProblems.push(`${name}: ${error.message}`));
-  page.on('console', (message) => {
-    if (/Content Security Policy/i.test(message.text())) pageProblems.push(`${name}: ${message.text()}`);
-  });
-  await prepare?.(page);
-  await page.goto(ops.url);
-  await page.locator('#login-form').waitFor();
-  return page;
-}
-
-/** Signs in through the login form and waits for the header to name the role. */
-async function signIn(page: Page, user: string, password: string, role: string): Promise<void> {
-  await page.fill('input[name=user]', user);
-  await page.fill('input[name=password]', password);
-  await page.click('#login-form button[type=submit]');
-  await page.locator('#who .role', { hasText: role }).waitFor();
-}
-
-/** A fresh browser context signed in as `<role>-1`. */
-async function login(role: Role, prepare?: (page: Page) => Promise<unknown>): Promise<Page> {
-  const page = await newPage(role, prepare);
-  await signIn(page, `${role}-1`, PASSWORD, role);
-  return page;
-}
-
-/** Goes to a view by the address's hash and waits for `shown` (the view named, unless the role lacks it). */
-async function open(page: Page, hash: string, shown = hash.split('/')[0]): Promise<void> {
-  await page.evaluate((target) => (location.hash = target), hash);
-  await page.locator(`section.view[data-view="${shown}"]`).waitFor();
-}
-
-async function screenshot(page: Page, name: string, docs = false): Promise<void> {
-  const file = join(SCREENSHOTS, `console-${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  // Only on request, so a test run leaves the repository as it was: HANDOVER_DOCS_SCREENSHOTS=1 npx jest test/console.test.ts
-  if (docs && process.env.HANDOVER_DOCS_SCREENSHOTS === '1')
-    copyFileSync(file, join(DOCS_IMAGES, `console-${name}.png`));
-}
-
-/** A call from the page, with the session cookie and (for non-GET) the session's CSRF token. */
-async function fetchFromPage(
-  page: Page,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; contentType: string; text: string }> {
-  return page.evaluate(
-    async ({ method, path, body }) => {
-      const headers: Record<string, string> = {};
-      if (method !== 'GET') {
-        const session = (await (await fetch('/api/v1/session')).json()) as { csrfToken: string };
-        headers['x-csrf-token'] = session.csrfToken;
-      }
-      if (body !== undefined) headers['content-type'] = 'application/json';
-      const answer = await fetch(path, {
-        method,
-        headers,
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-      return {
-        status: answer.status,
-        contentType: answer.headers.get('content-type') ?? '',
-        text: await answer.text(),
-      };
-    },
-    { method, path, body },
-  );
-}
 
 const errorCode = (text: string) => (JSON.parse(text) as { error: { code: string } }).error.code;
 
@@ -180,26 +97,6 @@ async function ingestDeadLetterOf(key: string): Promise<DeadLetter> {
 /** Whether MES took a delivery of the object `key`. */
 const deliveredToMes = (key: string) =>
   mes.received.some((received) => received.path === '/orders' && received.body.includes(`"${key}"`));
-
-/** Waits until a locator finds `count` elements. */
-const countOf = (locator: Locator, count: number) =>
-  waitFor(async () => (await locator.count()) === count, 10000, `${count} of ${locator.toString()}`);
-
-/** Waits until a locator's text contains each of `texts`; answers its text. */
-async function textWith(locator: Locator, ...texts: string[]): Promise<string> {
-  let text = '';
-  await waitFor(
-    async () => {
-      text = (await locator.textContent()) ?? '';
-      return texts.every((part) => text.includes(part));
-    },
-    10000,
-    `${texts.join(', ')} in ${locator.toString()}`,
-  ).catch((error: Error) => {
-    throw new Error(`${error.message}; it says: ${text}`);
-  });
-  return text;
-}
 
 const navOf = (page: Page) => page.locator('#nav a').allTextContents();
 const WATCHER_VIEWS = [

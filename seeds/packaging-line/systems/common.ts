@@ -92,6 +92,30 @@ export function log(system: string, message: string, fields: Record<string, unkn
   process.stdout.write(`${JSON.stringify({ at: new Date().toISOString(), system, message, ...fields })}\n`);
 }
 
+/**
+ * Takes a delivery from the hub once: `book` runs in the transaction that records its
+ * Idempotency-Key in the store's `inbox` table, so a second delivery of the key changes nothing.
+ * Returns false for a key already taken (a delivery without a key is always taken).
+ */
+export function takeOnce(
+  db: Database.Database,
+  key: string | undefined,
+  path: string,
+  at: string,
+  book: () => void,
+): boolean {
+  return db.transaction(() => {
+    if (key !== undefined) {
+      const inserted = db
+        .prepare('INSERT OR IGNORE INTO inbox (idempotency_key, path, received_at) VALUES (?, ?, ?)')
+        .run(key, path, at);
+      if (inserted.changes === 0) return false;
+    }
+    book();
+    return true;
+  })();
+}
+
 /** The system's own store: one SQLite file in its directory. */
 export function openStore(settings: SystemSettings): Database.Database {
   mkdirSync(settings.dataDir, { recursive: true });

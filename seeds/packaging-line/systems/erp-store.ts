@@ -4,6 +4,7 @@
  * movements booked per order and the inventory per material and lot.
  */
 import type Database from 'better-sqlite3';
+import { takeOnce } from './common';
 import { fromMilli, produced, sapNumber, toMilli, type OrderVersion } from './erp-orders';
 import { IdocError, type GoodsMovementItem } from './erp-idoc';
 import { BOM } from './scenario';
@@ -162,16 +163,7 @@ export class ErpStore {
    * delivery of the key changes nothing. Returns false for a key already taken.
    */
   takeOnce(key: string | undefined, path: string, at: string, book: () => void): boolean {
-    return this.db.transaction(() => {
-      if (key !== undefined) {
-        const inserted = this.db
-          .prepare('INSERT OR IGNORE INTO inbox (idempotency_key, path, received_at) VALUES (?, ?, ?)')
-          .run(key, path, at);
-        if (inserted.changes === 0) return false;
-      }
-      book();
-      return true;
-    })();
+    return takeOnce(this.db, key, path, at, book);
   }
 
   /** Records an order's state from the hub, unless an older revision of the object than the one held. */

@@ -5,6 +5,7 @@
  * state change and the documents it makes commit together and go out in order.
  */
 import type Database from 'better-sqlite3';
+import { takeOnce } from './common';
 import type { Job } from './mes-documents';
 
 const SCHEMA = `
@@ -148,16 +149,7 @@ export class MesStore {
    * delivery of the key changes nothing. Returns false for a key already taken.
    */
   takeOnce(key: string | undefined, path: string, at: string, book: () => void): boolean {
-    return this.transaction(() => {
-      if (key !== undefined) {
-        const inserted = this.db
-          .prepare('INSERT OR IGNORE INTO inbox (idempotency_key, path, received_at) VALUES (?, ?, ?)')
-          .run(key, path, at);
-        if (inserted.changes === 0) return false;
-      }
-      book();
-      return true;
-    });
+    return takeOnce(this.db, key, path, at, book);
   }
 
   /**
